@@ -1,0 +1,33 @@
+"""corridor: a simulator of migration through the Central America - Mexico - US corridor.
+
+The public API is small:
+
+- :func:`load_scenario` reads and validates a scenario YAML file;
+- :func:`load_network` loads the corridor's geography (shipped with the package);
+- :func:`simulate` runs a scenario and returns :class:`Results`
+  (``.to_frame()`` tidy table, ``.to_xarray()``, ``.identity_check()``, ``.summary()``);
+- :func:`write_run` writes a run's ``daily.parquet`` and ``run.json`` atomically.
+"""
+
+from corridor.geography import GeographyError, Network, load_network
+from corridor.metrics import Results
+from corridor.run import simulate, write_run
+from corridor.scenario import Scenario, ScenarioError, load_scenario
+from corridor.timeline import Timeline, compile_timeline
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GeographyError",
+    "Network",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "Timeline",
+    "__version__",
+    "compile_timeline",
+    "load_network",
+    "load_scenario",
+    "simulate",
+    "write_run",
+]

@@ -1,0 +1,130 @@
+"""The ``corridor`` command line. Thin: each command calls the public Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from corridor.geography import GeographyError
+from corridor.metrics import Results
+from corridor.run import simulate, write_run
+from corridor.scenario import ScenarioError, load_scenario
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate migration through the Central America - Mexico - US corridor.",
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from corridor import __version__
+
+        out.print(f"corridor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Simulate migration through the Central America - Mexico - US corridor."""
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(code=2)
+
+
+def print_summary(results: Results, console: Console) -> None:
+    """Print the run's headline figures as a table."""
+    s = results.summary()
+    span = f"{results.dates[0]:%Y-%m-%d} to {results.dates[-1]:%Y-%m-%d}"
+    table = Table(title=f"{results.info.get('scenario', '')}: {span}")
+    table.add_column("flow (persons, whole horizon)")
+    table.add_column("total", justify="right")
+    for _, row in s[s.kind == "flow"].iterrows():
+        table.add_row(str(row.metric), f"{row.total:,.0f}")
+    console.print(table)
+    stocks = Table(title="stocks (persons)")
+    stocks.add_column("stock")
+    stocks.add_column("end", justify="right")
+    stocks.add_column("peak", justify="right")
+    for _, row in s[s.kind == "stock"].iterrows():
+        stocks.add_row(str(row.metric), f"{row.end:,.0f}", f"{row.peak:,.0f}")
+    console.print(stocks)
+    ident = results.identity_check()
+    info = results.info
+    console.print(
+        f"identity present = arrivals - exits: [bold]{'holds' if ident['holds'] else 'BROKEN'}[/] "
+        f"over {ident['days_checked']} days; {info['agents']:,} agents x "
+        f"{info['scale_persons_per_agent']:.3g} persons; {info['wall_seconds']:.1f} s wall, "
+        f"{info['agent_steps_per_second']:,.0f} agent-steps/s"
+    )
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    agents: Annotated[int | None, typer.Option(help="About how many agents to simulate.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Persons per agent (instead of --agents).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field: dotted.path=value (repeatable)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or summary.")] = False,
+) -> None:
+    """Simulate SCENARIO once; write daily.parquet and run.json to the output folder."""
+    try:
+        sc = load_scenario(scenario, set_ or [])
+        target = out_dir if out_dir is not None else Path("runs") / sc.name
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(sc.name, total=(sc.horizon.end - sc.horizon.start).days + 1)
+            results = simulate(
+                sc, seed=seed, agents=agents, scale=scale, on_day=lambda _d: progress.advance(task)
+            )
+        options = {
+            "scenario_path": str(scenario),
+            "seed": seed,
+            "agents": agents,
+            "scale": scale,
+            "set": set_ or [],
+        }
+        written = write_run(results, target, options)
+    except (ScenarioError, GeographyError) as exc:
+        raise _fail(exc) from None
+    if not quiet:
+        print_summary(results, out)
+        out.print(f"wrote {written / 'daily.parquet'} and {written / 'run.json'}")
+
+
+def main() -> None:
+    """Entry point of the ``corridor`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

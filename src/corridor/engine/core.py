@@ -1,0 +1,161 @@
+"""The day loop: a fixed sequence of vectorised phases over the population arrays.
+
+    arrivals -> policy -> decide -> move (with interdiction and hazards) -> raids
+    -> detention -> border -> record
+
+Each phase is a function ``phase(sim, day)`` in :mod:`corridor.engine.phases`; it selects
+the agents it concerns with a mask, updates their arrays and counts what happened in the
+:class:`~corridor.metrics.Recorder`. There is no per-agent Python loop. All randomness
+comes from ``sim.rng``, one seeded ``numpy.random.Generator`` per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from corridor.engine.population import PRESENT_STATES, Population, State, create_population
+from corridor.engine.routing import RouteTables, build_route_tables
+from corridor.metrics import STOCKS, Recorder, Results
+from corridor.timeline import PolicyArrays, Timeline
+
+__all__ = ["Simulation", "run_engine"]
+
+# Stock index of each state (or -1 for states that are not present).
+STOCK_OF_STATE = np.full(max(State) + 1, -1, dtype=np.int8)
+for _state, _name in zip(PRESENT_STATES, STOCKS, strict=True):
+    STOCK_OF_STATE[_state] = STOCKS.index(_name)
+IS_PRESENT = STOCK_OF_STATE >= 0
+
+
+@dataclass(eq=False)
+class Caught:
+    """People interdicted today, waiting for the detention phase to place them."""
+
+    rows: list[npt.NDArray[np.intp]] = field(default_factory=list)
+
+    def add(self, rows: npt.NDArray[np.intp]) -> None:
+        if rows.size:
+            self.rows.append(rows)
+
+    def take(self) -> npt.NDArray[np.intp]:
+        out = np.concatenate(self.rows) if self.rows else np.empty(0, dtype=np.intp)
+        self.rows = []
+        return out
+
+
+@dataclass(eq=False)
+class Simulation:
+    """Everything one run mutates, plus the inputs it reads."""
+
+    timeline: Timeline
+    scale: float
+    rng: np.random.Generator
+    pop: Population
+    recorder: Recorder
+    occupancy: npt.NDArray[np.int64]  #: agents held per detention facility
+    caught: Caught = field(default_factory=Caught)
+    policy: PolicyArrays | None = None
+    routes: RouteTables | None = None
+    _routes_by_segment: dict[int, RouteTables] = field(default_factory=dict)
+    agent_steps: int = 0
+
+    @classmethod
+    def create(cls, timeline: Timeline, scale: float, seed: int) -> Simulation:
+        """Draw the population and set up counters for a run."""
+        rng = np.random.default_rng(seed)
+        pop = create_population(timeline, scale, rng)
+        net = timeline.network
+        return cls(
+            timeline=timeline,
+            scale=scale,
+            rng=rng,
+            pop=pop,
+            recorder=Recorder(timeline.n_days, net.n_places, len(timeline.nationalities)),
+            occupancy=np.zeros(net.detention_place.size, dtype=np.int64),
+        )
+
+    def set_policy(self, day: int) -> None:
+        """Policy phase: bring in the day's policy and its route tables."""
+        seg = int(self.timeline.segment_of_day[day])
+        self.policy = self.timeline.segments[seg]
+        if seg not in self._routes_by_segment:
+            self._routes_by_segment[seg] = build_route_tables(self.timeline, self.policy)
+        self.routes = self._routes_by_segment[seg]
+
+    def to_state(self, rows: npt.NDArray[np.intp], state: State, day: int) -> None:
+        """Move ``rows`` into ``state`` as of ``day``."""
+        self.pop.state[rows] = state
+        self.pop.since[rows] = day
+
+    def leave(self, rows: npt.NDArray[np.intp], flow: str, day: int, may_return: bool) -> None:
+        """Take ``rows`` out of the system through exit ``flow``.
+
+        With ``may_return`` (deportation, removal) each person comes back with their
+        nationality's re-entry probability after an exponential delay; the others are gone.
+        """
+        pop, t = self.pop, self.timeline
+        self.recorder.add(day, flow, pop.place[rows], pop.nationality[rows])
+        pop.link[rows] = -1
+        pop.progress_km[rows] = 0.0
+        if not may_return or rows.size == 0:
+            self.to_state(rows, State.GONE, day)
+            return
+        back = self.rng.random(rows.size) < t.reentry_probability[pop.nationality[rows]]
+        delay = 1 + self.rng.exponential(t.scenario.behaviour.reentry_delay_days, rows.size)
+        self.to_state(rows, State.GONE, day)
+        returning = rows[back]
+        pop.state[returning] = State.AWAY
+        pop.next_day[returning] = np.minimum(day + delay[back], np.iinfo(np.int16).max).astype(np.int16)
+
+    def record(self, day: int) -> None:
+        """Record phase: end-of-day stocks and capacities."""
+        pop = self.pop
+        stock = STOCK_OF_STATE[pop.state]
+        rows = np.flatnonzero(stock >= 0)
+        self.recorder.set_stocks(day, stock[rows], pop.place[rows], pop.nationality[rows])
+        assert self.policy is not None
+        cap = np.bincount(
+            self.timeline.network.detention_place,
+            weights=self.policy.detention_capacity_persons,
+            minlength=self.timeline.network.n_places,
+        )
+        self.recorder.detention_capacity[day] = cap
+        self.agent_steps += rows.size
+
+    def results(self) -> Results:
+        """The run's results (in persons)."""
+        t, rec = self.timeline, self.recorder
+        return Results(
+            dates=t.dates,
+            places=list(t.network.place_names),
+            nationalities=list(t.nationalities),
+            scale=self.scale,
+            flows=rec.flows,
+            stocks=rec.stocks,
+            present_agents=rec.present,
+            detention_capacity=rec.detention_capacity,
+        )
+
+
+def run_engine(
+    timeline: Timeline,
+    scale: float,
+    seed: int,
+    on_day: Callable[[int], None] | None = None,
+) -> tuple[Results, Simulation]:
+    """Simulate every day of ``timeline``; returns the results and the final simulation state."""
+    from corridor.engine.phases import PHASES
+
+    sim = Simulation.create(timeline, scale, seed)
+    for day in range(timeline.n_days):
+        sim.set_policy(day)
+        for phase in PHASES:
+            phase(sim, day)
+        sim.record(day)
+        if on_day is not None:
+            on_day(day)
+    return sim.results(), sim

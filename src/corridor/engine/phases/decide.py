@@ -1,0 +1,61 @@
+"""Decisions of free people waiting at a place: give up, stay, or set off again."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corridor.engine.population import State
+from corridor.engine.randomness import group_uniform, new_key
+from corridor.engine.routing import choose_links
+
+if TYPE_CHECKING:
+    from corridor.engine.core import Simulation
+
+
+def give_up(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
+    """Let some of ``rows`` give up (settle in Mexico or return home); returns those who stay."""
+    pop, b = sim.pop, sim.timeline.scenario.behaviour
+    p = b.give_up_probability_per_day * (1.0 + b.give_up_growth_per_attempt * pop.attempts[rows])
+    quit_ = group_uniform(pop.group[rows], new_key(sim.rng)) < p
+    leaving = rows[quit_]
+    settle = group_uniform(pop.group[leaving], new_key(sim.rng)) < b.settle_share
+    sim.leave(leaving[settle], "settled", day, may_return=False)
+    sim.leave(leaving[~settle], "returned_home", day, may_return=False)
+    return rows[~quit_]
+
+
+def set_off(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
+    """Start ``rows`` on their chosen next link; returns the rows that found a way on."""
+    pop = sim.pop
+    assert sim.routes is not None
+    link = choose_links(
+        sim.routes,
+        pop.destination[rows],
+        pop.bus_access[rows],
+        pop.place[rows],
+        group_uniform(pop.group[rows], new_key(sim.rng)),
+    )
+    going = rows[link >= 0]
+    pop.link[going] = link[link >= 0]
+    pop.progress_km[going] = 0.0
+    sim.to_state(going, State.IN_TRANSIT, day)
+    return going
+
+
+def decide(sim: Simulation, day: int) -> None:
+    """Waiting people give up, or (after resting) set off with the daily move-on chance.
+
+    People at their own northern border city are left to the border phase.
+    """
+    pop, t = sim.pop, sim.timeline
+    b = t.scenario.behaviour
+    rows = np.flatnonzero(pop.state == State.WAITING)
+    rows = give_up(sim, rows, day)
+    at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
+    rows = rows[~at_goal]
+    rested = (day - pop.since[rows]) >= b.rest_days_after_arrival
+    rows = rows[rested]
+    moving = group_uniform(pop.group[rows], new_key(sim.rng)) < b.move_on_probability_per_day
+    set_off(sim, rows[moving], day)

@@ -1,0 +1,87 @@
+"""Detention: outcomes for people held, then admission of the day's caught.
+
+Outcomes: each day a detained person leaves with probability ``1 - exp(-1/mean stay)``;
+they are deported (by nationality's share), bused back south (``bus_south_share`` of the
+rest) or released with an exit order where they were held.
+
+Admission and the stated overflow rule: the caught are taken to the open facility nearest
+by road or rail to where they were caught. A facility holds at most
+``detention_overflow_max_ratio * capacity`` persons; the caught beyond that are released on
+the spot with an exit order and counted as ``detention_overflow_released``. Held people
+above capacity (but within the ratio) are the overcrowding the ``detained`` and
+``detention_capacity`` metrics show.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corridor.engine.population import State, count_attempt
+from corridor.engine.randomness import group_uniform, new_key
+
+if TYPE_CHECKING:
+    from corridor.engine.core import Simulation
+
+
+def detention_outcomes(sim: Simulation, day: int) -> None:
+    """Deport, bus south or release some of those held."""
+    pop = sim.pop
+    policy = sim.policy
+    assert policy is not None
+    rows = np.flatnonzero(pop.state == State.DETAINED)
+    out = rows[group_uniform(pop.group[rows], new_key(sim.rng)) < policy.detention_exit_probability]
+    np.subtract.at(sim.occupancy, pop.facility[out], 1)
+    pop.facility[out] = -1
+
+    deport = group_uniform(pop.group[out], new_key(sim.rng)) < policy.deportation_share[pop.nationality[out]]
+    sim.leave(out[deport], "deportations", day, may_return=True)
+    rest = out[~deport]
+    bus = group_uniform(pop.group[rest], new_key(sim.rng)) < policy.bus_south_share
+    bused, released = rest[bus], rest[~bus]
+
+    sim.recorder.add(day, "bused_south", pop.place[bused], pop.nationality[bused])
+    u = group_uniform(pop.group[bused], new_key(sim.rng))
+    pop.place[bused] = policy.bus_south_place[np.searchsorted(policy.bus_south_cdf, u, side="right")]
+    sim.recorder.add(day, "released", pop.place[released], pop.nationality[released])
+    both = np.concatenate([bused, released])
+    count_attempt(sim.pop, both)
+    sim.to_state(both, State.WAITING, day)
+
+
+def admit(sim: Simulation, day: int) -> None:
+    """Take the day's caught to the nearest open facility, within the overflow rule."""
+    pop = sim.pop
+    policy, routes = sim.policy, sim.routes
+    assert policy is not None and routes is not None
+    caught = sim.caught.take()
+    sim.recorder.add(day, "interdictions", pop.place[caught], pop.nationality[caught])
+    facility = routes.nearest_facility[pop.place[caught]].astype(np.intp)
+
+    # Room per facility (agents), then admit in random order within each facility.
+    limit = np.floor(policy.detention_overflow_max_ratio * policy.detention_capacity_persons / sim.scale)
+    room = np.maximum(limit.astype(np.int64) - sim.occupancy, 0)
+    order = np.lexsort((sim.rng.random(caught.size), facility))
+    caught, facility = caught[order], facility[order]
+    first = np.searchsorted(facility, facility, side="left")
+    rank = np.arange(caught.size) - first
+    has_room = (facility >= 0) & (rank < np.where(facility >= 0, room[facility], 0))
+
+    held, turned_away = caught[has_room], caught[~has_room]
+    fac = facility[has_room]
+    pop.facility[held] = fac
+    pop.place[held] = sim.timeline.network.detention_place[fac]
+    np.add.at(sim.occupancy, fac, 1)
+    sim.to_state(held, State.DETAINED, day)
+    sim.recorder.add(day, "detentions", pop.place[held], pop.nationality[held])
+
+    sim.recorder.add(day, "detention_overflow_released", pop.place[turned_away], pop.nationality[turned_away])
+    count_attempt(sim.pop, turned_away)
+    sim.to_state(turned_away, State.WAITING, day)
+
+
+def detention(sim: Simulation, day: int) -> None:
+    """Detention phase: outcomes first (so today's admissions stay at least a night), then admission."""
+    detention_outcomes(sim, day)
+    admit(sim, day)

@@ -1,0 +1,88 @@
+"""Movement along links at mode speed, with interdiction at checkpoints and death on the way;
+and raids on people waiting in Mexico.
+
+A traveller's day is a budget of time. On a link of mode m they cover
+``speed[m] * (time left)`` km; reaching a place with time left they may go straight on
+(``continue_probability``), possibly by another mode, for up to ``MAX_HOPS`` links a day.
+Over each stretch of ``km`` the checkpoint hazard ``h`` of the link gives
+``P(caught) = 1 - exp(-h km)`` and the death hazard likewise. Groups are caught together;
+deaths strike persons.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corridor.engine.phases.decide import set_off
+from corridor.engine.population import State
+from corridor.engine.randomness import group_uniform, new_key
+
+if TYPE_CHECKING:
+    from corridor.engine.core import Simulation
+
+#: Most links one traveller can finish in a day.
+MAX_HOPS = 6
+_EPS_KM = 1e-3
+
+
+def move(sim: Simulation, day: int) -> None:
+    """Advance everyone in transit by one day."""
+    pop, t = sim.pop, sim.timeline
+    net = t.network
+    assert sim.policy is not None
+    b = t.scenario.behaviour
+    rows = np.flatnonzero(pop.state == State.IN_TRANSIT)
+    time_left = np.ones(rows.size)
+    for _ in range(MAX_HOPS):
+        if rows.size == 0:
+            break
+        link = pop.link[rows].astype(np.intp)
+        speed = t.speed_km_per_day[net.link_mode[link]]
+        remaining = net.link_distance_km[link] - pop.progress_km[rows]
+        km = np.minimum(time_left * speed, remaining)
+
+        dies = sim.rng.random(rows.size) < -np.expm1(-t.link_death_hazard_per_km[link] * km)
+        sim.leave(rows[dies], "deaths", day, may_return=False)
+        caught = ~dies & (
+            group_uniform(pop.group[rows], new_key(sim.rng))
+            < -np.expm1(-sim.policy.link_interdiction_hazard_per_km[link] * km)
+        )
+        # Caught on the way: counted at the place last left; the detention phase takes them.
+        sim.caught.add(rows[caught])
+        pop.link[rows[caught]] = -1
+        pop.progress_km[rows[caught]] = 0.0
+        sim.to_state(rows[caught], State.WAITING, day)
+
+        ok = ~(dies | caught)
+        rows, link, km, speed, time_left = rows[ok], link[ok], km[ok], speed[ok], time_left[ok]
+        pop.progress_km[rows] += km
+        arrived = pop.progress_km[rows] >= net.link_distance_km[link] - _EPS_KM
+        rows, link = rows[arrived], link[arrived]
+        time_left = time_left[arrived] - km[arrived] / speed[arrived]
+        pop.place[rows] = net.link_to[link]
+        pop.link[rows] = -1
+        pop.progress_km[rows] = 0.0
+        sim.to_state(rows, State.WAITING, day)
+
+        # Who goes straight on: not at their goal, with time left, by choice.
+        at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
+        u = group_uniform(pop.group[rows], new_key(sim.rng))
+        on = ~at_goal & (time_left > 1e-6) & (u < b.continue_probability)
+        going = set_off(sim, rows[on], day)
+        keep = np.isin(rows, going, assume_unique=True)
+        rows, time_left = rows[keep], time_left[keep]
+
+
+def raids(sim: Simulation, day: int) -> None:
+    """Raids catch free people waiting in Mexico (hotels, shelters, streets)."""
+    pop = sim.pop
+    assert sim.policy is not None
+    free = pop.state == State.WAITING
+    for already in sim.caught.rows:  # caught on the road today: not caught twice
+        free[already] = False
+    rows = np.flatnonzero(free)
+    p = sim.policy.raid_probability[pop.place[rows]]
+    hit = group_uniform(pop.group[rows], new_key(sim.rng)) < p
+    sim.caught.add(rows[hit])

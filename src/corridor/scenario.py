@@ -1,0 +1,509 @@
+"""Scenario files: the pydantic models, YAML loading with clear errors, and overrides.
+
+A scenario is a YAML file with a horizon, inflows, behaviour and hazard parameters, the
+initial state of the policy instruments and a dated list of events that change them.
+:func:`load_scenario` validates it and returns a :class:`Scenario`; every error names the
+YAML path of the offending field, its line in the file where there is one, and what was
+expected. Unknown keys are errors: a typo is never silently ignored.
+
+:mod:`corridor.timeline` turns a Scenario into per-day arrays for the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "Behaviour",
+    "Event",
+    "Hazards",
+    "Inflow",
+    "Policy",
+    "Population",
+    "RouteRef",
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "load_scenario",
+    "parse_override",
+]
+
+DEFAULT = "default"
+NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+#: A value per key (nationality, Mexican state, place...) with an optional ``default``.
+Keyed = dict[str, NonNegative]
+KeyedProbability = dict[str, Probability]
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be loaded or compiled.
+
+    Attributes
+    ----------
+    problems : list of (path, line, message)
+        ``path`` is the dotted YAML path (``policy.checkpoint_intensity.Chiapas``),
+        ``line`` the 1-based line in the file or None.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, int | None, str]], source: str = "") -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        head = f"invalid scenario {self.source}" if self.source else "invalid scenario"
+        lines = [f"{head}: {len(self.problems)} problem(s)"]
+        for path, line, msg in self.problems:
+            where = f"{path or '<top level>'}" + (f" (line {line})" if line else "")
+            lines.append(f"  {where}: {msg}")
+        return "\n".join(lines)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class RouteRef(_Strict):
+    """A route of the network, by its end places and mode (``road``, ``rail``, ``sea``, ``trek``)."""
+
+    from_: str = Field(alias="from")
+    to: str
+    mode: Literal["road", "rail", "sea", "trek"] | None = Field(
+        default=None, description="Route mode; all modes between the two places when omitted."
+    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Horizon(_Strict):
+    """Simulated dates, both inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def days(self) -> int:
+        """Number of simulated days."""
+        return (self.end - self.start).days + 1
+
+
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+class Inflow(_Strict):
+    """People entering Mexico: one nationality, split over entry places.
+
+    Exactly one of ``persons_per_day``, ``monthly_persons`` or ``file`` gives the rate.
+    """
+
+    nationality: str = Field(min_length=1)
+    entry: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        description="Entry place -> relative weight (normalised to shares)."
+    )
+    persons_per_day: NonNegative | None = Field(default=None, description="Constant rate, persons/day.")
+    monthly_persons: dict[str, NonNegative] | None = Field(
+        default=None,
+        description="'YYYY-MM' -> persons entering in that month, spread evenly over its days. "
+        "Months of the horizon not listed get no arrivals.",
+    )
+    file: str | None = Field(
+        default=None,
+        description="CSV with columns 'month' (YYYY-MM), 'nationality' and 'persons'; the rows of this "
+        "inflow's nationality are used. Path relative to the scenario file.",
+    )
+
+    @field_validator("entry")
+    @classmethod
+    def _some_entry(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("at least one entry place is required")
+        return v
+
+    @field_validator("monthly_persons")
+    @classmethod
+    def _months(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for key in v or {}:
+            if not _MONTH.match(key):
+                raise ValueError(f"month {key!r} is not of the form YYYY-MM")
+        return v
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Inflow:
+        given = [k for k in ("persons_per_day", "monthly_persons", "file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of persons_per_day, monthly_persons, file "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class Population(_Strict):
+    """Attributes drawn for each arriving person."""
+
+    minor_share: Probability = Field(description="Share of arrivals under 18.")
+    group_size_mean: Annotated[float, Field(ge=1, le=20)] = Field(
+        description="Mean size of the family/travel groups people arrive in (persons). "
+        "Groups share their draws when together, so they move, are caught and die together."
+    )
+    bus_access_share: KeyedProbability = Field(
+        description="Per nationality (or 'default'): share with money or papers to ride buses."
+    )
+    destination_weights: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        description="Northern border city -> relative weight of being the person's target."
+    )
+
+
+class Behaviour(_Strict):
+    """How people decide and move. Constant over the horizon."""
+
+    speed_km_per_day: dict[Literal["foot", "bus", "rail", "sea", "trek"], Annotated[float, Field(gt=0)]]
+    route_distance_weight: NonNegative = Field(
+        description="Route choice: cost weight of travel time (per day of travel)."
+    )
+    route_risk_weight: NonNegative = Field(
+        description="Route choice: cost weight of the death hazard (per expected death per 1000 people)."
+    )
+    route_enforcement_weight: NonNegative = Field(
+        description="Route choice: cost weight of the interdiction probability (per 100%)."
+    )
+    route_choice_temperature: Annotated[float, Field(gt=0)] = Field(
+        description="Route choice: spread of the logit over link costs (days-equivalent). "
+        "Small values pick the cheapest link; large values spread people over all links toward the goal."
+    )
+    move_on_probability_per_day: Probability = Field(
+        description="Chance a free person waiting at a place sets off again on a given day."
+    )
+    continue_probability: Probability = Field(
+        description="Chance a traveller reaching a place with part of the day left goes straight on "
+        "instead of stopping there."
+    )
+    rest_days_after_arrival: Annotated[int, Field(ge=0)] = Field(
+        description="Days a person stays at a place before moving on may start."
+    )
+    give_up_probability_per_day: Probability = Field(
+        description="Daily chance a waiting person gives up the journey, at the first attempt."
+    )
+    give_up_growth_per_attempt: NonNegative = Field(
+        description="Relative increase of the give-up chance per earlier failed attempt."
+    )
+    settle_share: Probability = Field(
+        description="Of those who give up, share who settle in Mexico (the rest return home)."
+    )
+    reentry_probability: KeyedProbability = Field(
+        description="Per nationality: chance a person deported or removed comes back later."
+    )
+    reentry_delay_days: Annotated[int, Field(ge=1)] = Field(
+        description="Mean days between deportation and a new entry (exponentially distributed)."
+    )
+    border_crossing_probability_per_day: Probability = Field(
+        description="Daily chance a person waiting at their northern border city crosses between ports."
+    )
+
+
+class Hazards(_Strict):
+    """Death on the way."""
+
+    death_per_1000km: dict[Literal["foot", "bus", "rail", "sea", "trek"], NonNegative] = Field(
+        description="Deaths and disappearances per 1000 person-km by travel mode."
+    )
+
+
+class Policy(_Strict):
+    """The state instruments. Events change these fields on their dates."""
+
+    interdiction_per_100km: dict[Literal["foot", "bus", "rail", "sea", "trek"], NonNegative] = Field(
+        description="Checkpoint hazard per 100 km travelled, by mode, at checkpoint intensity 1: "
+        "p(caught on a link of L km) = 1 - exp(-h * L/100 * intensity)."
+    )
+    checkpoint_intensity: Keyed = Field(
+        description="Mexican state (or 'default') -> multiplier of the checkpoint hazard on links "
+        "ending in that state, and of the raid rate there."
+    )
+    raid_probability_per_day: Probability = Field(
+        description="Daily chance a free person waiting in Mexico is caught in a raid, at intensity 1."
+    )
+    detention_capacity: Keyed = Field(
+        default_factory=dict,
+        description="Detention facility name -> capacity in persons, overriding the data.",
+    )
+    detention_capacity_unknown: NonNegative = Field(
+        description="Capacity (persons) given to stations whose capacity no source states."
+    )
+    detention_overflow_max_ratio: Annotated[float, Field(ge=1)] = Field(
+        description="Stated overflow rule: a station holds up to this multiple of its capacity; "
+        "people caught beyond that are released on the spot with an exit order (counted)."
+    )
+    detention_mean_stay_days: Annotated[float, Field(gt=0)] = Field(
+        description="Mean days held before an outcome (exponentially distributed)."
+    )
+    deportation_share: KeyedProbability = Field(
+        description="Per nationality: share of detention outcomes that are deportations."
+    )
+    bus_south_share: Probability = Field(
+        description="Share of the non-deported detention outcomes that are busing back south "
+        "(the rest are releases with an exit order)."
+    )
+    bus_south_places: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        description="Southern place -> weight, where people bused south are let go."
+    )
+    us_apprehension_probability: Probability = Field(
+        description="Chance a crossing between ports ends in a US Border Patrol encounter "
+        "(the rest evade and leave the system as 'us_evaded')."
+    )
+    us_outcome_shares: dict[str, dict[Literal["released", "removed", "returned_to_mexico"], NonNegative]] = (
+        Field(
+            description="Per nationality (or 'default'): relative weights of encounter outcomes: "
+            "released into the US, removed to the country of origin, returned to Mexico."
+        )
+    )
+    closed_routes: list[RouteRef] = Field(default_factory=list, description="Routes no one can use.")
+
+
+class Event(_Strict):
+    """A dated change of policy fields."""
+
+    date: dt.date
+    name: str = Field(min_length=1)
+    source: str | None = Field(default=None, description="Where the event is documented.")
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted path inside `policy` -> new value, e.g. 'checkpoint_intensity.Chiapas: 3'.",
+    )
+    close_routes: list[RouteRef] = Field(default_factory=list)
+    reopen_routes: list[RouteRef] = Field(default_factory=list)
+
+
+class Provenance(_Strict):
+    """Where a parameter comes from: a source, or an assumption with its reasoning."""
+
+    source: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Provenance:
+        if (self.source is None) == (self.assumption is None):
+            raise ValueError("give exactly one of 'source' or 'assumption'")
+        return self
+
+
+class Scenario(_Strict):
+    """A validated scenario. Build one with :func:`load_scenario` or ``Scenario.model_validate``."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    horizon: Horizon
+    inflows: list[Inflow] = Field(min_length=1)
+    inflow_multiplier: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="Multiplies every inflow (a calibration handle on their net bias)."
+    )
+    population: Population
+    behaviour: Behaviour
+    hazards: Hazards
+    policy: Policy
+    events: list[Event] = Field(default_factory=list)
+    provenance: dict[str, Provenance] = Field(
+        default_factory=dict,
+        description="Dotted parameter path -> source or assumption. A path covers its children.",
+    )
+    base_dir: Path | None = Field(default=None, exclude=True, description="Folder of the YAML file.")
+    sha256: str | None = Field(default=None, exclude=True, description="Digest of the file and overrides.")
+
+    @property
+    def nationalities(self) -> list[str]:
+        """Nationalities in the order the inflows first name them."""
+        seen: dict[str, None] = {}
+        for inflow in self.inflows:
+            seen.setdefault(inflow.nationality, None)
+        return list(seen)
+
+    def provenance_of(self, path: str) -> Provenance | None:
+        """The provenance entry covering ``path`` (itself or its nearest parent), if any."""
+        parts = path.split(".")
+        for k in range(len(parts), 0, -1):
+            hit = self.provenance.get(".".join(parts[:k]))
+            if hit is not None:
+                return hit
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _loc_to_path(loc: Sequence[int | str]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """1-based line of the YAML node at ``loc``, or of its deepest existing ancestor."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+            if nxt is None:
+                # The key itself may be the problem (an unknown key): point at it.
+                knode = next((k for k, _ in node.value if getattr(k, "value", None) == str(key)), None)
+                return knode.start_mark.line + 1 if knode is not None else line
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def _clean_loc(loc: Sequence[int | str]) -> list[int | str]:
+    # pydantic puts validator names such as 'function-after[...]' or union tags in loc.
+    return [p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("float", "int", "str")))]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``dotted.path=value``; the value is read as YAML (``3``, ``0.5``, ``[a, b]``, ``true``)."""
+    if "=" not in text:
+        raise ScenarioError([(text, None, "override must look like dotted.path=value")])
+    path, _, raw = text.partition("=")
+    path = path.strip()
+    if not path or any(not p for p in path.split(".")):
+        raise ScenarioError([(text, None, "override path is empty or has an empty segment")])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ScenarioError([(path, None, f"override value {raw!r} is not valid YAML: {exc}")]) from None
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of raw scenario data with dotted-path overrides applied.
+
+    List items are addressed by index (``events.0.date``). A missing mapping key is
+    created, so that validation reports it if the schema has no such field.
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node: Any = out
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError([(where, None, f"no list item {part!r} (the list has {len(node)})")])
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise ScenarioError([(where, None, "cannot override inside a scalar value")])
+    return out
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+) -> Scenario:
+    """Read, override and validate a scenario YAML file.
+
+    Parameters
+    ----------
+    path : path
+        The YAML file.
+    overrides : mapping or list of str, optional
+        ``{"policy.bus_south_share": 0.5}`` or ``["policy.bus_south_share=0.5"]``.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem with its YAML path, line and what was expected.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([("", None, f"cannot read {file}: {exc.strerror or exc}")], str(file)) from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ScenarioError(
+            [("", line, f"not valid YAML: {getattr(exc, 'problem', exc)}")], str(file)
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([("", 1, "expected a mapping of scenario sections at the top level")], str(file))
+
+    if overrides is None:
+        pairs: dict[str, Any] = {}
+    elif isinstance(overrides, Mapping):
+        pairs = dict(overrides)
+    else:
+        pairs = dict(parse_override(o) for o in overrides)
+    data = apply_overrides(data, pairs)
+    digest = hashlib.sha256(text.encode())
+    for key in sorted(pairs):
+        digest.update(f"\n{key}={pairs[key]!r}".encode())
+    data["base_dir"] = file.resolve().parent
+    data["sha256"] = digest.hexdigest()
+    return validate_data(data, root=root, source=str(file), overridden=set(pairs))
+
+
+def validate_data(
+    data: Mapping[str, Any],
+    root: yaml.Node | None = None,
+    source: str = "",
+    overridden: set[str] | None = None,
+) -> Scenario:
+    """Validate raw scenario data (a dict as read from YAML) into a Scenario."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = _clean_loc(err["loc"])
+            dotted = _loc_to_path(loc)
+            line = (
+                None if overridden and any(dotted.startswith(o) for o in overridden) else _line_of(root, loc)
+            )
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see docs/scenarios.md for the fields)"
+            elif err["type"] == "missing":
+                msg = "required field missing"
+            inp = err.get("input")
+            if err["type"] not in ("missing", "extra_forbidden") and not isinstance(inp, dict | list):
+                msg += f" (got {inp!r})"
+            problems.append((dotted, line, msg))
+        raise ScenarioError(problems, source) from None

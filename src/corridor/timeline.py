@@ -1,0 +1,442 @@
+"""Compile a Scenario against a Network into the arrays the engine reads each day.
+
+Policies change only on event dates, so the timeline holds one :class:`PolicyArrays` per
+*segment* (a run of days with the same policy) and ``segment_of_day`` maps each day to its
+segment; :meth:`Timeline.policy_series` gives per-day views for inspection. Everything a
+scenario names (places, states, nationalities, facilities, routes, event fields) is checked
+here against the network, and problems are reported as :class:`ScenarioError` with the
+YAML path of the field.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import ValidationError
+
+from corridor.geography import TRAVEL_MODES, Network
+from corridor.scenario import (
+    DEFAULT,
+    Policy,
+    RouteRef,
+    Scenario,
+    ScenarioError,
+    apply_overrides,
+)
+
+__all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]
+
+#: Order of the columns of ``PolicyArrays.us_outcome_cdf``.
+US_OUTCOMES: tuple[str, ...] = ("released", "removed", "returned_to_mexico")
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyArrays:
+    """The policy in force during one segment of days, as arrays.
+
+    Probabilities are per day or per traversal of a whole link, as named.
+    """
+
+    link_open: npt.NDArray[np.bool_]  #: per link
+    link_interdiction_hazard_per_km: F64  #: per link; p = 1 - exp(-h * km)
+    raid_probability: F64  #: per place, per day, for free people waiting there
+    detention_capacity_persons: F64  #: per detention facility (0 = closed)
+    detention_overflow_max_ratio: float
+    detention_exit_probability: float  #: per detained person per day
+    deportation_share: F64  #: per nationality
+    bus_south_share: float
+    bus_south_place: npt.NDArray[np.int16]  #: candidate places
+    bus_south_cdf: F64  #: cumulative weights over ``bus_south_place``
+    us_apprehension_probability: float
+    us_outcome_cdf: F64  #: (nationality, len(US_OUTCOMES)) cumulative shares
+    policy: Policy  #: the validated model, for reference
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """Per-day inputs of one scenario on one network."""
+
+    scenario: Scenario
+    network: Network
+    dates: pd.DatetimeIndex
+    nationalities: list[str]
+    arrivals_persons: F64  #: (day, nationality, place) persons entering
+    entry_cdf: F64  #: (nationality, place) cumulative entry shares, for re-entries
+    segments: list[PolicyArrays]
+    segment_of_day: npt.NDArray[np.int16]
+    event_days: list[tuple[int, str]]  #: (day index, event name), events inside the horizon
+    destinations: npt.NDArray[np.int16]  #: northern border cities people aim for
+    destination_cdf: F64
+    bus_access_share: F64  #: per nationality
+    reentry_probability: F64  #: per nationality
+    speed_km_per_day: F64  #: per travel mode
+    link_death_hazard_per_km: F64  #: per link
+    minor_share: float
+
+    @property
+    def n_days(self) -> int:
+        """Number of days simulated."""
+        return len(self.dates)
+
+    def policy_on(self, day: int) -> PolicyArrays:
+        """The policy in force on day index ``day``."""
+        return self.segments[int(self.segment_of_day[day])]
+
+    def policy_series(self) -> pd.DataFrame:
+        """Scalar policy parameters per day, one column each (for plots and checks)."""
+        rows = []
+        for seg in self.segment_of_day:
+            p = self.segments[int(seg)]
+            rows.append(
+                {
+                    "detention_capacity": p.detention_capacity_persons.sum(),
+                    "detention_overflow_max_ratio": p.detention_overflow_max_ratio,
+                    "bus_south_share": p.bus_south_share,
+                    "us_apprehension_probability": p.us_apprehension_probability,
+                    "mean_checkpoint_hazard_per_100km": 100 * p.link_interdiction_hazard_per_km.mean(),
+                    "open_links": int(p.link_open.sum()),
+                }
+            )
+        return pd.DataFrame(rows, index=self.dates)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _keyed(mapping: Mapping[str, float], keys: list[str], field: str, what: str) -> F64:
+    """Expand a keyed parameter (with optional default) to an array over ``keys``."""
+    unknown = [k for k in mapping if k != DEFAULT and k not in keys]
+    if unknown:
+        raise ScenarioError(
+            [
+                (f"{field}.{k}", None, f"unknown {what} (expected one of {', '.join(keys)} or 'default')")
+                for k in unknown
+            ]
+        )
+    out = np.empty(len(keys))
+    for i, k in enumerate(keys):
+        if k in mapping:
+            out[i] = mapping[k]
+        elif DEFAULT in mapping:
+            out[i] = mapping[DEFAULT]
+        else:
+            raise ScenarioError([(field, None, f"no value for {what} {k!r} and no 'default'")])
+    return out
+
+
+def _weights(mapping: Mapping[Any, float], keys: tuple[str, ...]) -> F64:
+    """Array over ``keys`` from a key -> value mapping (missing keys get 0)."""
+    return np.array([mapping.get(k, 0.0) for k in keys], dtype=np.float64)
+
+
+def by_mode(mapping: Mapping[Any, float]) -> F64:
+    """Array over ``TRAVEL_MODES`` from a mode -> value mapping (missing modes get 0)."""
+    return _weights(mapping, TRAVEL_MODES)
+
+
+def _place_weights(
+    net: Network, weights: Mapping[str, float], field: str, kinds: tuple[str, ...] | None = None
+) -> tuple[npt.NDArray[np.int16], F64]:
+    ids, w = [], []
+    for name, weight in weights.items():
+        if not net.has_place(name):
+            raise ScenarioError([(f"{field}.{name}", None, str(_unknown_place(net, name)))])
+        pid = net.place_id(name)
+        if kinds is not None and net.place_kind[pid] not in kinds:
+            raise ScenarioError(
+                [
+                    (
+                        f"{field}.{name}",
+                        None,
+                        f"place of kind {net.place_kind[pid]!r}; expected one of {', '.join(kinds)}",
+                    )
+                ]
+            )
+        ids.append(pid)
+        w.append(weight)
+    arr = np.asarray(w, dtype=np.float64)
+    return np.asarray(ids, dtype=np.int16), np.cumsum(arr) / arr.sum()
+
+
+def _unknown_place(net: Network, name: str) -> str:
+    try:
+        net.place_id(name)
+    except KeyError as exc:
+        return str(exc.args[0])
+    return ""
+
+
+def _route_links(net: Network, ref: RouteRef, field: str) -> npt.NDArray[np.intp]:
+    for end, label in ((ref.from_, "from"), (ref.to, "to")):
+        if not net.has_place(end):
+            raise ScenarioError([(f"{field}.{label}", None, _unknown_place(net, end))])
+    routes = net.find_routes(ref.from_, ref.to, ref.mode)
+    if not routes:
+        mode = f" by {ref.mode}" if ref.mode else ""
+        raise ScenarioError([(field, None, f"no route{mode} between {ref.from_!r} and {ref.to!r}")])
+    return np.flatnonzero(np.isin(net.link_route, routes))
+
+
+def _daily_inflow(scenario: Scenario, index: int, dates: pd.DatetimeIndex) -> F64:
+    """Persons per day over the horizon for inflow number ``index``."""
+    inflow = scenario.inflows[index]
+    if inflow.persons_per_day is not None:
+        return np.full(len(dates), inflow.persons_per_day)
+    if inflow.monthly_persons is not None:
+        monthly = dict(inflow.monthly_persons)
+    else:
+        assert inflow.file is not None
+        monthly = _read_monthly_file(scenario, index, inflow.file)
+    month_keys = dates.strftime("%Y-%m")
+    days_in_month = np.array([calendar.monthrange(d.year, d.month)[1] for d in dates])
+    per_month = np.array([monthly.get(k, 0.0) for k in month_keys])
+    return per_month / days_in_month
+
+
+def _read_monthly_file(scenario: Scenario, index: int, name: str) -> dict[str, float]:
+    field = f"inflows.{index}.file"
+    path = Path(name)
+    if not path.is_absolute() and scenario.base_dir is not None:
+        path = scenario.base_dir / path
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise ScenarioError([(field, None, f"cannot read {path}: {exc.strerror or exc}")]) from None
+    out: dict[str, float] = {}
+    nationality = scenario.inflows[index].nationality
+    for n, row in enumerate(rows, start=2):
+        try:
+            month, nat, persons = row["month"], row["nationality"], float(row["persons"])
+        except (KeyError, TypeError, ValueError):
+            raise ScenarioError(
+                [
+                    (
+                        field,
+                        None,
+                        f"{path.name} row {n}: expected columns 'month' (YYYY-MM), "
+                        "'nationality' and 'persons' (a number)",
+                    )
+                ]
+            ) from None
+        if persons < 0 or len(month) != 7 or month[4] != "-":
+            raise ScenarioError(
+                [(field, None, f"{path.name} row {n}: bad month {month!r} or persons {persons}")]
+            )
+        if nat == nationality:
+            out[month] = out.get(month, 0.0) + persons
+    if not out:
+        raise ScenarioError([(field, None, f"{path.name} has no rows for nationality {nationality!r}")])
+    return out
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _policy_arrays(
+    policy: Policy, scenario: Scenario, net: Network, nats: list[str], field: str
+) -> PolicyArrays:
+    mx_states = sorted({str(s) for s, c in zip(net.place_state, net.place_country, strict=True) if c == "MX"})
+    intensity_by_state = _keyed(
+        policy.checkpoint_intensity, mx_states, f"{field}.checkpoint_intensity", "Mexican state"
+    )
+    state_index = {s: i for i, s in enumerate(mx_states)}
+    place_intensity = np.array(
+        [
+            intensity_by_state[state_index[str(s)]] if c == "MX" else 0.0
+            for s, c in zip(net.place_state, net.place_country, strict=True)
+        ]
+    )
+    mode_hazard = by_mode(policy.interdiction_per_100km) / 100.0
+    link_hazard = mode_hazard[net.link_mode] * place_intensity[net.link_to]
+    # Links into the US are crossed in the border phase, not by routing.
+    link_open = net.place_country[net.link_to] != "US"
+    for i, ref in enumerate(policy.closed_routes):
+        link_open[_route_links(net, ref, f"{field}.closed_routes.{i}")] = False
+
+    raid = np.clip(policy.raid_probability_per_day * place_intensity, 0.0, 1.0)
+
+    capacity = net.detention_capacity_data.copy()
+    capacity[np.isnan(capacity)] = policy.detention_capacity_unknown
+    for name, value in policy.detention_capacity.items():
+        hits = [i for i, n in enumerate(net.detention_name) if n == name]
+        if not hits:
+            raise ScenarioError(
+                [
+                    (
+                        f"{field}.detention_capacity.{name}",
+                        None,
+                        "unknown detention facility (expected one of: " + "; ".join(net.detention_name) + ")",
+                    )
+                ]
+            )
+        capacity[hits] = value
+
+    outcome = np.zeros((len(nats), len(US_OUTCOMES)))
+    shares = policy.us_outcome_shares
+    unknown = [k for k in shares if k != DEFAULT and k not in nats]
+    if unknown:
+        raise ScenarioError(
+            [(f"{field}.us_outcome_shares.{k}", None, "unknown nationality") for k in unknown]
+        )
+    for i, nat in enumerate(nats):
+        row = shares.get(nat, shares.get(DEFAULT))
+        if row is None:
+            raise ScenarioError(
+                [(f"{field}.us_outcome_shares", None, f"no entry for {nat!r} and no 'default'")]
+            )
+        w = _weights(row, US_OUTCOMES)
+        if w.sum() <= 0:
+            raise ScenarioError([(f"{field}.us_outcome_shares.{nat}", None, "weights must not all be zero")])
+        outcome[i] = np.cumsum(w) / w.sum()
+
+    bus_place, bus_cdf = _place_weights(net, policy.bus_south_places, f"{field}.bus_south_places")
+    return PolicyArrays(
+        link_open=link_open,
+        link_interdiction_hazard_per_km=link_hazard,
+        raid_probability=raid,
+        detention_capacity_persons=capacity,
+        detention_overflow_max_ratio=policy.detention_overflow_max_ratio,
+        detention_exit_probability=float(1.0 - np.exp(-1.0 / policy.detention_mean_stay_days)),
+        deportation_share=_keyed(policy.deportation_share, nats, f"{field}.deportation_share", "nationality"),
+        bus_south_share=policy.bus_south_share,
+        bus_south_place=bus_place,
+        bus_south_cdf=bus_cdf,
+        us_apprehension_probability=policy.us_apprehension_probability,
+        us_outcome_cdf=outcome,
+        policy=policy,
+    )
+
+
+def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario) -> Policy:
+    """Apply event ``event_index`` to raw policy data ``base`` (in place) and validate it."""
+    event = scenario.events[event_index]
+    field = f"events.{event_index}"
+    try:
+        updated = apply_overrides(base, dict(event.set))
+    except ScenarioError as exc:
+        raise ScenarioError([(f"{field}.set.{p}", line, m) for p, line, m in exc.problems]) from None
+    closed = [dict(r) for r in updated.get("closed_routes", [])]
+    for ref in event.close_routes:
+        item = ref.model_dump(by_alias=True)
+        if item not in closed:
+            closed.append(item)
+    for ref in event.reopen_routes:
+        item = ref.model_dump(by_alias=True)
+        closed = [c for c in closed if c != item]
+    updated["closed_routes"] = closed
+    base.clear()
+    base.update(updated)
+    try:
+        return Policy.model_validate(base)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            msg = "unknown policy field" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append((f"{field}.set.{loc}", None, msg))
+        raise ScenarioError(problems) from None
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
+    """Turn a scenario into per-day arrays on ``network``.
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario names a place, state, nationality, facility, route or policy
+        field the network or the schema does not have.
+    """
+    net = network
+    dates = pd.date_range(scenario.horizon.start, scenario.horizon.end, freq="D")
+    nats = scenario.nationalities
+    n_days = len(dates)
+
+    arrivals = np.zeros((n_days, len(nats), net.n_places))
+    for i, inflow in enumerate(scenario.inflows):
+        ids, cdf = _place_weights(net, inflow.entry, f"inflows.{i}.entry")
+        shares = np.diff(np.concatenate([[0.0], cdf]))
+        daily = _daily_inflow(scenario, i, dates)
+        arrivals[:, nats.index(inflow.nationality), ids] += daily[:, None] * shares[None, :]
+    arrivals *= scenario.inflow_multiplier
+    entry_totals = arrivals.sum(axis=0)
+    entry_totals[entry_totals.sum(axis=1) == 0] = 1.0  # a nationality with no arrivals: any place
+    entry_cdf = np.cumsum(entry_totals, axis=1) / entry_totals.sum(axis=1, keepdims=True)
+
+    # Policy segments: the initial policy, then one per event date (events before the
+    # horizon take effect on day 0; events after it are dropped).
+    raw = scenario.policy.model_dump(by_alias=True)
+    segments = [_policy_arrays(scenario.policy, scenario, net, nats, "policy")]
+    segment_start = [0]
+    event_days: list[tuple[int, str]] = []
+    order = sorted(range(len(scenario.events)), key=lambda k: scenario.events[k].date)
+    for k in order:
+        event = scenario.events[k]
+        # Every event is validated, even one past the horizon: its errors are still errors.
+        arrays = _policy_arrays(_apply_event(raw, k, scenario), scenario, net, nats, f"events.{k}.set")
+        day = max((event.date - scenario.horizon.start).days, 0)
+        if day >= n_days:
+            continue
+        if day == segment_start[-1]:
+            segments[-1] = arrays
+        else:
+            segments.append(arrays)
+            segment_start.append(day)
+        if day > 0:
+            event_days.append((day, event.name))
+    segment_of_day = (np.searchsorted(segment_start, np.arange(n_days), side="right") - 1).astype(np.int16)
+
+    dest_ids, dest_cdf = _place_weights(
+        net,
+        scenario.population.destination_weights,
+        "population.destination_weights",
+        kinds=("northern_border_city",),
+    )
+    death = by_mode(scenario.hazards.death_per_1000km) / 1000.0
+    speeds = scenario.behaviour.speed_km_per_day
+    missing = [m for m in TRAVEL_MODES if m not in speeds]
+    if missing:
+        raise ScenarioError([("behaviour.speed_km_per_day", None, f"missing mode(s) {', '.join(missing)}")])
+
+    return Timeline(
+        scenario=scenario,
+        network=net,
+        dates=dates,
+        nationalities=nats,
+        arrivals_persons=arrivals,
+        entry_cdf=entry_cdf,
+        segments=segments,
+        segment_of_day=segment_of_day,
+        event_days=event_days,
+        destinations=dest_ids,
+        destination_cdf=dest_cdf,
+        bus_access_share=_keyed(
+            scenario.population.bus_access_share, nats, "population.bus_access_share", "nationality"
+        ),
+        reentry_probability=_keyed(
+            scenario.behaviour.reentry_probability, nats, "behaviour.reentry_probability", "nationality"
+        ),
+        speed_km_per_day=by_mode(speeds),
+        link_death_hazard_per_km=death[net.link_mode],
+        minor_share=scenario.population.minor_share,
+    )
+
+
+def day_index(timeline: Timeline, date: dt.date | str) -> int:
+    """Index of ``date`` in the timeline's horizon."""
+    return int((pd.Timestamp(date) - timeline.dates[0]).days)
