@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -82,8 +83,8 @@ class _Strict(BaseModel):
 class RouteRef(_Strict):
     """A route of the network, by its end places and mode (``road``, ``rail``, ``sea``, ``trek``)."""
 
-    from_: str = Field(alias="from")
-    to: str
+    from_: str = Field(alias="from", description="One end (a place name).")
+    to: str = Field(description="The other end.")
     mode: Literal["road", "rail", "sea", "trek"] | None = Field(
         default=None, description="Route mode; all modes between the two places when omitted."
     )
@@ -93,8 +94,8 @@ class RouteRef(_Strict):
 class Horizon(_Strict):
     """Simulated dates, both inclusive."""
 
-    start: dt.date
-    end: dt.date
+    start: dt.date = Field(description="First simulated day (YYYY-MM-DD).")
+    end: dt.date = Field(description="Last simulated day, inclusive.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
@@ -117,7 +118,7 @@ class Inflow(_Strict):
     Exactly one of ``persons_per_day``, ``monthly_persons`` or ``file`` gives the rate.
     """
 
-    nationality: str = Field(min_length=1)
+    nationality: str = Field(min_length=1, description="Label used in outputs and keyed parameters.")
     entry: dict[str, Annotated[float, Field(gt=0)]] = Field(
         description="Entry place -> relative weight (normalised to shares)."
     )
@@ -284,22 +285,22 @@ class Policy(_Strict):
 class Event(_Strict):
     """A dated change of policy fields."""
 
-    date: dt.date
-    name: str = Field(min_length=1)
+    date: dt.date = Field(description="Day the change takes effect (before the horizon: from day 0).")
+    name: str = Field(min_length=1, description="What happened.")
     source: str | None = Field(default=None, description="Where the event is documented.")
     set: dict[str, Any] = Field(
         default_factory=dict,
         description="Dotted path inside `policy` -> new value, e.g. 'checkpoint_intensity.Chiapas: 3'.",
     )
-    close_routes: list[RouteRef] = Field(default_factory=list)
-    reopen_routes: list[RouteRef] = Field(default_factory=list)
+    close_routes: list[RouteRef] = Field(default_factory=list, description="Routes closed from this date.")
+    reopen_routes: list[RouteRef] = Field(default_factory=list, description="Closed routes opened again.")
 
 
 class Provenance(_Strict):
     """Where a parameter comes from: a source, or an assumption with its reasoning."""
 
-    source: str | None = None
-    assumption: str | None = None
+    source: str | None = Field(default=None, description="Title and address of the data behind the value.")
+    assumption: str | None = Field(default=None, description="Why this value, where no data give it.")
 
     @model_validator(mode="after")
     def _one(self) -> Provenance:
@@ -311,18 +312,18 @@ class Provenance(_Strict):
 class Scenario(_Strict):
     """A validated scenario. Build one with :func:`load_scenario` or ``Scenario.model_validate``."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    horizon: Horizon
-    inflows: list[Inflow] = Field(min_length=1)
+    name: str = Field(min_length=1, description="Short name; the default output folder is runs/<name>.")
+    description: str = Field(default="", description="What the scenario represents.")
+    horizon: Horizon = Field(description="First and last simulated day.")
+    inflows: list[Inflow] = Field(min_length=1, description="Who enters Mexico, where and when.")
     inflow_multiplier: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="Multiplies every inflow (a calibration handle on their net bias)."
     )
-    population: Population
-    behaviour: Behaviour
-    hazards: Hazards
-    policy: Policy
-    events: list[Event] = Field(default_factory=list)
+    population: Population = Field(description="Attributes drawn for each arriving person.")
+    behaviour: Behaviour = Field(description="How people decide and move (constant).")
+    hazards: Hazards = Field(description="Death on the way.")
+    policy: Policy = Field(description="The instruments at the start of the horizon.")
+    events: list[Event] = Field(default_factory=list, description="Dated changes of the policy.")
     provenance: dict[str, Provenance] = Field(
         default_factory=dict,
         description="Dotted parameter path -> source or assumption. A path covers its children.",
@@ -507,3 +508,46 @@ def validate_data(
                 msg += f" (got {inp!r})"
             problems.append((dotted, line, msg))
         raise ScenarioError(problems, source) from None
+
+
+def _type_name(tp: Any) -> str:
+    """A readable name for a field's type annotation."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin in (Union, types.UnionType):
+        return " | ".join("None" if a is type(None) else _type_name(a) for a in args)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(_type_name(a) for a in args)}]"
+    return str(getattr(tp, "__name__", tp))
+
+
+def fields_reference() -> str:
+    """The scenario fields as Markdown tables (docs/scenarios.md embeds this text)."""
+    sections: list[tuple[str, type[BaseModel]]] = [
+        ("top level", Scenario),
+        ("horizon", Horizon),
+        ("inflows[]", Inflow),
+        ("population", Population),
+        ("behaviour", Behaviour),
+        ("hazards", Hazards),
+        ("policy", Policy),
+        ("events[]", Event),
+        ("route reference (closed_routes[], close_routes[], reopen_routes[])", RouteRef),
+        ("provenance.<path>", Provenance),
+    ]
+    out = []
+    for title, model in sections:
+        out.append(f"### `{title}`\n\n| field | type | required | meaning |\n|---|---|---|---|")
+        for name, info in model.model_fields.items():
+            if info.exclude:
+                continue
+            shown = info.alias or name
+            required = "yes" if info.is_required() else "no"
+            desc = (info.description or "").replace("|", "\\|")
+            kind = _type_name(info.annotation).replace("|", "\\|")
+            out.append(f"| `{shown}` | `{kind}` | {required} | {desc} |")
+        out.append("")
+    return "\n".join(out)
