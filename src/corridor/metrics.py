@@ -16,14 +16,17 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "DERIVED",
     "EXIT_FLOWS",
+    "EXTRA_STOCKS",
     "FLOWS",
+    "PLACE_SERIES",
     "STOCKS",
     "Recorder",
     "Results",
 ]
 
-#: End-of-day stocks, the parts of ``present``.
+#: End-of-day stocks of the states, the parts of ``present``.
 STOCKS: tuple[str, ...] = (
     "in_transit",
     "waiting",
@@ -32,6 +35,8 @@ STOCKS: tuple[str, ...] = (
     "border_waiting",
     "mpp_waiting",
 )
+#: End-of-day counts of people with some property (overlapping the states).
+EXTRA_STOCKS: tuple[str, ...] = ("in_caravan", "metering_waitlist", "stranded")
 #: Flows per day.
 FLOWS: tuple[str, ...] = (
     "arrivals",
@@ -41,12 +46,30 @@ FLOWS: tuple[str, ...] = (
     "deportations",
     "bused_south",
     "released",
+    "asylum_applications",
+    "asylum_decisions",
+    "asylum_recognised",
+    "asylum_abandoned",
+    "asylum_wait_person_days",
+    "visas_issued",
+    "cbp_one_bookings",
+    "caravan_joined",
+    "caravan_dispersed",
     "us_encounters",
     "us_released",
     "us_removed",
-    "us_returned_to_mexico",
+    "us_expelled",
+    "mpp_returns",
+    "mpp_hearings",
+    "us_admitted_port",
     "us_evaded",
     "deaths",
+    "deaths_foot",
+    "deaths_bus",
+    "deaths_rail",
+    "deaths_sea",
+    "deaths_trek",
+    "deaths_river",
     "settled",
     "returned_home",
 )
@@ -55,11 +78,18 @@ EXIT_FLOWS: tuple[str, ...] = (
     "deportations",
     "us_released",
     "us_removed",
+    "us_admitted_port",
     "us_evaded",
     "deaths",
     "settled",
     "returned_home",
 )
+#: Per-place series without a nationality breakdown (persons).
+PLACE_SERIES: tuple[str, ...] = ("detention_capacity", "shelter_capacity")
+#: Metrics computed from the others: ``unsheltered`` (persons), ``detention_overcrowding``
+#: (held / capacity) and ``asylum_wait_days`` (mean wait of the day's decisions). The last two
+#: are ratios: do not sum them.
+DERIVED: tuple[str, ...] = ("unsheltered", "detention_overcrowding", "asylum_wait_days")
 #: Metrics without a nationality breakdown carry this label in the tidy table.
 ALL = "all"
 
@@ -75,27 +105,44 @@ class Recorder:
     n_nationalities: int
     flows: npt.NDArray[np.int32] = field(init=False)
     stocks: npt.NDArray[np.int32] = field(init=False)
+    extra_stocks: npt.NDArray[np.int32] = field(init=False)
     present: npt.NDArray[np.int64] = field(init=False)
-    detention_capacity: npt.NDArray[np.float64] = field(init=False)
+    place_series: npt.NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
-        shape = (self.n_days, 0, self.n_places, self.n_nationalities)
-        self.flows = np.zeros((shape[0], len(FLOWS), *shape[2:]), dtype=np.int32)
-        self.stocks = np.zeros((shape[0], len(STOCKS), *shape[2:]), dtype=np.int32)
+        cells = (self.n_places, self.n_nationalities)
+        self.flows = np.zeros((self.n_days, len(FLOWS), *cells), dtype=np.int32)
+        self.stocks = np.zeros((self.n_days, len(STOCKS), *cells), dtype=np.int32)
+        self.extra_stocks = np.zeros((self.n_days, len(EXTRA_STOCKS), *cells), dtype=np.int32)
         self.present = np.zeros(self.n_days, dtype=np.int64)
-        self.detention_capacity = np.zeros((self.n_days, self.n_places))
+        self.place_series = np.zeros((self.n_days, len(PLACE_SERIES), self.n_places))
         self._flow_index = {name: i for i, name in enumerate(FLOWS)}
 
-    def add(
-        self, day: int, flow: str, place: npt.NDArray[np.integer], nationality: npt.NDArray[np.integer]
-    ) -> None:
-        """Count one event per element of ``place``/``nationality`` into ``flow`` on ``day``."""
-        if place.size == 0:
-            return
+    def _count(
+        self, place: npt.NDArray[np.integer], nationality: npt.NDArray[np.integer]
+    ) -> npt.NDArray[np.int32]:
         key = place.astype(np.intp) * self.n_nationalities + nationality
         counts = np.bincount(key, minlength=self.n_places * self.n_nationalities)
-        self.flows[day, self._flow_index[flow]] += counts.reshape(self.n_places, self.n_nationalities).astype(
-            np.int32
+        return counts.reshape(self.n_places, self.n_nationalities).astype(np.int32)
+
+    def add(
+        self,
+        day: int,
+        flow: str,
+        place: npt.NDArray[np.integer],
+        nationality: npt.NDArray[np.integer],
+        weight: npt.NDArray[np.integer] | None = None,
+    ) -> None:
+        """Count one event per element (or ``weight`` events) into ``flow`` on ``day``."""
+        if place.size == 0:
+            return
+        if weight is None:
+            self.flows[day, self._flow_index[flow]] += self._count(place, nationality)
+            return
+        key = place.astype(np.intp) * self.n_nationalities + nationality
+        counts = np.bincount(key, weights=weight, minlength=self.n_places * self.n_nationalities)
+        self.flows[day, self._flow_index[flow]] += (
+            np.rint(counts).astype(np.int32).reshape(self.n_places, self.n_nationalities)
         )
 
     def set_stocks(
@@ -112,6 +159,12 @@ class Recorder:
         self.stocks[day] = counts.reshape(len(STOCKS), p, n)
         self.present[day] = state_index.size
 
+    def set_extra(
+        self, day: int, name: str, place: npt.NDArray[np.integer], nationality: npt.NDArray[np.integer]
+    ) -> None:
+        """Record the end-of-day count of one of :data:`EXTRA_STOCKS`."""
+        self.extra_stocks[day, EXTRA_STOCKS.index(name)] = self._count(place, nationality)
+
 
 @dataclass(frozen=True, eq=False)
 class Results:
@@ -123,13 +176,14 @@ class Results:
     places, nationalities : list of str
     scale : float
         Persons per agent.
-    flows, stocks : ndarray
-        ``(date, metric, place, nationality)`` in agents (see :data:`FLOWS`, :data:`STOCKS`).
+    flows, stocks, extra_stocks : ndarray
+        ``(date, metric, place, nationality)`` in agents (see :data:`FLOWS`, :data:`STOCKS`,
+        :data:`EXTRA_STOCKS`).
     present_agents : ndarray
         Per day, agents counted present by the engine's own state mask (used by the
         identity check, independently of the stock breakdown).
-    detention_capacity : ndarray
-        ``(date, place)`` detention capacity in persons.
+    place_series : ndarray
+        ``(date, series, place)`` capacities in persons (see :data:`PLACE_SERIES`).
     info : dict
         Run facts (seed, scale, agents, wall seconds...) filled by :func:`corridor.simulate`.
     """
@@ -140,59 +194,92 @@ class Results:
     scale: float
     flows: npt.NDArray[np.int32]
     stocks: npt.NDArray[np.int32]
+    extra_stocks: npt.NDArray[np.int32]
     present_agents: npt.NDArray[np.int64]
-    detention_capacity: npt.NDArray[np.float64]
+    place_series: npt.NDArray[np.float64]
     info: dict[str, Any] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- views
+    def metric_names(self) -> list[str]:
+        """All metric names of the tidy table, in its order."""
+        return ["present", *STOCKS, *EXTRA_STOCKS, *FLOWS, "exits", *PLACE_SERIES, *DERIVED]
+
+    def by_nationality(self, name: str) -> bool:
+        """Whether metric ``name`` is broken down by nationality (else it is per place only)."""
+        return name not in PLACE_SERIES and name not in DERIVED
+
     def flow(self, name: str) -> npt.NDArray[np.float64]:
-        """Flow ``name`` in persons, ``(date, place, nationality)``."""
+        """Flow ``name`` (or ``exits``) in persons, ``(date, place, nationality)``."""
         if name == "exits":
             idx = [FLOWS.index(f) for f in EXIT_FLOWS]
             return self.flows[:, idx].sum(axis=1).astype(np.float64) * self.scale
         return self.flows[:, FLOWS.index(name)].astype(np.float64) * self.scale
 
     def stock(self, name: str) -> npt.NDArray[np.float64]:
-        """Stock ``name`` in persons, ``(date, place, nationality)``; ``present`` is the sum of all."""
+        """Stock ``name`` in persons, ``(date, place, nationality)``; ``present`` is the sum of the states."""
         if name == "present":
             return self.stocks.sum(axis=1).astype(np.float64) * self.scale
+        if name in EXTRA_STOCKS:
+            return self.extra_stocks[:, EXTRA_STOCKS.index(name)].astype(np.float64) * self.scale
         return self.stocks[:, STOCKS.index(name)].astype(np.float64) * self.scale
 
-    def metric_names(self) -> list[str]:
-        """All metric names of the tidy table, in its order."""
-        return ["present", *STOCKS, *FLOWS, "exits", "detention_capacity"]
+    def per_place(self, name: str) -> npt.NDArray[np.float64]:
+        """A per-place metric (capacities and derived ratios), ``(date, place)``; NaN where undefined."""
+        if name in PLACE_SERIES:
+            return self.place_series[:, PLACE_SERIES.index(name)]
+        if name == "unsheltered":
+            free = self.stock("waiting").sum(axis=2)
+            return np.maximum(free - self.per_place("shelter_capacity"), 0.0)
+        if name == "detention_overcrowding":
+            cap = self.per_place("detention_capacity")
+            held = self.stock("detained").sum(axis=2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(cap > 0, held / cap, np.nan)
+        if name == "asylum_wait_days":
+            decided = self.flow("asylum_decisions").sum(axis=2)
+            waited = self.flow("asylum_wait_person_days").sum(axis=2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(decided > 0, waited / decided, np.nan)
+        raise KeyError(f"unknown per-place metric {name!r}")
+
+    def values(self, name: str) -> npt.NDArray[np.float64]:
+        """Metric ``name``: ``(date, place, nationality)``, or ``(date, place)`` for per-place metrics."""
+        if not self.by_nationality(name):
+            return self.per_place(name)
+        if name == "present" or name in STOCKS or name in EXTRA_STOCKS:
+            return self.stock(name)
+        return self.flow(name)
 
     def total(self, name: str) -> npt.NDArray[np.float64]:
-        """Per day, metric ``name`` summed over places and nationalities (persons)."""
-        if name == "detention_capacity":
-            return self.detention_capacity.sum(axis=1)
-        arr = self.stock(name) if name == "present" or name in STOCKS else self.flow(name)
-        return arr.sum(axis=(1, 2))
+        """Per day, metric ``name`` summed over places and nationalities (persons; not for ratios)."""
+        arr = self.values(name)
+        return np.nansum(arr.reshape(arr.shape[0], -1), axis=1)
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table: one row per (date, metric, place, nationality) with a non-zero value.
 
-        Rows that would hold 0 are left out (an absent row means zero). ``detention_capacity``
-        has nationality ``"all"``. Values are persons (agents times ``scale``).
+        Rows that would hold 0 (or are undefined, like a ratio over zero capacity) are left
+        out: an absent row means zero. Per-place metrics have nationality ``"all"``.
         """
         parts = []
         n_nat = len(self.nationalities)
-        for name in self.metric_names():
-            if name == "detention_capacity":
-                values = self.detention_capacity[:, :, None]
+        names = self.metric_names()
+        for code, name in enumerate(names):
+            values = self.values(name)
+            if values.ndim == 2:
+                values = values[:, :, None]
                 nat_codes = np.array([n_nat])
             else:
-                values = self.stock(name) if name == "present" or name in STOCKS else self.flow(name)
                 nat_codes = np.arange(n_nat)
-            d, p, k = np.nonzero(values)
+            d, p, k = np.nonzero(np.nan_to_num(values))
             parts.append(
                 pd.DataFrame(
                     {
                         "date": d,
-                        "metric": self.metric_names().index(name),
+                        "metric": code,
                         "place": p,
                         "nationality": nat_codes[k],
-                        "value": values[d, p, k].astype(np.float64),
+                        "value": values[d, p, k],
                     }
                 )
             )
@@ -200,30 +287,25 @@ class Results:
         return pd.DataFrame(
             {
                 "date": self.dates.values[frame["date"].to_numpy()].astype("datetime64[ms]"),
-                "metric": pd.Categorical.from_codes(
-                    frame["metric"].to_numpy(), pd.Index(self.metric_names())
-                ),
+                "metric": pd.Categorical.from_codes(frame["metric"].to_numpy(), pd.Index(names)),
                 "place": pd.Categorical.from_codes(frame["place"].to_numpy(), pd.Index(self.places)),
                 "nationality": pd.Categorical.from_codes(
                     frame["nationality"].to_numpy(), pd.Index([*self.nationalities, ALL])
                 ),
-                "value": frame["value"].to_numpy(),
+                "value": frame["value"].to_numpy(dtype=np.float64),
             }
         )
 
     def to_xarray(self) -> Any:
-        """An ``xarray.Dataset``: one variable per metric over (date, place, nationality)."""
+        """An ``xarray.Dataset``: one variable per metric over (date, place[, nationality])."""
         import xarray as xr
 
         coords = {"date": self.dates, "place": self.places, "nationality": self.nationalities}
         data_vars: dict[str, Any] = {}
         for name in self.metric_names():
-            if name == "detention_capacity":
-                data_vars[name] = (("date", "place"), self.detention_capacity, {"units": "persons"})
-            else:
-                arr = self.stock(name) if name == "present" or name in STOCKS else self.flow(name)
-                kind = "stock at end of day" if name == "present" or name in STOCKS else "flow per day"
-                data_vars[name] = (("date", "place", "nationality"), arr, {"units": "persons", "kind": kind})
+            arr = self.values(name)
+            dims = ("date", "place", "nationality")[: arr.ndim]
+            data_vars[name] = (dims, arr, {"units": _unit(name)})
         return xr.Dataset(data_vars, coords=coords, attrs={k: str(v) for k, v in self.info.items()})
 
     # ----------------------------------------------------------------- checks
@@ -251,8 +333,10 @@ class Results:
         """Totals over the horizon of each flow, and end-of-horizon and peak of each stock (persons)."""
         rows = []
         for name in (*FLOWS, "exits"):
+            if name.startswith("deaths_") or name == "asylum_wait_person_days":
+                continue
             rows.append({"metric": name, "kind": "flow", "total": self.total(name).sum()})
-        for name in ("present", *STOCKS):
+        for name in ("present", *STOCKS, *EXTRA_STOCKS, "unsheltered"):
             series = self.total(name)
             rows.append(
                 {
@@ -263,3 +347,11 @@ class Results:
                 }
             )
         return pd.DataFrame(rows)
+
+
+def _unit(name: str) -> str:
+    if name == "detention_overcrowding":
+        return "held / capacity"
+    if name in ("asylum_wait_days", "asylum_wait_person_days"):
+        return "days" if name == "asylum_wait_days" else "person-days"
+    return "persons"

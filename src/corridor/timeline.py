@@ -36,7 +36,7 @@ from corridor.scenario import (
 __all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]
 
 #: Order of the columns of ``PolicyArrays.us_outcome_cdf``.
-US_OUTCOMES: tuple[str, ...] = ("released", "removed", "returned_to_mexico")
+US_OUTCOMES: tuple[str, ...] = ("released", "removed", "expelled", "mpp")
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -61,7 +61,32 @@ class PolicyArrays:
     bus_south_cdf: F64  #: cumulative weights over ``bus_south_place``
     us_apprehension_probability: float
     us_outcome_cdf: F64  #: (nationality, len(US_OUTCOMES)) cumulative shares
-    policy: Policy  #: the validated model, for reference
+    shelter_capacity: F64  #: per place, persons
+    asylum_office_place: npt.NDArray[np.int16]  #: per office
+    asylum_office_days: npt.NDArray[np.int64]  #: (office, 2): first open day index, first closed day index
+    asylum_decisions_per_day: F64  #: per office, persons
+    asylum_application_probability: F64  #: per nationality
+    asylum_recognition_share: F64  #: per nationality
+    visa_place: npt.NDArray[np.bool_]  #: per place: cards issued there
+    visa_uptake: F64  #: per nationality
+    metering_intake: F64  #: per place, persons/day
+    metering_join_share: F64  #: per nationality
+    cbp_one_uptake: F64  #: per nationality
+    mpp_city: npt.NDArray[np.bool_]  #: per place
+    caravan_formation_place: npt.NDArray[np.bool_]  #: per place
+    caravan_target: int  #: place id
+    policy: Policy  #: the validated model (scalar parameters are read from it)
+
+
+@dataclass(frozen=True)
+class ScheduledCaravan:
+    """A caravan of the scenario, compiled."""
+
+    day: int  #: day index it sets off (may be < 0 or beyond the horizon: then it never runs)
+    name: str
+    place: int
+    size_persons: float
+    target: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +109,7 @@ class Timeline:
     speed_km_per_day: F64  #: per travel mode
     link_death_hazard_per_km: F64  #: per link
     minor_share: float
+    caravans: list[ScheduledCaravan]  #: in date order
 
     @property
     def n_days(self) -> int:
@@ -146,28 +172,36 @@ def by_mode(mapping: Mapping[Any, float]) -> F64:
     return _weights(mapping, TRAVEL_MODES)
 
 
+def _place(net: Network, name: str, field: str, kinds: tuple[str, ...] | None = None) -> int:
+    """Place id of ``name``, or a ScenarioError naming ``field`` (and the kinds expected)."""
+    if not net.has_place(name):
+        raise ScenarioError([(field, None, _unknown_place(net, name))])
+    pid = net.place_id(name)
+    if kinds is not None and net.place_kind[pid] not in kinds:
+        expected = ", ".join(kinds)
+        raise ScenarioError(
+            [(field, None, f"place of kind {net.place_kind[pid]!r}; expected one of {expected}")]
+        )
+    return pid
+
+
 def _place_weights(
     net: Network, weights: Mapping[str, float], field: str, kinds: tuple[str, ...] | None = None
 ) -> tuple[npt.NDArray[np.int16], F64]:
-    ids, w = [], []
-    for name, weight in weights.items():
-        if not net.has_place(name):
-            raise ScenarioError([(f"{field}.{name}", None, str(_unknown_place(net, name)))])
-        pid = net.place_id(name)
-        if kinds is not None and net.place_kind[pid] not in kinds:
-            raise ScenarioError(
-                [
-                    (
-                        f"{field}.{name}",
-                        None,
-                        f"place of kind {net.place_kind[pid]!r}; expected one of {', '.join(kinds)}",
-                    )
-                ]
-            )
-        ids.append(pid)
-        w.append(weight)
-    arr = np.asarray(w, dtype=np.float64)
+    """Place ids and cumulative normalised weights of a place -> weight mapping."""
+    ids = [_place(net, name, f"{field}.{name}", kinds) for name in weights]
+    arr = np.asarray(list(weights.values()), dtype=np.float64)
     return np.asarray(ids, dtype=np.int16), np.cumsum(arr) / arr.sum()
+
+
+def _place_mask(
+    net: Network, names: list[str], field: str, kinds: tuple[str, ...] | None = None
+) -> npt.NDArray[np.bool_]:
+    """Per place, whether it is one of ``names``."""
+    mask = np.zeros(net.n_places, dtype=bool)
+    for i, name in enumerate(names):
+        mask[_place(net, name, f"{field}.{i}", kinds)] = True
+    return mask
 
 
 def _unknown_place(net: Network, name: str) -> str:
@@ -303,6 +337,27 @@ def _policy_arrays(
         outcome[i] = np.cumsum(w) / w.sum()
 
     bus_place, bus_cdf = _place_weights(net, policy.bus_south_places, f"{field}.bus_south_places")
+
+    shelter = net.shelter_capacity.copy()
+    for name, value in policy.shelter_capacity.items():
+        shelter[_place(net, name, f"{field}.shelter_capacity.{name}")] = value
+    start = scenario.horizon.start
+    offices = policy.asylum.offices
+    office_days = np.array(
+        [
+            [
+                (o.opens - start).days if o.opens is not None else -(2**31),
+                (o.closes - start).days if o.closes is not None else 2**31,
+            ]
+            for o in offices
+        ],
+        dtype=np.int64,
+    ).reshape(len(offices), 2)
+    metering = np.zeros(net.n_places)
+    for name, value in policy.metering.daily_intake.items():
+        metering[_place(net, name, f"{field}.metering.daily_intake.{name}", ("northern_border_city",))] = (
+            value
+        )
     return PolicyArrays(
         link_open=link_open,
         link_interdiction_hazard_per_km=link_hazard,
@@ -316,6 +371,34 @@ def _policy_arrays(
         bus_south_cdf=bus_cdf,
         us_apprehension_probability=policy.us_apprehension_probability,
         us_outcome_cdf=outcome,
+        shelter_capacity=shelter,
+        asylum_office_place=np.array(
+            [_place(net, o.place, f"{field}.asylum.offices.{i}.place") for i, o in enumerate(offices)],
+            dtype=np.int16,
+        ),
+        asylum_office_days=office_days,
+        asylum_decisions_per_day=np.array([o.decisions_per_day for o in offices], dtype=np.float64),
+        asylum_application_probability=_keyed(
+            policy.asylum.application_probability_per_day,
+            nats,
+            f"{field}.asylum.application_probability_per_day",
+            "nationality",
+        ),
+        asylum_recognition_share=_keyed(
+            policy.asylum.recognition_share, nats, f"{field}.asylum.recognition_share", "nationality"
+        ),
+        visa_place=_place_mask(net, policy.visas.places, f"{field}.visas.places"),
+        visa_uptake=_keyed(policy.visas.uptake, nats, f"{field}.visas.uptake", "nationality"),
+        metering_intake=metering,
+        metering_join_share=_keyed(
+            policy.metering.join_share, nats, f"{field}.metering.join_share", "nationality"
+        ),
+        cbp_one_uptake=_keyed(policy.cbp_one.uptake, nats, f"{field}.cbp_one.uptake", "nationality"),
+        mpp_city=_place_mask(net, policy.mpp.cities, f"{field}.mpp.cities", ("northern_border_city",)),
+        caravan_formation_place=_place_mask(
+            net, policy.caravans.formation_places, f"{field}.caravans.formation_places"
+        ),
+        caravan_target=_place(net, policy.caravans.target, f"{field}.caravans.target"),
         policy=policy,
     )
 
@@ -413,6 +496,20 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     if missing:
         raise ScenarioError([("behaviour.speed_km_per_day", None, f"missing mode(s) {', '.join(missing)}")])
 
+    caravans = []
+    for i, c in enumerate(scenario.caravans):
+        target = c.target if c.target is not None else scenario.policy.caravans.target
+        caravans.append(
+            ScheduledCaravan(
+                day=(c.date - scenario.horizon.start).days,
+                name=c.name,
+                place=_place(net, c.place, f"caravans.{i}.place"),
+                size_persons=c.size_persons,
+                target=_place(net, target, f"caravans.{i}.target"),
+            )
+        )
+    caravans.sort(key=lambda c: c.day)
+
     return Timeline(
         scenario=scenario,
         network=net,
@@ -434,6 +531,7 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
         speed_km_per_day=by_mode(speeds),
         link_death_hazard_per_km=death[net.link_mode],
         minor_share=scenario.population.minor_share,
+        caravans=caravans,
     )
 
 

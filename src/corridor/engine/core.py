@@ -1,7 +1,7 @@
 """The day loop: a fixed sequence of vectorised phases over the population arrays.
 
-    arrivals -> policy -> decide -> move (with interdiction and hazards) -> raids
-    -> detention -> border -> record
+    arrivals -> policy -> caravans -> decide -> move (with interdiction and hazards)
+    -> raids -> detention -> asylum -> visas -> border -> record
 
 Each phase is a function ``phase(sim, day)`` in :mod:`corridor.engine.phases`; it selects
 the agents it concerns with a mask, updates their arrays and counts what happened in the
@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from corridor.engine.population import PRESENT_STATES, Population, State, create_population
+from corridor.engine.randomness import new_key
 from corridor.engine.routing import RouteTables, build_route_tables
-from corridor.metrics import STOCKS, Recorder, Results
+from corridor.metrics import PLACE_SERIES, STOCKS, Recorder, Results
 from corridor.timeline import PolicyArrays, Timeline
 
 __all__ = ["Simulation", "run_engine"]
@@ -29,6 +30,22 @@ STOCK_OF_STATE = np.full(max(State) + 1, -1, dtype=np.int8)
 for _state, _name in zip(PRESENT_STATES, STOCKS, strict=True):
     STOCK_OF_STATE[_state] = STOCKS.index(_name)
 IS_PRESENT = STOCK_OF_STATE >= 0
+#: Free or pending people count as ``stranded`` once their state is this old (days).
+STRANDED_AFTER_DAYS = 7
+_AT_A_PLACE = np.zeros(max(State) + 1, dtype=bool)
+_AT_A_PLACE[[State.WAITING, State.ASYLUM_PENDING, State.BORDER_WAITING, State.MPP_WAITING]] = True
+
+
+@dataclass(eq=False)
+class Caravan:
+    """A caravan on the move: members share its place, link and progress."""
+
+    name: str
+    place: int
+    target: int
+    link: int = -1
+    progress_km: float = 0.0
+    active: bool = True
 
 
 @dataclass(eq=False)
@@ -58,6 +75,9 @@ class Simulation:
     recorder: Recorder
     occupancy: npt.NDArray[np.int64]  #: agents held per detention facility
     caught: Caught = field(default_factory=Caught)
+    intent_keys: dict[str, np.uint64] = field(default_factory=dict)
+    caravans: list[Caravan] = field(default_factory=list)
+    caravan_formed_day: dict[int, int] = field(default_factory=dict)  #: place -> last formation day
     policy: PolicyArrays | None = None
     routes: RouteTables | None = None
     _routes_by_segment: dict[int, RouteTables] = field(default_factory=dict)
@@ -69,7 +89,11 @@ class Simulation:
         rng = np.random.default_rng(seed)
         pop = create_population(timeline, scale, rng)
         net = timeline.network
+        # Lasting intentions (to queue for a visa, to register with CBP One) are fixed per
+        # group for the whole run: one key each.
+        keys = {name: new_key(rng) for name in ("visa", "cbp_one")}
         return cls(
+            intent_keys=keys,
             timeline=timeline,
             scale=scale,
             rng=rng,
@@ -101,6 +125,10 @@ class Simulation:
         self.recorder.add(day, flow, pop.place[rows], pop.nationality[rows])
         pop.link[rows] = -1
         pop.progress_km[rows] = 0.0
+        pop.caravan[rows] = -1
+        pop.office[rows] = -1
+        pop.appointment[rows] = False
+        pop.papers_until[rows] = 0
         if not may_return or rows.size == 0:
             self.to_state(rows, State.GONE, day)
             return
@@ -118,12 +146,19 @@ class Simulation:
         rows = np.flatnonzero(stock >= 0)
         self.recorder.set_stocks(day, stock[rows], pop.place[rows], pop.nationality[rows])
         assert self.policy is not None
-        cap = np.bincount(
-            self.timeline.network.detention_place,
-            weights=self.policy.detention_capacity_persons,
-            minlength=self.timeline.network.n_places,
+        net, rec = self.timeline.network, self.recorder
+        members = rows[pop.caravan[rows] >= 0]
+        rec.set_extra(day, "in_caravan", pop.place[members], pop.nationality[members])
+        listed = rows[
+            (pop.state[rows] == State.BORDER_WAITING) & (self.policy.metering_intake[pop.place[rows]] > 0)
+        ]
+        rec.set_extra(day, "metering_waitlist", pop.place[listed], pop.nationality[listed])
+        stuck = rows[_AT_A_PLACE[pop.state[rows]] & (day - pop.since[rows] >= STRANDED_AFTER_DAYS)]
+        rec.set_extra(day, "stranded", pop.place[stuck], pop.nationality[stuck])
+        rec.place_series[day, PLACE_SERIES.index("detention_capacity")] = np.bincount(
+            net.detention_place, weights=self.policy.detention_capacity_persons, minlength=net.n_places
         )
-        self.recorder.detention_capacity[day] = cap
+        rec.place_series[day, PLACE_SERIES.index("shelter_capacity")] = self.policy.shelter_capacity
         self.agent_steps += rows.size
 
     def results(self) -> Results:
@@ -136,8 +171,9 @@ class Simulation:
             scale=self.scale,
             flows=rec.flows,
             stocks=rec.stocks,
+            extra_stocks=rec.extra_stocks,
             present_agents=rec.present,
-            detention_capacity=rec.detention_capacity,
+            place_series=rec.place_series,
         )
 
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from corridor.timeline import Timeline
 
-__all__ = ["PRESENT_STATES", "Population", "State", "count_attempt", "create_population"]
+__all__ = ["PRESENT_STATES", "Population", "State", "count_attempt", "create_population", "has_papers"]
 
 
 class State(IntEnum):
@@ -60,7 +60,11 @@ class Population:
     since: npt.NDArray[np.int16]  #: day index the current state began
     attempts: npt.NDArray[np.int8]  #: detentions, removals and returns so far
     facility: npt.NDArray[np.int8]  #: detention facility while detained, else -1
-    next_day: npt.NDArray[np.int16]  #: day of (re-)entry for NOT_ARRIVED and AWAY agents
+    office: npt.NDArray[np.int8]  #: asylum office while pending, else -1
+    papers_until: npt.NDArray[np.int16]  #: papers (visa, recognition, travel permit) valid before this day
+    caravan: npt.NDArray[np.int16]  #: caravan id while a member, else -1
+    appointment: npt.NDArray[np.bool_]  #: holds a CBP One appointment at their destination port
+    next_day: npt.NDArray[np.int16]  #: day of (re-)entry (NOT_ARRIVED, AWAY) or of the MPP hearing
     arrival_offsets: npt.NDArray[np.int64]  #: rows of day d's first arrivals: [off[d], off[d+1])
 
     @property
@@ -126,9 +130,18 @@ def create_population(timeline: Timeline, scale: float, rng: np.random.Generator
         since=np.zeros(n, dtype=np.int16),
         attempts=np.zeros(n, dtype=np.int8),
         facility=np.full(n, -1, dtype=np.int8),
+        office=np.full(n, -1, dtype=np.int8),
+        papers_until=np.zeros(n, dtype=np.int16),
+        caravan=np.full(n, -1, dtype=np.int16),
+        appointment=np.zeros(n, dtype=bool),
         next_day=day,
         arrival_offsets=offsets,
     )
+
+
+def has_papers(pop: Population, rows: npt.NDArray[np.intp], day: int) -> npt.NDArray[np.bool_]:
+    """Whether each of ``rows`` holds valid papers (not detained at checkpoints or in raids)."""
+    return pop.papers_until[rows] > day
 
 
 def count_attempt(pop: Population, rows: npt.NDArray[np.intp]) -> None:

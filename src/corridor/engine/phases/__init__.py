@@ -10,14 +10,27 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from corridor.engine.phases.arrivals import arrivals
+from corridor.engine.phases.asylum import asylum
 from corridor.engine.phases.border import border
+from corridor.engine.phases.caravans import caravans
 from corridor.engine.phases.decide import decide
 from corridor.engine.phases.detention import detention
 from corridor.engine.phases.move import move, raids
+from corridor.engine.phases.visas import visas
 
 if TYPE_CHECKING:
     from corridor.engine.core import Simulation
 
 __all__ = ["PHASES"]
 
-PHASES: tuple[Callable[[Simulation, int], None], ...] = (arrivals, decide, move, raids, detention, border)
+PHASES: tuple[Callable[[Simulation, int], None], ...] = (
+    arrivals,
+    caravans,
+    decide,
+    move,
+    raids,
+    detention,
+    asylum,
+    visas,
+    border,
+)

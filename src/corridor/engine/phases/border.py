@@ -1,10 +1,22 @@
-"""The US border: crossings between ports from northern border cities, and their outcomes.
+"""The US border: ports of entry (metering, CBP One), crossings between ports, US outcomes, MPP.
 
-People waiting at their own northern border city cross with a daily probability. A
-crossing ends in a Border Patrol encounter with ``us_apprehension_probability``; the
-others evade (exit ``us_evaded``). Encounters end, by nationality's shares, in release
-into the US (exit), removal to the country of origin (exit, possible re-entry later) or
-return to Mexico, where the person stays at the border city (their attempts grow).
+People reaching their northern border city decide once, the day after they arrive (or are
+sent back), whether to put their name on a port's list: with the metering ``join_share``
+where the city's port meters, or the CBP One ``uptake`` while appointments are given. On a
+list they are ``border_waiting``; metered ports let in ``daily_intake`` a day, oldest first;
+people give up the list with ``abandon_probability_per_day`` and cross between ports. CBP
+One appointments (a national number a day) are drawn by lottery among registered people who
+are in Mexico and, once ``north_of_19th_only`` holds, at a place north of the 19th parallel.
+A booked person at their border city is admitted at the port at once; one elsewhere gets a
+travel permit and is admitted on reaching it.
+
+The others cross between ports with a daily probability; the river or desert kills with
+``river_crossing_death_probability``; the Border Patrol meets the rest with
+``us_apprehension_probability`` (else ``us_evaded``). An encounter ends, by nationality's
+shares, in release (exit), removal (exit, possible re-entry), expulsion to Mexico (they stay
+at the city and soon try again: Title 42) or, in MPP cities, return under MPP to wait for a
+hearing (elsewhere that share is released). At the hearing, relief (exit ``us_released``)
+or removal; people give up waiting with ``abandon_probability_per_day``.
 """
 
 from __future__ import annotations
@@ -13,27 +25,132 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corridor.engine.population import State, count_attempt
+from corridor.engine.phases.move import record_deaths
+from corridor.engine.population import State, count_attempt, stochastic_round
 from corridor.engine.randomness import group_uniform, new_key
 from corridor.timeline import US_OUTCOMES
 
 if TYPE_CHECKING:
     from corridor.engine.core import Simulation
 
-_RELEASED, _REMOVED, _RETURNED = (US_OUTCOMES.index(o) for o in ("released", "removed", "returned_to_mexico"))
+_RELEASED, _REMOVED, _EXPELLED, _MPP = (
+    US_OUTCOMES.index(o) for o in ("released", "removed", "expelled", "mpp")
+)
 
 
-def border(sim: Simulation, day: int) -> None:
-    """Crossing attempts and US encounter outcomes for the day."""
+def _oldest_first(sim: Simulation, rows: np.ndarray) -> np.ndarray:
+    return rows[np.lexsort((rows, sim.pop.since[rows]))]
+
+
+def _admit_at_port(sim: Simulation, rows: np.ndarray, day: int) -> None:
+    sim.leave(rows, "us_admitted_port", day, may_return=False)
+
+
+def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
+    """Joining and leaving port lists, metering intake, CBP One lottery.
+
+    Returns the people at their border city who are free to cross between ports today.
+    """
     pop, t = sim.pop, sim.timeline
     policy = sim.policy
     assert policy is not None
-    rows = np.flatnonzero(pop.state == State.WAITING)
+    metering, cbp = policy.policy.metering, policy.policy.cbp_one
+    nat = pop.nationality
+
+    # Arrivals with an appointment go straight to the port.
+    booked = at_goal[pop.appointment[at_goal]]
+    _admit_at_port(sim, booked, day)
+    at_goal = at_goal[~pop.appointment[at_goal]]
+
+    # Decide once, the day after arriving, whether to join a list.
+    fresh = at_goal[pop.since[at_goal] == day - 1]
+    p_join = np.where(
+        policy.metering_intake[pop.place[fresh]] > 0, policy.metering_join_share[nat[fresh]], 0.0
+    )
+    if cbp.appointments_per_day > 0:
+        p_join = np.maximum(p_join, policy.cbp_one_uptake[nat[fresh]])
+    joins = fresh[group_uniform(pop.group[fresh], new_key(sim.rng)) < p_join]
+    sim.to_state(joins, State.BORDER_WAITING, day)
+    crossers = np.setdiff1d(at_goal, joins, assume_unique=True)
+
+    listed = np.flatnonzero(pop.state == State.BORDER_WAITING)
+    leave = listed[group_uniform(pop.group[listed], new_key(sim.rng)) < metering.abandon_probability_per_day]
+    sim.to_state(leave, State.WAITING, day)
+    crossers = np.concatenate([crossers, leave])  # giving up the list, they cross
+    listed = np.setdiff1d(listed, leave, assume_unique=True)
+
+    # Metering: each port lets in its daily intake, oldest names first.
+    metered = listed[policy.metering_intake[pop.place[listed]] > 0]
+    if metered.size:
+        metered = _oldest_first(sim, metered)
+        metered = metered[np.argsort(pop.place[metered], kind="stable")]
+        places = pop.place[metered]
+        quota = stochastic_round(policy.metering_intake / sim.scale, sim.rng)
+        rank = np.arange(places.size) - np.searchsorted(places, places, side="left")
+        _admit_at_port(sim, metered[rank < quota[places]], day)
+
+    # CBP One lottery among registrants in Mexico (north of the 19th parallel once required).
+    if cbp.appointments_per_day > 0:
+        net = t.network
+        free = np.flatnonzero(
+            ((pop.state == State.WAITING) | (pop.state == State.BORDER_WAITING))
+            & (pop.caravan < 0)
+            & ~pop.appointment
+        )
+        registered = (
+            group_uniform(pop.group[free], sim.intent_keys["cbp_one"]) < policy.cbp_one_uptake[nat[free]]
+        )
+        eligible = free[
+            (registered | (pop.state[free] == State.BORDER_WAITING))
+            & (net.place_country[pop.place[free]] == "MX")
+        ]
+        if cbp.north_of_19th_only:
+            eligible = eligible[net.north_of_19th[pop.place[eligible]]]
+        n = int(stochastic_round(np.array(cbp.appointments_per_day / sim.scale), sim.rng))
+        winners = eligible if eligible.size <= n else np.sort(sim.rng.choice(eligible, size=n, replace=False))
+        sim.recorder.add(day, "cbp_one_bookings", pop.place[winners], nat[winners])
+        here = pop.place[winners] == t.destinations[pop.destination[winners]]
+        _admit_at_port(sim, winners[here], day)
+        travelling = winners[~here]
+        pop.appointment[travelling] = True
+        pop.papers_until[travelling] = np.maximum(
+            pop.papers_until[travelling], min(day + cbp.travel_permit_days, 32767)
+        )
+        crossers = crossers[pop.state[crossers] == State.WAITING]
+    return crossers
+
+
+def mpp_hearings(sim: Simulation, day: int) -> None:
+    """People waiting under MPP: giving up, and the day's hearings."""
+    pop = sim.pop
+    assert sim.policy is not None
+    mpp = sim.policy.policy.mpp
+    rows = np.flatnonzero(pop.state == State.MPP_WAITING)
+    quit_ = group_uniform(pop.group[rows], new_key(sim.rng)) < mpp.abandon_probability_per_day
+    sim.to_state(rows[quit_], State.WAITING, day)
+    rows = rows[~quit_]
+    heard = rows[pop.next_day[rows] <= day]
+    sim.recorder.add(day, "mpp_hearings", pop.place[heard], pop.nationality[heard])
+    relief = group_uniform(pop.group[heard], new_key(sim.rng)) < mpp.relief_share
+    sim.leave(heard[relief], "us_released", day, may_return=False)
+    sim.leave(heard[~relief], "us_removed", day, may_return=True)
+
+
+def border(sim: Simulation, day: int) -> None:
+    """Border phase: lists and appointments, crossings between ports, US outcomes, MPP hearings."""
+    pop, t = sim.pop, sim.timeline
+    policy = sim.policy
+    assert policy is not None
+    rows = np.flatnonzero((pop.state == State.WAITING) & (pop.caravan < 0))
     rows = rows[pop.place[rows] == t.destinations[pop.destination[rows]]]
-    # People who stopped here today rest first.
-    rows = rows[pop.since[rows] < day]
+    rows = rows[pop.since[rows] < day]  # people who stopped here today rest first
+    rows = lists(sim, day, rows)
+
     p_cross = t.scenario.behaviour.border_crossing_probability_per_day
     crossing = rows[group_uniform(pop.group[rows], new_key(sim.rng)) < p_cross]
+    drowned = sim.rng.random(crossing.size) < t.scenario.hazards.river_crossing_death_probability
+    record_deaths(sim, crossing[drowned], "river", day)
+    crossing = crossing[~drowned]
 
     met = group_uniform(pop.group[crossing], new_key(sim.rng)) < policy.us_apprehension_probability
     sim.leave(crossing[~met], "us_evaded", day, may_return=False)
@@ -43,9 +160,20 @@ def border(sim: Simulation, day: int) -> None:
     u = group_uniform(pop.group[encountered], new_key(sim.rng))
     outcome = (u[:, None] >= policy.us_outcome_cdf[pop.nationality[encountered]]).sum(axis=1)
     outcome = np.minimum(outcome, len(US_OUTCOMES) - 1)
+    outcome[(outcome == _MPP) & ~policy.mpp_city[pop.place[encountered]]] = _RELEASED
     sim.leave(encountered[outcome == _RELEASED], "us_released", day, may_return=False)
     sim.leave(encountered[outcome == _REMOVED], "us_removed", day, may_return=True)
-    back = encountered[outcome == _RETURNED]
-    sim.recorder.add(day, "us_returned_to_mexico", pop.place[back], pop.nationality[back])
-    count_attempt(pop, back)
-    sim.to_state(back, State.WAITING, day)
+
+    expelled = encountered[outcome == _EXPELLED]
+    sim.recorder.add(day, "us_expelled", pop.place[expelled], pop.nationality[expelled])
+    count_attempt(pop, expelled)
+    sim.to_state(expelled, State.WAITING, day)
+
+    returned = encountered[outcome == _MPP]
+    sim.recorder.add(day, "mpp_returns", pop.place[returned], pop.nationality[returned])
+    count_attempt(pop, returned)
+    sim.to_state(returned, State.MPP_WAITING, day)
+    delay = 1 + sim.rng.exponential(policy.policy.mpp.hearing_delay_days, returned.size)
+    pop.next_day[returned] = np.minimum(day + delay, np.iinfo(np.int16).max).astype(np.int16)
+
+    mpp_hearings(sim, day)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corridor.engine.population import State
+from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
 from corridor.engine.routing import choose_links
 
@@ -33,7 +33,7 @@ def set_off(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
     link = choose_links(
         sim.routes,
         pop.destination[rows],
-        pop.bus_access[rows],
+        pop.bus_access[rows] | has_papers(pop, rows, day),
         pop.place[rows],
         group_uniform(pop.group[rows], new_key(sim.rng)),
     )
@@ -44,17 +44,33 @@ def set_off(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
     return going
 
 
+def queuing_for_visa(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
+    """Whether each of ``rows`` (free, waiting) stays to queue for a humanitarian visa."""
+    pop = sim.pop
+    assert sim.policy is not None
+    visas = sim.policy.policy.visas
+    if not visas.window_open or visas.issued_per_day <= 0:
+        return np.zeros(rows.size, dtype=bool)
+    wants = (
+        group_uniform(pop.group[rows], sim.intent_keys["visa"])
+        < sim.policy.visa_uptake[pop.nationality[rows]]
+    )
+    return wants & sim.policy.visa_place[pop.place[rows]] & ~has_papers(pop, rows, day)
+
+
 def decide(sim: Simulation, day: int) -> None:
     """Waiting people give up, or (after resting) set off with the daily move-on chance.
 
-    People at their own northern border city are left to the border phase.
+    Caravan members follow their caravan; people at their own northern border city are
+    left to the border phase; people queuing for a visa stay.
     """
     pop, t = sim.pop, sim.timeline
     b = t.scenario.behaviour
-    rows = np.flatnonzero(pop.state == State.WAITING)
+    rows = np.flatnonzero((pop.state == State.WAITING) & (pop.caravan < 0))
     rows = give_up(sim, rows, day)
     at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
     rows = rows[~at_goal]
+    rows = rows[~queuing_for_visa(sim, rows, day)]
     rested = (day - pop.since[rows]) >= b.rest_days_after_arrival
     rows = rows[rested]
     moving = group_uniform(pop.group[rows], new_key(sim.rng)) < b.move_on_probability_per_day

@@ -1,8 +1,9 @@
 """Detention: outcomes for people held, then admission of the day's caught.
 
 Outcomes: each day a detained person leaves with probability ``1 - exp(-1/mean stay)``;
-they are deported (by nationality's share), bused back south (``bus_south_share`` of the
-rest) or released with an exit order where they were held.
+they are bused back south (``bus_south_share``), else deported (their nationality's
+``deportation_share`` of the rest), else released with an exit order where they were held.
+A bus-south share of 1 therefore means no deportations at all.
 
 Admission and the stated overflow rule: the caught are taken to the open facility nearest
 by road or rail to where they were caught. A facility holds at most
@@ -35,11 +36,13 @@ def detention_outcomes(sim: Simulation, day: int) -> None:
     np.subtract.at(sim.occupancy, pop.facility[out], 1)
     pop.facility[out] = -1
 
-    deport = group_uniform(pop.group[out], new_key(sim.rng)) < policy.deportation_share[pop.nationality[out]]
-    sim.leave(out[deport], "deportations", day, may_return=True)
-    rest = out[~deport]
-    bus = group_uniform(pop.group[rest], new_key(sim.rng)) < policy.bus_south_share
-    bused, released = rest[bus], rest[~bus]
+    bus = group_uniform(pop.group[out], new_key(sim.rng)) < policy.bus_south_share
+    bused, rest = out[bus], out[~bus]
+    deport = (
+        group_uniform(pop.group[rest], new_key(sim.rng)) < policy.deportation_share[pop.nationality[rest]]
+    )
+    sim.leave(rest[deport], "deportations", day, may_return=True)
+    released = rest[~deport]
 
     sim.recorder.add(day, "bused_south", pop.place[bused], pop.nationality[bused])
     u = group_uniform(pop.group[bused], new_key(sim.rng))
@@ -56,6 +59,7 @@ def admit(sim: Simulation, day: int) -> None:
     policy, routes = sim.policy, sim.routes
     assert policy is not None and routes is not None
     caught = sim.caught.take()
+    pop.caravan[caught] = -1  # a caught caravan member is out of the group
     sim.recorder.add(day, "interdictions", pop.place[caught], pop.nationality[caught])
     facility = routes.nearest_facility[pop.place[caught]].astype(np.intp)
 

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from corridor.engine.phases.decide import set_off
-from corridor.engine.population import State
+from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
+from corridor.geography import TRAVEL_MODES
 
 if TYPE_CHECKING:
     from corridor.engine.core import Simulation
@@ -33,7 +34,7 @@ def move(sim: Simulation, day: int) -> None:
     net = t.network
     assert sim.policy is not None
     b = t.scenario.behaviour
-    rows = np.flatnonzero(pop.state == State.IN_TRANSIT)
+    rows = np.flatnonzero((pop.state == State.IN_TRANSIT) & (pop.caravan < 0))
     time_left = np.ones(rows.size)
     for _ in range(MAX_HOPS):
         if rows.size == 0:
@@ -44,10 +45,14 @@ def move(sim: Simulation, day: int) -> None:
         km = np.minimum(time_left * speed, remaining)
 
         dies = sim.rng.random(rows.size) < -np.expm1(-t.link_death_hazard_per_km[link] * km)
-        sim.leave(rows[dies], "deaths", day, may_return=False)
-        caught = ~dies & (
-            group_uniform(pop.group[rows], new_key(sim.rng))
-            < -np.expm1(-sim.policy.link_interdiction_hazard_per_km[link] * km)
+        record_deaths(sim, rows[dies], net.link_mode[link[dies]], day)
+        caught = (
+            ~dies
+            & ~has_papers(pop, rows, day)
+            & (
+                group_uniform(pop.group[rows], new_key(sim.rng))
+                < -np.expm1(-sim.policy.link_interdiction_hazard_per_km[link] * km)
+            )
         )
         # Caught on the way: counted at the place last left; the detention phase takes them.
         sim.caught.add(rows[caught])
@@ -75,14 +80,31 @@ def move(sim: Simulation, day: int) -> None:
         rows, time_left = rows[keep], time_left[keep]
 
 
+def record_deaths(sim: Simulation, rows: np.ndarray, mode: np.ndarray | str, day: int) -> None:
+    """Count deaths of ``rows`` (by travel mode index, or a mode name such as 'river') and take them out."""
+    pop = sim.pop
+    if isinstance(mode, str):
+        sim.recorder.add(day, f"deaths_{mode}", pop.place[rows], pop.nationality[rows])
+    else:
+        for m, name in enumerate(TRAVEL_MODES):
+            hit = rows[mode == m]
+            sim.recorder.add(day, f"deaths_{name}", pop.place[hit], pop.nationality[hit])
+    sim.leave(rows, "deaths", day, may_return=False)
+
+
 def raids(sim: Simulation, day: int) -> None:
-    """Raids catch free people waiting in Mexico (hotels, shelters, streets)."""
+    """Raids catch free people waiting in Mexico (hotels, shelters, streets).
+
+    People with papers are not caught; caravan members face the caravan factor.
+    """
     pop = sim.pop
     assert sim.policy is not None
     free = pop.state == State.WAITING
     for already in sim.caught.rows:  # caught on the road today: not caught twice
         free[already] = False
     rows = np.flatnonzero(free)
+    rows = rows[~has_papers(pop, rows, day)]
     p = sim.policy.raid_probability[pop.place[rows]]
+    p = np.where(pop.caravan[rows] >= 0, p * sim.policy.policy.caravans.interdiction_factor, p)
     hit = group_uniform(pop.group[rows], new_key(sim.rng)) < p
     sim.caught.add(rows[hit])

@@ -1,0 +1,92 @@
+"""Asylum in Mexico (COMAR): applications, a queue per office, decisions and abandonment.
+
+Free people waiting at a place with an open office file with their nationality's daily
+``application_probability_per_day``; they then wait in state ``asylum_pending`` at the
+office's place: applicants must stay in the state where they filed until decided, which is
+what strands people in Chiapas. Each open office decides ``decisions_per_day`` cases a day,
+oldest first. Recognised refugees get papers (no detention, buses allowed) and settle in
+Mexico with ``settle_after_recognition_share``, else travel on; rejected applicants are free
+again without papers. Applicants give up waiting with ``abandonment_probability_per_day``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corridor.engine.population import State, count_attempt, has_papers, stochastic_round
+from corridor.engine.randomness import group_uniform, new_key
+
+if TYPE_CHECKING:
+    from corridor.engine.core import Simulation
+
+
+def _rank_within(keys: np.ndarray) -> np.ndarray:
+    """For sorted ``keys``, each element's rank among the elements with the same key."""
+    first = np.searchsorted(keys, keys, side="left")
+    return np.arange(keys.size) - first
+
+
+def asylum(sim: Simulation, day: int) -> None:
+    """Asylum phase: abandonment, the day's decisions, then new applications."""
+    pop = sim.pop
+    policy = sim.policy
+    assert policy is not None
+    ap = policy.policy.asylum
+    n_offices = policy.asylum_office_place.size
+    pending = np.flatnonzero(pop.state == State.ASYLUM_PENDING)
+    if n_offices == 0 and pending.size == 0:
+        return
+
+    # Abandonment: they move on, without papers.
+    quit_ = group_uniform(pop.group[pending], new_key(sim.rng)) < ap.abandonment_probability_per_day
+    gone = pending[quit_]
+    sim.recorder.add(day, "asylum_abandoned", pop.place[gone], pop.nationality[gone])
+    pop.office[gone] = -1
+    sim.to_state(gone, State.WAITING, day)
+    pending = pending[~quit_]
+
+    # Decisions: each open office decides its capacity, oldest cases first.
+    is_open = (policy.asylum_office_days[:, 0] <= day) & (day < policy.asylum_office_days[:, 1])
+    capacity = stochastic_round(policy.asylum_decisions_per_day / sim.scale, sim.rng) * is_open
+    office = pop.office[pending].astype(np.intp)
+    valid = (office >= 0) & (office < n_offices)
+    pending, office = pending[valid], office[valid]
+    order = np.lexsort((pending, pop.since[pending], office))
+    pending, office = pending[order], office[order]
+    decided = pending[_rank_within(office) < capacity[office]]
+    waited = (day - pop.since[decided]).astype(np.int64)
+    sim.recorder.add(day, "asylum_decisions", pop.place[decided], pop.nationality[decided])
+    sim.recorder.add(
+        day, "asylum_wait_person_days", pop.place[decided], pop.nationality[decided], weight=waited
+    )
+    recognised = (
+        group_uniform(pop.group[decided], new_key(sim.rng))
+        < policy.asylum_recognition_share[pop.nationality[decided]]
+    )
+    yes, no = decided[recognised], decided[~recognised]
+    sim.recorder.add(day, "asylum_recognised", pop.place[yes], pop.nationality[yes])
+    pop.office[decided] = -1
+    pop.papers_until[yes] = min(day + ap.papers_validity_days, np.iinfo(np.int16).max)
+    settle = group_uniform(pop.group[yes], new_key(sim.rng)) < ap.settle_after_recognition_share
+    sim.leave(yes[settle], "settled", day, may_return=False)
+    count_attempt(pop, no)
+    sim.to_state(np.concatenate([yes[~settle], no]), State.WAITING, day)
+
+    # Applications: free people at a place with an open office.
+    if not is_open.any():
+        return
+    office_at = np.full(sim.timeline.network.n_places, -1, dtype=np.int64)
+    for o in np.flatnonzero(is_open)[::-1]:  # the first open office of a place wins
+        office_at[policy.asylum_office_place[o]] = o
+    rows = np.flatnonzero((pop.state == State.WAITING) & (pop.caravan < 0))
+    rows = rows[(office_at[pop.place[rows]] >= 0) & ~has_papers(pop, rows, day)]
+    files = (
+        group_uniform(pop.group[rows], new_key(sim.rng))
+        < policy.asylum_application_probability[pop.nationality[rows]]
+    )
+    applicants = rows[files]
+    pop.office[applicants] = office_at[pop.place[applicants]]
+    sim.to_state(applicants, State.ASYLUM_PENDING, day)
+    sim.recorder.add(day, "asylum_applications", pop.place[applicants], pop.nationality[applicants])
