@@ -618,6 +618,29 @@ def load_scenario(
         Listing every problem with its YAML path, line and what was expected.
     """
     file = Path(path)
+    text, root, data = _read_yaml(file)
+    digest = hashlib.sha256(text.encode())
+    if "base" in data:
+        data, base_text = _apply_variant(file, data)
+        digest.update(base_text.encode())
+        root = None  # line numbers would point into two files; paths still name the field
+
+    if overrides is None:
+        pairs: dict[str, Any] = {}
+    elif isinstance(overrides, Mapping):
+        pairs = dict(overrides)
+    else:
+        pairs = dict(parse_override(o) for o in overrides)
+    data = apply_overrides(data, pairs)
+    for key in sorted(pairs):
+        digest.update(f"\n{key}={pairs[key]!r}".encode())
+    data["base_dir"] = file.resolve().parent
+    data["sha256"] = digest.hexdigest()
+    return validate_data(data, root=root, source=str(file), overridden=set(pairs))
+
+
+def _read_yaml(file: Path) -> tuple[str, yaml.Node | None, dict[str, Any]]:
+    """Text, node tree and data of a YAML mapping file, or a ScenarioError."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -633,20 +656,47 @@ def load_scenario(
         ) from None
     if not isinstance(data, dict):
         raise ScenarioError([("", 1, "expected a mapping of scenario sections at the top level")], str(file))
+    return text, root, data
 
-    if overrides is None:
-        pairs: dict[str, Any] = {}
-    elif isinstance(overrides, Mapping):
-        pairs = dict(overrides)
-    else:
-        pairs = dict(parse_override(o) for o in overrides)
-    data = apply_overrides(data, pairs)
-    digest = hashlib.sha256(text.encode())
-    for key in sorted(pairs):
-        digest.update(f"\n{key}={pairs[key]!r}".encode())
-    data["base_dir"] = file.resolve().parent
-    data["sha256"] = digest.hexdigest()
-    return validate_data(data, root=root, source=str(file), overridden=set(pairs))
+
+#: Keys of a variant file (one with ``base:``); everything else must be a scenario field.
+VARIANT_KEYS = ("base", "changes", "drop_events", "add_events")
+
+
+def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Merge a variant file into its base: ``changes`` (dotted paths), dropped and added events.
+
+    A variant names its ``base`` scenario (a path relative to the variant), and may replace
+    top-level fields such as ``name`` and ``description``. Used for counterfactuals.
+    """
+    base_file = (file.parent / str(variant["base"])).resolve()
+    if not base_file.is_file():
+        raise ScenarioError([("base", None, f"no such scenario file {base_file}")], str(file))
+    base_text, _, base = _read_yaml(base_file)
+    if "base" in base:
+        raise ScenarioError([("base", None, "a base scenario cannot itself have a base")], str(file))
+    changes = variant.get("changes") or {}
+    drop = variant.get("drop_events") or []
+    add = variant.get("add_events") or []
+    if not isinstance(changes, dict):
+        raise ScenarioError([("changes", None, "expected a mapping of dotted.path: value")], str(file))
+    if not isinstance(drop, list) or not isinstance(add, list):
+        raise ScenarioError([("drop_events", None, "expected lists of event names / events")], str(file))
+    events = list(base.get("events") or [])
+    names = [e.get("name") for e in events if isinstance(e, dict)]
+    unknown = [d for d in drop if d not in names]
+    if unknown:
+        raise ScenarioError(
+            [
+                (f"drop_events.{drop.index(u)}", None, f"no event named {u!r} in {base_file.name}")
+                for u in unknown
+            ],
+            str(file),
+        )
+    merged = {k: v for k, v in base.items() if k != "events"}
+    merged["events"] = [e for e in events if e.get("name") not in drop] + add
+    merged.update({k: v for k, v in variant.items() if k not in VARIANT_KEYS})
+    return apply_overrides(merged, {str(k): v for k, v in changes.items()}), base_text
 
 
 def validate_data(
