@@ -1,11 +1,14 @@
 """Derive monthly inflows into Mexico by nationality from observed series.
 
-Writes ``mexico-2019-inflows.csv`` (columns: month, nationality, persons, basis) from the
-observed data shipped with corridor (``corridor/data/observed/observed.csv``; every value
-there has its source). Run from the repository root::
+Writes ``mexico-2019-inflows.csv`` and ``mexico-2023-24-inflows.csv`` (columns: month,
+nationality, persons, basis) from the observed data shipped with corridor
+(``corridor/data/observed/observed.csv``; every value there has its source). Run from the
+repository root::
 
     python scenarios/inputs/derive_inflows.py
 
+2019
+----
 The rule (an assumption, with reasons):
 
     inflow(n, m) = USBP southwest encounters of nationality n in month m+1
@@ -27,6 +30,23 @@ The two counts overlap (people caught in Mexico who later reach the US; repeat a
 in both) and both miss people never counted (those who evade the US Border Patrol, or
 settle in Mexico unseen). The scenario's ``inflow_multiplier`` (1.0 by default) is the
 parameter calibration fits to correct the net bias.
+
+July 2023 - June 2024
+---------------------
+Outcomes for periods ending on or after 1 December 2023 are held out (the forecast test):
+this derivation reads no US encounter, Mexican enforcement or COMAR figure of those periods.
+
+* Nationalities that come through the Darien gap (Venezuela, Ecuador, Colombia, Haiti and
+  the rest, "Other"): Panama's Darien entries of month m-1 (about a month from Darien to
+  Mexico's southern border), times ``DARIEN_REACH`` (an assumption: most go on to Mexico).
+  Panama publishes cumulative totals over irregular periods; monthly values are spread
+  evenly by day within each known interval (2023: Jan-Feb, Mar-Jun, Jul, Aug, Sep-Dec;
+  2024: 1 Jan-20 May, 21 May-23 Oct). Nationality shares: Jan-Jul 2023 shares for 2023,
+  the 2024 annual shares for 2024.
+* Central Americans and Cubans (who do not cross the Darien): USBP encounters of month
+  m+1 times ``CA_MEXICO_FACTOR`` (those stopped or staying in Mexico), for entry months up to
+  October 2023 (encounters up to November 2023); for later months, the mean of July-October
+  2023 (a persistence forecast: later encounters are held out).
 """
 
 from __future__ import annotations
@@ -57,10 +77,102 @@ def _next_month(month: str) -> str:
     return f"{y + (m == 12)}-{1 if m == 12 else m + 1:02d}"
 
 
-def main() -> None:
+DARIEN_REACH = 0.9
+CA_MEXICO_FACTOR = 1.3
+CA_2023 = ["Guatemala", "Honduras", "El Salvador", "Nicaragua", "Cuba"]
+HELD_OUT_FROM = "2023-12-01"
+
+
+def _read_observed() -> list[dict[str, str]]:
     observed = Path(str(resources.files("corridor") / "data" / "observed" / "observed.csv"))
     with observed.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def _spread(total: float, start: dt.date, end: dt.date) -> dict[str, float]:
+    """Spread ``total`` evenly by day over [start, end] and sum by month."""
+    days = (end - start).days + 1
+    out: dict[str, float] = defaultdict(float)
+    for k in range(days):
+        d = start + dt.timedelta(days=k)
+        out[f"{d:%Y-%m}"] += total / days
+    return out
+
+
+def _value(rows: list[dict[str, str]], series: str, start: str, end: str, breakdown: str = "") -> float:
+    hits = [r for r in rows if r["series"] == series and r["period_start"] == start and r["period_end"] == end
+            and r["breakdown"] == breakdown]
+    assert hits, f"observed.csv has no {series} {start}..{end} {breakdown}"
+    return float(hits[0]["value"])
+
+
+def derive_2023_24() -> None:
+    """Inflows July 2023 - June 2024 (see the module docstring)."""
+    rows = _read_observed()
+    d = dt.date
+    dar = "darien_crossings"
+    jan_jul = _value(rows, dar, "2023-01-01", "2023-07-31")
+    jan_feb = _value(rows, dar, "2023-01-01", "2023-02-28")
+    july = _value(rows, dar, "2023-07-01", "2023-07-31", "")
+    august = _value(rows, dar, "2023-08-01", "2023-08-31")
+    year_2023 = _value(rows, dar, "2023-01-01", "2023-12-31")
+    to_may20 = _value(rows, dar, "2024-01-01", "2024-05-20")
+    to_oct23 = _value(rows, dar, "2024-01-01", "2024-10-23")
+    monthly: dict[str, float] = defaultdict(float)
+    for part in (
+        _spread(jan_feb, d(2023, 1, 1), d(2023, 2, 28)),
+        _spread(jan_jul - jan_feb - july, d(2023, 3, 1), d(2023, 6, 30)),
+        _spread(july, d(2023, 7, 1), d(2023, 7, 31)),
+        _spread(august, d(2023, 8, 1), d(2023, 8, 31)),
+        _spread(year_2023 - jan_jul - august, d(2023, 9, 1), d(2023, 12, 31)),
+        _spread(to_may20, d(2024, 1, 1), d(2024, 5, 20)),
+        _spread(to_oct23 - to_may20, d(2024, 5, 21), d(2024, 10, 23)),
+    ):
+        for month, v in part.items():
+            monthly[month] += v
+    shares_2023 = {n: _value(rows, dar, "2023-01-01", "2023-07-31", f"nationality={n}") / jan_jul
+                   for n in ("Venezuela", "Ecuador", "Haiti", "Colombia")}
+    year_2024 = _value(rows, dar, "2024-01-01", "2024-12-31")
+    shares_2024 = {n: _value(rows, dar, "2024-01-01", "2024-12-31", f"nationality={n}") / year_2024
+                   for n in ("Venezuela", "Ecuador", "Haiti", "Colombia")}
+
+    us: dict[tuple[str, str], float] = {}
+    for r in rows:
+        if (r["series"] == "usbp_sw_encounters" and r["geography"] == "US Southwest land border"
+                and r["breakdown"].startswith("citizenship=") and r["period_end"] < HELD_OUT_FROM):
+            us[(r["period_start"][:7], r["breakdown"].split("=", 1)[1])] = float(r["value"])
+
+    months = [f"2023-{m:02d}" for m in range(7, 13)] + [f"2024-{m:02d}" for m in range(1, 7)]
+    table: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
+    for month in months:
+        y, m = int(month[:4]), int(month[5:])
+        prev = f"{y - (m == 1)}-{12 if m == 1 else m - 1:02d}"
+        shares = shares_2023 if prev.startswith("2023") else shares_2024
+        darien = monthly[prev] * DARIEN_REACH
+        for nat, share in shares.items():
+            table[month][nat] = (darien * share, f"darien_crossings {prev} x {DARIEN_REACH} x share")
+        table[month]["Other"] = (darien * (1 - sum(shares.values())), f"darien_crossings {prev} x {DARIEN_REACH} x rest")
+    known = [m for m in months if (_next_month(m), "Guatemala") in us]
+    for nat in CA_2023:
+        for month in known:
+            table[month][nat] = (us[(_next_month(month), nat)] * CA_MEXICO_FACTOR,
+                                 f"usbp_sw_encounters {_next_month(month)} x {CA_MEXICO_FACTOR}")
+        mean = sum(table[m][nat][0] for m in known) / len(known)
+        for month in months:
+            if month not in known:
+                table[month][nat] = (mean, f"mean of {known[0]}..{known[-1]} (later encounters held out)")
+    out = Path(__file__).with_name("mexico-2023-24-inflows.csv")
+    with out.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["month", "nationality", "persons", "basis"])
+        for month in months:
+            for nat, (persons, basis) in table[month].items():
+                w.writerow([month, nat, round(persons), basis])
+    print(f"wrote {out}: {sum(v[0] for t in table.values() for v in t.values()):,.0f} persons")
+
+
+def main() -> None:
+    rows = _read_observed()
 
     us: dict[tuple[str, str], float] = {}
     for r in rows:
@@ -118,3 +230,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    derive_2023_24()
