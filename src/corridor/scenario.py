@@ -620,9 +620,11 @@ def load_scenario(
     file = Path(path)
     text, root, data = _read_yaml(file)
     digest = hashlib.sha256(text.encode())
+    folder = file.resolve().parent
     if "base" in data:
-        data, base_text = _apply_variant(file, data)
+        data, base_file, base_text = _apply_variant(file, data)
         digest.update(base_text.encode())
+        folder = base_file.parent  # the base's data files are relative to it
         root = None  # line numbers would point into two files; paths still name the field
 
     if overrides is None:
@@ -634,7 +636,7 @@ def load_scenario(
     data = apply_overrides(data, pairs)
     for key in sorted(pairs):
         digest.update(f"\n{key}={pairs[key]!r}".encode())
-    data["base_dir"] = file.resolve().parent
+    data["base_dir"] = folder
     data["sha256"] = digest.hexdigest()
     return validate_data(data, root=root, source=str(file), overridden=set(pairs))
 
@@ -663,7 +665,7 @@ def _read_yaml(file: Path) -> tuple[str, yaml.Node | None, dict[str, Any]]:
 VARIANT_KEYS = ("base", "changes", "drop_events", "add_events")
 
 
-def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any], Path, str]:
     """Merge a variant file into its base: ``changes`` (dotted paths), dropped and added events.
 
     A variant names its ``base`` scenario (a path relative to the variant), and may replace
@@ -696,7 +698,7 @@ def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any],
     merged = {k: v for k, v in base.items() if k != "events"}
     merged["events"] = [e for e in events if e.get("name") not in drop] + add
     merged.update({k: v for k, v in variant.items() if k not in VARIANT_KEYS})
-    return apply_overrides(merged, {str(k): v for k, v in changes.items()}), base_text
+    return apply_overrides(merged, {str(k): v for k, v in changes.items()}), base_file, base_text
 
 
 def validate_data(
