@@ -121,6 +121,114 @@ def run(
         out.print(f"wrote {written / 'daily.parquet'} and {written / 'run.json'}")
 
 
+@app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files; the first is the reference.")],
+    seeds: Annotated[int, typer.Option(help="Seeds per scenario (the same seeds for all).")] = 5,
+    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = 50_000,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for compare.html and the tables.")] = Path(
+        "runs/compare"
+    ),
+) -> None:
+    """Run SCENARIOS over the same seeds; print and plot the differences in the main outcomes."""
+    from corridor.report import compare, comparison_html
+
+    try:
+        for path in scenarios:
+            load_scenario(path)  # fail fast, before any run
+        with err.status(f"running {len(scenarios)} scenarios x {seeds} seeds"):
+            result = compare(scenarios, seeds=range(seeds), agents=agents)
+    except (ScenarioError, GeographyError) as exc:
+        raise _fail(exc) from None
+    summary = result.summary()
+    table = Table(
+        title=f"main outcomes over the horizon: median [5-95%] over {seeds} seeds; difference from "
+        f"{result.scenarios[0]}"
+    )
+    table.add_column("outcome")
+    for sc in result.scenarios:
+        table.add_column(sc, justify="right")
+    for outcome in result.totals.columns:
+        cells = []
+        for k, sc in enumerate(result.scenarios):
+            r = summary[(summary.scenario == sc) & (summary.outcome == outcome)].iloc[0]
+            cell = f"{r['median']:,.0f} [{r.q05:,.0f}-{r.q95:,.0f}]"
+            if k:
+                cell += f"\n{r.diff_median:+,.0f} [{r.diff_q05:+,.0f}, {r.diff_q95:+,.0f}]"
+            cells.append(cell)
+        table.add_row(outcome, *cells)
+    out.print(table)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out_dir / "compare_summary.csv", index=False)
+    result.monthly.reset_index().assign(month=lambda d: d.month.astype(str)).to_csv(
+        out_dir / "compare_monthly.csv", index=False
+    )
+    html = comparison_html(result, out_dir / "compare.html")
+    out.print(f"wrote {html}, {out_dir / 'compare_summary.csv'}, {out_dir / 'compare_monthly.csv'}")
+
+
+@app.command()
+def ensemble(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>-ensemble).")
+    ] = None,
+    first_seed: Annotated[
+        int, typer.Option("--first-seed", min=0, help="Seed of run 0; run i has seed S+i.")
+    ] = 0,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            help="Parameter draws (Parquet or CSV): columns are dotted scenario paths, plus 'weight'."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: CPU count).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786) instead of local workers.")
+    ] = None,
+    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Persons per agent (instead of --agents).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field in every run: dotted.path=value (repeatable)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or report.")] = False,
+) -> None:
+    """Run SCENARIO --runs times (seeds, posterior draws); write every run and the quantiles across runs.
+
+    Re-running the same command resumes: runs already written are skipped.
+    """
+    from corridor.ensemble import EnsembleError, run_ensemble
+
+    try:
+        sc = load_scenario(scenario, set_ or [])
+        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-ensemble"
+        result = run_ensemble(
+            scenario,
+            target,
+            runs,
+            first_seed=first_seed,
+            agents=agents,
+            scale=scale,
+            overrides=set_ or [],
+            posterior=posterior,
+            workers=workers,
+            scheduler=scheduler,
+            progress=not quiet,
+        )
+    except (ScenarioError, GeographyError, EnsembleError) as exc:
+        raise _fail(exc) from None
+    if not quiet:
+        out.print(
+            f"{result.n_runs} runs of {sc.name}: {len(result.computed)} computed, "
+            f"{len(result.skipped)} already written; {result.wall_seconds:.1f} s wall"
+        )
+        out.print(f"wrote {result.runs_dir}/run=*/part.parquet, {result.summary_path} and manifest.json")
+
+
 def main() -> None:
     """Entry point of the ``corridor`` script."""
     app()

@@ -197,6 +197,7 @@ class Results:
     extra_stocks: npt.NDArray[np.int32]
     present_agents: npt.NDArray[np.int64]
     place_series: npt.NDArray[np.float64]
+    place_kinds: list[str] = field(default_factory=list)  #: kind of each place (geography)
     info: dict[str, Any] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- views

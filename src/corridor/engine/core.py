@@ -174,6 +174,7 @@ class Simulation:
             extra_stocks=rec.extra_stocks,
             present_agents=rec.present,
             place_series=rec.place_series,
+            place_kinds=[str(k) for k in t.network.place_kind],
         )
 
 
