@@ -109,10 +109,10 @@ class Comparison:
         difference from the reference scenario (median and 5-95% over seeds)."""
         ref = self.scenarios[0]
         rows = []
-        base = self.totals.xs(ref, level="scenario")
+        base = pd.DataFrame(self.totals.xs(ref, level="scenario"))
         for sc in self.scenarios:
-            t = self.totals.xs(sc, level="scenario")
-            diff = t - base
+            t = pd.DataFrame(self.totals.xs(sc, level="scenario"))
+            diff = pd.DataFrame(t - base)
             for outcome in t.columns:
                 rows.append(
                     {
@@ -188,7 +188,7 @@ def comparison_html(comparison: Comparison, path: str | Path) -> Path:
     palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
     for k, sc in enumerate(comparison.scenarios):
         m = comparison.monthly.xs(sc, level="scenario")
-        q = m.groupby(level="month").quantile([0.05, 0.5, 0.95]).unstack()
+        q = m.groupby(level="month").quantile(np.array([0.05, 0.5, 0.95])).unstack()
         x = [str(p) for p in q.index]
         color = palette[k % len(palette)]
         for i, outcome in enumerate(outcomes):
