@@ -139,6 +139,15 @@ class Simulation:
         pop.state[returning] = State.AWAY
         pop.next_day[returning] = np.minimum(day + delay[back], np.iinfo(np.int16).max).astype(np.int16)
 
+    def step(self, day: int) -> None:
+        """Simulate day ``day``: policy, every phase in order, record."""
+        from corridor.engine.phases import PHASES
+
+        self.set_policy(day)
+        for phase in PHASES:
+            phase(self, day)
+        self.record(day)
+
     def record(self, day: int) -> None:
         """Record phase: end-of-day stocks and capacities."""
         pop = self.pop
@@ -185,14 +194,9 @@ def run_engine(
     on_day: Callable[[int], None] | None = None,
 ) -> tuple[Results, Simulation]:
     """Simulate every day of ``timeline``; returns the results and the final simulation state."""
-    from corridor.engine.phases import PHASES
-
     sim = Simulation.create(timeline, scale, seed)
     for day in range(timeline.n_days):
-        sim.set_policy(day)
-        for phase in PHASES:
-            phase(sim, day)
-        sim.record(day)
+        sim.step(day)
         if on_day is not None:
             on_day(day)
     return sim.results(), sim
