@@ -78,6 +78,10 @@ class Simulation:
     intent_keys: dict[str, np.uint64] = field(default_factory=dict)
     caravans: list[Caravan] = field(default_factory=list)
     caravan_formed_day: dict[int, int] = field(default_factory=dict)  #: place -> last formation day
+    #: Rows that may be present (a superset: filter by state). Phases scan these, not everyone.
+    active: npt.NDArray[np.intp] = field(default_factory=lambda: np.empty(0, dtype=np.intp))
+    #: Rows that may be away, waiting to re-enter (a superset: filter by state).
+    away: npt.NDArray[np.intp] = field(default_factory=lambda: np.empty(0, dtype=np.intp))
     policy: PolicyArrays | None = None
     routes: RouteTables | None = None
     _routes_by_segment: dict[int, RouteTables] = field(default_factory=dict)
@@ -110,6 +114,22 @@ class Simulation:
             self._routes_by_segment[seg] = build_route_tables(self.timeline, self.policy)
         self.routes = self._routes_by_segment[seg]
 
+    def rows(self, *states: State) -> npt.NDArray[np.intp]:
+        """Present rows in any of ``states`` (in the active index's order)."""
+        a = self.active
+        s = self.pop.state[a]
+        mask = s == states[0]
+        for st in states[1:]:
+            mask |= s == st
+        return a[mask]
+
+    def admit_rows(self, rows: npt.NDArray[np.intp]) -> None:
+        """Add entering rows to the active index, dropping rows no longer present."""
+        a = self.active
+        # Kept sorted so that the phases' gathers walk memory in order; both parts are
+        # sorted runs, which the stable (merge) sort joins in linear time.
+        self.active = np.sort(np.concatenate([a[IS_PRESENT[self.pop.state[a]]], rows]), kind="stable")
+
     def to_state(self, rows: npt.NDArray[np.intp], state: State, day: int) -> None:
         """Move ``rows`` into ``state`` as of ``day``."""
         self.pop.state[rows] = state
@@ -137,6 +157,7 @@ class Simulation:
         self.to_state(rows, State.GONE, day)
         returning = rows[back]
         pop.state[returning] = State.AWAY
+        self.away = np.concatenate([self.away, returning])
         pop.next_day[returning] = np.minimum(day + delay[back], np.iinfo(np.int16).max).astype(np.int16)
 
     def step(self, day: int) -> None:
@@ -151,9 +172,9 @@ class Simulation:
     def record(self, day: int) -> None:
         """Record phase: end-of-day stocks and capacities."""
         pop = self.pop
-        stock = STOCK_OF_STATE[pop.state]
-        rows = np.flatnonzero(stock >= 0)
-        self.recorder.set_stocks(day, stock[rows], pop.place[rows], pop.nationality[rows])
+        stock = STOCK_OF_STATE[pop.state[self.active]]
+        rows = self.active[stock >= 0]
+        self.recorder.set_stocks(day, stock[stock >= 0], pop.place[rows], pop.nationality[rows])
         assert self.policy is not None
         net, rec = self.timeline.network, self.recorder
         members = rows[pop.caravan[rows] >= 0]

@@ -16,12 +16,15 @@ def arrivals(sim: Simulation, day: int) -> None:
     """Put the day's entrants at their entry place, waiting."""
     pop = sim.pop
     first = np.arange(pop.arrival_offsets[day], pop.arrival_offsets[day + 1])
-    again = np.flatnonzero((pop.state == State.AWAY) & (pop.next_day <= day))
+    away = sim.away[pop.state[sim.away] == State.AWAY]
+    due = pop.next_day[away] <= day
+    again, sim.away = away[due], away[~due]
     if again.size:
         # Re-entrants come in through their nationality's entry places.
         cdf = sim.timeline.entry_cdf[pop.nationality[again]]
         u = sim.rng.random(again.size)
         pop.place[again] = (u[:, None] >= cdf).sum(axis=1).astype(np.int16)
     rows = np.concatenate([first, again])
+    sim.admit_rows(rows)  # before their state changes: re-entrants may still sit in the index
     sim.to_state(rows, State.WAITING, day)
     sim.recorder.add(day, "arrivals", pop.place[rows], pop.nationality[rows])

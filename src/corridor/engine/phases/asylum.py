@@ -35,7 +35,7 @@ def asylum(sim: Simulation, day: int) -> None:
     assert policy is not None
     ap = policy.policy.asylum
     n_offices = policy.asylum_office_place.size
-    pending = np.flatnonzero(pop.state == State.ASYLUM_PENDING)
+    pending = sim.rows(State.ASYLUM_PENDING)
     if n_offices == 0 and pending.size == 0:
         return
 
@@ -80,7 +80,8 @@ def asylum(sim: Simulation, day: int) -> None:
     office_at = np.full(sim.timeline.network.n_places, -1, dtype=np.int64)
     for o in np.flatnonzero(is_open)[::-1]:  # the first open office of a place wins
         office_at[policy.asylum_office_place[o]] = o
-    rows = np.flatnonzero((pop.state == State.WAITING) & (pop.caravan < 0))
+    rows = sim.rows(State.WAITING)
+    rows = rows[pop.caravan[rows] < 0]
     rows = rows[(office_at[pop.place[rows]] >= 0) & ~has_papers(pop, rows, day)]
     files = (
         group_uniform(pop.group[rows], new_key(sim.rng))

@@ -73,7 +73,7 @@ def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
     sim.to_state(joins, State.BORDER_WAITING, day)
     crossers = np.setdiff1d(at_goal, joins, assume_unique=True)
 
-    listed = np.flatnonzero(pop.state == State.BORDER_WAITING)
+    listed = sim.rows(State.BORDER_WAITING)
     leave = listed[group_uniform(pop.group[listed], new_key(sim.rng)) < metering.abandon_probability_per_day]
     sim.to_state(leave, State.WAITING, day)
     crossers = np.concatenate([crossers, leave])  # giving up the list, they cross
@@ -92,11 +92,8 @@ def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
     # CBP One lottery among registrants in Mexico (north of the 19th parallel once required).
     if cbp.appointments_per_day > 0:
         net = t.network
-        free = np.flatnonzero(
-            ((pop.state == State.WAITING) | (pop.state == State.BORDER_WAITING))
-            & (pop.caravan < 0)
-            & ~pop.appointment
-        )
+        free = sim.rows(State.WAITING, State.BORDER_WAITING)
+        free = free[(pop.caravan[free] < 0) & ~pop.appointment[free]]
         registered = (
             group_uniform(pop.group[free], sim.intent_keys["cbp_one"]) < policy.cbp_one_uptake[nat[free]]
         )
@@ -125,7 +122,7 @@ def mpp_hearings(sim: Simulation, day: int) -> None:
     pop = sim.pop
     assert sim.policy is not None
     mpp = sim.policy.policy.mpp
-    rows = np.flatnonzero(pop.state == State.MPP_WAITING)
+    rows = sim.rows(State.MPP_WAITING)
     quit_ = group_uniform(pop.group[rows], new_key(sim.rng)) < mpp.abandon_probability_per_day
     sim.to_state(rows[quit_], State.WAITING, day)
     rows = rows[~quit_]
@@ -141,7 +138,8 @@ def border(sim: Simulation, day: int) -> None:
     pop, t = sim.pop, sim.timeline
     policy = sim.policy
     assert policy is not None
-    rows = np.flatnonzero((pop.state == State.WAITING) & (pop.caravan < 0))
+    rows = sim.rows(State.WAITING)
+    rows = rows[pop.caravan[rows] < 0]
     rows = rows[pop.place[rows] == t.destinations[pop.destination[rows]]]
     rows = rows[pop.since[rows] < day]  # people who stopped here today rest first
     rows = lists(sim, day, rows)

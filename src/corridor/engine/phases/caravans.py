@@ -50,11 +50,8 @@ def _next_links(sim: Simulation, target: int) -> np.ndarray:
 
 def _recruit(sim: Simulation, day: int, place: int, k: int, target: int, name: str) -> None:
     pop = sim.pop
-    pool = np.flatnonzero(
-        ((pop.state == State.WAITING) | (pop.state == State.ASYLUM_PENDING))
-        & (pop.place == place)
-        & (pop.caravan < 0)
-    )
+    pool = sim.rows(State.WAITING, State.ASYLUM_PENDING)
+    pool = np.sort(pool[(pop.place[pool] == place) & (pop.caravan[pool] < 0)])
     if pool.size == 0 or k <= 0:
         return
     chosen = pool if pool.size <= k else np.sort(sim.rng.choice(pool, size=k, replace=False))
@@ -87,8 +84,8 @@ def form(sim: Simulation, day: int) -> None:
     cp = sim.policy.policy.caravans
     if cp.formation_threshold_persons is None or not sim.policy.caravan_formation_place.any():
         return
-    here = (pop.state == State.WAITING) | (pop.state == State.ASYLUM_PENDING)
-    rows = np.flatnonzero(here & (pop.caravan < 0))
+    rows = sim.rows(State.WAITING, State.ASYLUM_PENDING)
+    rows = rows[pop.caravan[rows] < 0]
     piled = np.bincount(pop.place[rows], minlength=t.network.n_places) * sim.scale
     for place in np.flatnonzero(
         sim.policy.caravan_formation_place & (piled >= cp.formation_threshold_persons)
@@ -156,7 +153,8 @@ def caravans(sim: Simulation, day: int) -> None:
     pop = sim.pop
     assert sim.policy is not None
     cp = sim.policy.policy.caravans
-    rows = np.flatnonzero(pop.caravan >= 0)
+    rows = sim.rows(State.WAITING, State.IN_TRANSIT)
+    rows = rows[pop.caravan[rows] >= 0]
     order = np.argsort(pop.caravan[rows], kind="stable")
     rows = rows[order]
     ids, starts = np.unique(pop.caravan[rows], return_index=True)

@@ -66,7 +66,8 @@ def decide(sim: Simulation, day: int) -> None:
     """
     pop, t = sim.pop, sim.timeline
     b = t.scenario.behaviour
-    rows = np.flatnonzero((pop.state == State.WAITING) & (pop.caravan < 0))
+    rows = sim.rows(State.WAITING)
+    rows = rows[pop.caravan[rows] < 0]
     rows = give_up(sim, rows, day)
     at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
     rows = rows[~at_goal]

@@ -31,7 +31,7 @@ def detention_outcomes(sim: Simulation, day: int) -> None:
     pop = sim.pop
     policy = sim.policy
     assert policy is not None
-    rows = np.flatnonzero(pop.state == State.DETAINED)
+    rows = sim.rows(State.DETAINED)
     out = rows[group_uniform(pop.group[rows], new_key(sim.rng)) < policy.detention_exit_probability]
     np.subtract.at(sim.occupancy, pop.facility[out], 1)
     pop.facility[out] = -1

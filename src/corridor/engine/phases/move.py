@@ -34,7 +34,8 @@ def move(sim: Simulation, day: int) -> None:
     net = t.network
     assert sim.policy is not None
     b = t.scenario.behaviour
-    rows = np.flatnonzero((pop.state == State.IN_TRANSIT) & (pop.caravan < 0))
+    rows = sim.rows(State.IN_TRANSIT)
+    rows = rows[pop.caravan[rows] < 0]
     time_left = np.ones(rows.size)
     for _ in range(MAX_HOPS):
         if rows.size == 0:
@@ -99,10 +100,9 @@ def raids(sim: Simulation, day: int) -> None:
     """
     pop = sim.pop
     assert sim.policy is not None
-    free = pop.state == State.WAITING
-    for already in sim.caught.rows:  # caught on the road today: not caught twice
-        free[already] = False
-    rows = np.flatnonzero(free)
+    rows = sim.rows(State.WAITING)
+    if sim.caught.rows:  # caught on the road today: not caught twice
+        rows = rows[~np.isin(rows, np.concatenate(sim.caught.rows))]
     rows = rows[~has_papers(pop, rows, day)]
     p = sim.policy.raid_probability[pop.place[rows]]
     p = np.where(pop.caravan[rows] >= 0, p * sim.policy.policy.caravans.interdiction_factor, p)
