@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -73,6 +74,13 @@ def print_summary(results: Results, console: Console) -> None:
     )
 
 
+def print_frame(frame: pd.DataFrame, title: str, console: Console) -> None:
+    """Print a numeric table, outcomes as rows (too wide for a rich table)."""
+    text = frame.T.to_string(float_format=lambda v: f"{v:,.0f}")
+    console.print(title, highlight=False)
+    console.print(text, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -87,6 +95,9 @@ def run(
         typer.Option("--set", help="Override a scenario field: dotted.path=value (repeatable)."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar or summary.")] = False,
+    monthly: Annotated[
+        bool, typer.Option(help="Also print the main outcomes by month (and write monthly.csv).")
+    ] = False,
 ) -> None:
     """Simulate SCENARIO once; write daily.parquet and run.json to the output folder."""
     try:
@@ -118,6 +129,13 @@ def run(
         raise _fail(exc) from None
     if not quiet:
         print_summary(results, out)
+    if monthly:
+        from corridor.report import monthly_outcomes
+
+        table = monthly_outcomes(results)
+        table.to_csv(written / "monthly.csv")
+        print_frame(table, "main outcomes by month (flows: month total; stocks: last day)", out)
+    if not quiet:
         out.print(f"wrote {written / 'daily.parquet'} and {written / 'run.json'}")
 
 
@@ -227,6 +245,37 @@ def ensemble(
             f"{len(result.skipped)} already written; {result.wall_seconds:.1f} s wall"
         )
         out.print(f"wrote {result.runs_dir}/run=*/part.parquet, {result.summary_path} and manifest.json")
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (one JSON line each).")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("flee-network")
+def bench_flee_network_cmd(
+    flee_input: Annotated[
+        Path | None, typer.Option(help="Flee input folder (default: the synthetic corridor shipped).")
+    ] = None,
+    agents: Annotated[int, typer.Option(min=1, help="People placed at the day-0 conflict zones.")] = 10_000,
+    days: Annotated[int | None, typer.Option(min=0, help="Days (default: sim_period.csv Length).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    capacities_for: Annotated[
+        int | None,
+        typer.Option(min=1, help="Agent count the file's camp capacities are for; scaled to --agents."),
+    ] = None,
+) -> None:
+    """Flee 3.1's movement rules on a Flee network with corridor's kernel; print one JSON line."""
+    import json
+
+    from corridor.flee import bench_flee_network, bundled_flee_corridor
+
+    try:
+        record = bench_flee_network(
+            flee_input or bundled_flee_corridor(), agents, days, seed=seed, capacities_for=capacities_for
+        )
+    except GeographyError as exc:
+        raise _fail(exc) from None
+    print(json.dumps(record))
 
 
 def main() -> None:
