@@ -159,23 +159,18 @@ def compare_cmd(
     except (ScenarioError, GeographyError) as exc:
         raise _fail(exc) from None
     summary = result.summary()
-    table = Table(
-        title=f"main outcomes over the horizon: median [5-95%] over {seeds} seeds; difference from "
-        f"{result.scenarios[0]}"
-    )
-    table.add_column("outcome")
-    for sc in result.scenarios:
-        table.add_column(sc, justify="right")
-    for outcome in result.totals.columns:
-        cells = []
-        for k, sc in enumerate(result.scenarios):
-            r = summary[(summary.scenario == sc) & (summary.outcome == outcome)].iloc[0]
-            cell = f"{r['median']:,.0f} [{r.q05:,.0f}-{r.q95:,.0f}]"
-            if k:
-                cell += f"\n{r.diff_median:+,.0f} [{r.diff_q05:+,.0f}, {r.diff_q95:+,.0f}]"
-            cells.append(cell)
-        table.add_row(outcome, *cells)
-    out.print(table)
+    order = list(result.totals.columns)
+
+    def cells(fmt: str) -> pd.DataFrame:
+        table = summary.assign(cell=summary.apply(lambda r: fmt.format(**r), axis=1))
+        return table.pivot(index="outcome", columns="scenario", values="cell").loc[order, result.scenarios]
+
+    width = {"width": 200, "soft_wrap": True, "highlight": False}
+    out.print(f"Main outcomes over the horizon, median [5%, 95%] over {seeds} seeds:", **width)
+    out.print(cells("{median:,.0f} [{q05:,.0f}, {q95:,.0f}]").to_string(), **width)
+    out.print(f"\nPaired difference from {result.scenarios[0]} (same seeds), median [5%, 95%]:", **width)
+    diffs = cells("{diff_median:+,.0f} [{diff_q05:+,.0f}, {diff_q95:+,.0f}]").iloc[:, 1:]
+    out.print(diffs.to_string(), **width)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out_dir / "compare_summary.csv", index=False)
     result.monthly.reset_index().assign(month=lambda d: d.month.astype(str)).to_csv(
