@@ -74,11 +74,15 @@ def print_summary(results: Results, console: Console) -> None:
     )
 
 
-def print_frame(frame: pd.DataFrame, title: str, console: Console) -> None:
+def say(text: str) -> None:
+    """Print plain text (tables too wide for rich's) to standard output, unwrapped."""
+    out.print(text, width=max(out.width, 200), soft_wrap=True, highlight=False, markup=False)
+
+
+def print_frame(frame: pd.DataFrame, title: str) -> None:
     """Print a numeric table, outcomes as rows (too wide for a rich table)."""
-    text = frame.T.to_string(float_format=lambda v: f"{v:,.0f}")
-    console.print(title, highlight=False)
-    console.print(text, highlight=False, soft_wrap=True)
+    say(title)
+    say(frame.T.to_string(float_format=lambda v: f"{v:,.0f}"))
 
 
 @app.command()
@@ -134,7 +138,7 @@ def run(
 
         table = monthly_outcomes(results)
         table.to_csv(written / "monthly.csv")
-        print_frame(table, "main outcomes by month (flows: month total; stocks: last day)", out)
+        print_frame(table, "main outcomes by month (flows: month total; stocks: last day)")
     if not quiet:
         out.print(f"wrote {written / 'daily.parquet'} and {written / 'run.json'}")
 
@@ -165,12 +169,10 @@ def compare_cmd(
         table = summary.assign(cell=summary.apply(lambda r: fmt.format(**r), axis=1))
         return table.pivot(index="outcome", columns="scenario", values="cell").loc[order, result.scenarios]
 
-    width = {"width": 200, "soft_wrap": True, "highlight": False}
-    out.print(f"Main outcomes over the horizon, median [5%, 95%] over {seeds} seeds:", **width)
-    out.print(cells("{median:,.0f} [{q05:,.0f}, {q95:,.0f}]").to_string(), **width)
-    out.print(f"\nPaired difference from {result.scenarios[0]} (same seeds), median [5%, 95%]:", **width)
-    diffs = cells("{diff_median:+,.0f} [{diff_q05:+,.0f}, {diff_q95:+,.0f}]").iloc[:, 1:]
-    out.print(diffs.to_string(), **width)
+    say(f"Main outcomes over the horizon, median [5%, 95%] over {seeds} seeds:")
+    say(cells("{median:,.0f} [{q05:,.0f}, {q95:,.0f}]").to_string())
+    say(f"\nPaired difference from {result.scenarios[0]} (same seeds), median [5%, 95%]:")
+    say(cells("{diff_median:+,.0f} [{diff_q05:+,.0f}, {diff_q95:+,.0f}]").iloc[:, 1:].to_string())
     out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out_dir / "compare_summary.csv", index=False)
     result.monthly.reset_index().assign(month=lambda d: d.month.astype(str)).to_csv(
