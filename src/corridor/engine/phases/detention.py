@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corridor.engine.population import State, count_attempt
+from corridor.engine.population import State, count_attempt, stochastic_round
 from corridor.engine.randomness import group_uniform, new_key
 
 if TYPE_CHECKING:
@@ -64,8 +64,12 @@ def admit(sim: Simulation, day: int) -> None:
     facility = routes.nearest_facility[pop.place[caught]].astype(np.intp)
 
     # Room per facility (agents), then admit in random order within each facility.
-    limit = np.floor(policy.detention_overflow_max_ratio * policy.detention_capacity_persons / sim.scale)
-    room = np.maximum(limit.astype(np.int64) - sim.occupancy, 0)
+    # Limits in agents are rounded at random (unbiased), so small stations still hold
+    # people when one agent stands for many persons.
+    limit = stochastic_round(
+        policy.detention_overflow_max_ratio * policy.detention_capacity_persons / sim.scale, sim.rng
+    )
+    room = np.maximum(limit - sim.occupancy, 0)
     order = np.lexsort((sim.rng.random(caught.size), facility))
     caught, facility = caught[order], facility[order]
     first = np.searchsorted(facility, facility, side="left")
