@@ -233,7 +233,7 @@ def load_network(directory: str | Path | None = None) -> Network:
         if not name:
             raise GeographyError(f"{places_path.name} row {row_no} column 'name': empty")
         if name in names:
-            raise GeographyError(f"{places_path.name} row {row_no}: duplicate place {name!r}")
+            raise GeographyError(f"{places_path.name} row {row_no} column 'name': duplicate place {name!r}")
         if r["kind"] not in PLACE_KINDS:
             raise GeographyError(
                 f"{places_path.name} row {row_no} column 'kind': {r['kind']!r} is not one of "

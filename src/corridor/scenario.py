@@ -529,17 +529,17 @@ def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
-            if nxt is None:
-                # The key itself may be the problem (an unknown key): point at it.
-                knode = next((k for k, _ in node.value if getattr(k, "value", None) == str(key)), None)
-                return knode.start_mark.line + 1 if knode is not None else line
-            node = nxt
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+            if pair is None:
+                return line
+            # Point at the key's own line (its value may start on the next one).
+            line = pair[0].start_mark.line + 1
+            node = pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             return line
-        line = node.start_mark.line + 1
     return line
 
 

@@ -403,7 +403,7 @@ def _policy_arrays(
     )
 
 
-def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario) -> Policy:
+def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario, net: Network) -> Policy:
     """Apply event ``event_index`` to raw policy data ``base`` (in place) and validate it."""
     event = scenario.events[event_index]
     field = f"events.{event_index}"
@@ -412,13 +412,30 @@ def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario) -> 
     except ScenarioError as exc:
         raise ScenarioError([(f"{field}.set.{p}", line, m) for p, line, m in exc.problems]) from None
     closed = [dict(r) for r in updated.get("closed_routes", [])]
-    for ref in event.close_routes:
+    for i, ref in enumerate(event.close_routes):
+        _route_links(net, ref, f"{field}.close_routes.{i}")  # checked under its own path
         item = ref.model_dump(by_alias=True)
         if item not in closed:
             closed.append(item)
-    for ref in event.reopen_routes:
-        item = ref.model_dump(by_alias=True)
-        closed = [c for c in closed if c != item]
+    for i, ref in enumerate(event.reopen_routes):
+        # A reopening names routes in either direction; it must match something closed.
+        links = set(_route_links(net, ref, f"{field}.reopen_routes.{i}").tolist())
+        keep = [
+            c
+            for c in closed
+            if not links.issuperset(_route_links(net, RouteRef.model_validate(c), "").tolist())
+        ]
+        if len(keep) == len(closed):
+            raise ScenarioError(
+                [
+                    (
+                        f"{field}.reopen_routes.{i}",
+                        None,
+                        f"no closed route between {ref.from_!r} and {ref.to!r} to reopen",
+                    )
+                ]
+            )
+        closed = keep
     updated["closed_routes"] = closed
     base.clear()
     base.update(updated)
@@ -471,7 +488,7 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     for k in order:
         event = scenario.events[k]
         # Every event is validated, even one past the horizon: its errors are still errors.
-        arrays = _policy_arrays(_apply_event(raw, k, scenario), scenario, net, nats, f"events.{k}.set")
+        arrays = _policy_arrays(_apply_event(raw, k, scenario, net), scenario, net, nats, f"events.{k}.set")
         day = max((event.date - scenario.horizon.start).days, 0)
         if day >= n_days:
             continue

@@ -30,6 +30,7 @@ STOCK_OF_STATE = np.full(max(State) + 1, -1, dtype=np.int8)
 for _state, _name in zip(PRESENT_STATES, STOCKS, strict=True):
     STOCK_OF_STATE[_state] = STOCKS.index(_name)
 IS_PRESENT = STOCK_OF_STATE >= 0
+IS_PRESENT[State.CAUGHT] = True
 #: Free or pending people count as ``stranded`` once their state is this old (days).
 STRANDED_AFTER_DAYS = 7
 _AT_A_PLACE = np.zeros(max(State) + 1, dtype=bool)
@@ -50,7 +51,7 @@ class Caravan:
 
 @dataclass(eq=False)
 class Caught:
-    """People interdicted today, waiting for the detention phase to place them."""
+    """People interdicted today (in state CAUGHT), waiting for the detention phase."""
 
     rows: list[npt.NDArray[np.intp]] = field(default_factory=list)
 
@@ -112,7 +113,33 @@ class Simulation:
         self.policy = self.timeline.segments[seg]
         if seg not in self._routes_by_segment:
             self._routes_by_segment[seg] = build_route_tables(self.timeline, self.policy)
+        changed = self.routes is not self._routes_by_segment[seg]
         self.routes = self._routes_by_segment[seg]
+        if changed and day > 0:
+            self._stop_on_closed_links(day)
+
+    def _stop_on_closed_links(self, day: int) -> None:
+        """A route closed today: whoever is on it stops at the place they last left."""
+        assert self.policy is not None
+        pop, open_ = self.pop, self.policy.link_open
+        rows = self.rows(State.IN_TRANSIT)
+        stopped = rows[~open_[pop.link[rows]]]
+        pop.link[stopped] = -1
+        pop.progress_km[stopped] = 0.0
+        self.to_state(stopped, State.WAITING, day)
+        for caravan in self.caravans:
+            if caravan.active and caravan.link >= 0 and not open_[caravan.link]:
+                caravan.link, caravan.progress_km = -1, 0.0  # its members follow on their march
+
+    def catch(self, rows: npt.NDArray[np.intp], day: int) -> None:
+        """Interdict ``rows``: out of any caravan and off the road (at the place last left),
+        in state CAUGHT so that no other phase acts on them before detention places them."""
+        pop = self.pop
+        pop.caravan[rows] = -1
+        pop.link[rows] = -1
+        pop.progress_km[rows] = 0.0
+        self.to_state(rows, State.CAUGHT, day)
+        self.caught.add(rows)
 
     def rows(self, *states: State) -> npt.NDArray[np.intp]:
         """Present rows in any of ``states`` (in the active index's order)."""
@@ -176,6 +203,7 @@ class Simulation:
         rows = self.active[stock >= 0]
         self.recorder.set_stocks(day, stock[stock >= 0], pop.place[rows], pop.nationality[rows])
         assert self.policy is not None
+        assert not self.caught.rows, "the detention phase places everyone caught the same day"
         net, rec = self.timeline.network, self.recorder
         members = rows[pop.caravan[rows] >= 0]
         rec.set_extra(day, "in_caravan", pop.place[members], pop.nationality[members])

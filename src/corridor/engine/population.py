@@ -31,6 +31,7 @@ class State(IntEnum):
     MPP_WAITING = 6  #: returned to Mexico under MPP (instrument issue)
     AWAY = 7  #: deported or removed, will come back on ``next_day``
     GONE = 8  #: left the system for good
+    CAUGHT = 9  #: caught today, held until the detention phase places them (never seen at day's end)
 
 
 #: States that make up ``present`` (people in the system, at a place in Mexico or its borders).

@@ -130,10 +130,7 @@ def _walk(sim: Simulation, cid: int, caravan: Caravan, members: np.ndarray, day:
     members = members[~dies]
     hazard = sim.policy.link_interdiction_hazard_per_km[link] * cp.interdiction_factor
     caught = group_uniform(pop.group[members], new_key(sim.rng)) < -np.expm1(-hazard * km)
-    sim.caught.add(members[caught])
-    pop.caravan[members[caught]] = -1
-    pop.link[members[caught]] = -1
-    sim.to_state(members[caught], State.WAITING, day)
+    sim.catch(members[caught], day)
     members = members[~caught]
 
     caravan.progress_km += km
@@ -171,6 +168,6 @@ def caravans(sim: Simulation, day: int) -> None:
             sim.recorder.add(day, "caravan_dispersed", pop.place[members], pop.nationality[members])
             detained = members[sim.rng.random(members.size) < cp.dispersal_detention_share]
             _disband(sim, caravan, members, day)  # on the road: at the place last left
-            sim.caught.add(detained)
+            sim.catch(detained, day)
             continue
         _walk(sim, cid, caravan, members, day)

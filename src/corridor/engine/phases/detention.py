@@ -8,7 +8,9 @@ A bus-south share of 1 therefore means no deportations at all.
 Admission and the stated overflow rule: the caught are taken to the open facility nearest
 by road or rail to where they were caught. A facility holds at most
 ``detention_overflow_max_ratio * capacity`` persons; the caught beyond that are released on
-the spot with an exit order and counted as ``detention_overflow_released``. Held people
+the spot with an exit order and counted as ``detention_overflow_released``. When an event
+cuts a station's capacity, the people held beyond the new limit are released with an exit
+order (counted in ``released``). Held people
 above capacity (but within the ratio) are the overcrowding the ``detained`` and
 ``detention_capacity`` metrics show.
 """
@@ -53,13 +55,31 @@ def detention_outcomes(sim: Simulation, day: int) -> None:
     sim.to_state(both, State.WAITING, day)
 
 
+def release_excess(sim: Simulation, day: int) -> None:
+    """When capacity is cut, stations release whoever is held beyond the overflow rule (as ``released``)."""
+    pop, policy = sim.pop, sim.policy
+    assert policy is not None
+    ceiling = np.ceil(policy.detention_overflow_max_ratio * policy.detention_capacity_persons / sim.scale)
+    excess = sim.occupancy - ceiling.astype(np.int64)
+    if not (excess > 0).any():
+        return
+    held = sim.rows(State.DETAINED)
+    for fac in np.flatnonzero(excess > 0):
+        here = np.sort(held[pop.facility[held] == fac])
+        out = sim.rng.choice(here, size=int(excess[fac]), replace=False)
+        sim.occupancy[fac] -= out.size
+        pop.facility[out] = -1
+        sim.recorder.add(day, "released", pop.place[out], pop.nationality[out])
+        count_attempt(pop, out)
+        sim.to_state(out, State.WAITING, day)
+
+
 def admit(sim: Simulation, day: int) -> None:
     """Take the day's caught to the nearest open facility, within the overflow rule."""
     pop = sim.pop
     policy, routes = sim.policy, sim.routes
     assert policy is not None and routes is not None
     caught = sim.caught.take()
-    pop.caravan[caught] = -1  # a caught caravan member is out of the group
     sim.recorder.add(day, "interdictions", pop.place[caught], pop.nationality[caught])
     facility = routes.nearest_facility[pop.place[caught]].astype(np.intp)
 
@@ -92,4 +112,5 @@ def admit(sim: Simulation, day: int) -> None:
 def detention(sim: Simulation, day: int) -> None:
     """Detention phase: outcomes first (so today's admissions stay at least a night), then admission."""
     detention_outcomes(sim, day)
+    release_excess(sim, day)
     admit(sim, day)

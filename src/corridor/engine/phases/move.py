@@ -56,10 +56,7 @@ def move(sim: Simulation, day: int) -> None:
             )
         )
         # Caught on the way: counted at the place last left; the detention phase takes them.
-        sim.caught.add(rows[caught])
-        pop.link[rows[caught]] = -1
-        pop.progress_km[rows[caught]] = 0.0
-        sim.to_state(rows[caught], State.WAITING, day)
+        sim.catch(rows[caught], day)
 
         ok = ~(dies | caught)
         rows, link, km, speed, time_left = rows[ok], link[ok], km[ok], speed[ok], time_left[ok]
@@ -100,11 +97,9 @@ def raids(sim: Simulation, day: int) -> None:
     """
     pop = sim.pop
     assert sim.policy is not None
-    rows = sim.rows(State.WAITING)
-    if sim.caught.rows:  # caught on the road today: not caught twice
-        rows = rows[~np.isin(rows, np.concatenate(sim.caught.rows))]
+    rows = sim.rows(State.WAITING)  # people caught on the road today are CAUGHT, not waiting
     rows = rows[~has_papers(pop, rows, day)]
     p = sim.policy.raid_probability[pop.place[rows]]
     p = np.where(pop.caravan[rows] >= 0, p * sim.policy.policy.caravans.interdiction_factor, p)
     hit = group_uniform(pop.group[rows], new_key(sim.rng)) < p
-    sim.caught.add(rows[hit])
+    sim.catch(rows[hit], day)
