@@ -6,9 +6,12 @@ The public API is small:
 - :func:`load_network` loads the corridor's geography (shipped with the package);
 - :func:`simulate` runs a scenario and returns :class:`Results`
   (``.to_frame()`` tidy table, ``.to_xarray()``, ``.identity_check()``, ``.summary()``);
-- :func:`write_run` writes a run's ``daily.parquet`` and ``run.json`` atomically.
+- :func:`write_run` writes a run's ``daily.parquet`` and ``run.json`` atomically;
+- :func:`run_ensemble` runs a scenario many times (seeds, posterior draws; local processes
+  or a Dask cluster) and writes every run and the quantiles across runs.
 """
 
+from corridor.ensemble import EnsembleError, EnsembleResult, run_ensemble
 from corridor.geography import GeographyError, Network, load_network
 from corridor.metrics import Results
 from corridor.run import simulate, write_run
@@ -18,6 +21,8 @@ from corridor.timeline import Timeline, compile_timeline
 __version__ = "0.1.0"
 
 __all__ = [
+    "EnsembleError",
+    "EnsembleResult",
     "GeographyError",
     "Network",
     "Results",
@@ -28,6 +33,7 @@ __all__ = [
     "compile_timeline",
     "load_network",
     "load_scenario",
+    "run_ensemble",
     "simulate",
     "write_run",
 ]
