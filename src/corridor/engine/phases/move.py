@@ -37,33 +37,32 @@ def move(sim: Simulation, day: int) -> None:
     rows = sim.rows(State.IN_TRANSIT)
     rows = rows[pop.caravan[rows] < 0]
     time_left = np.ones(rows.size)
+    speed_of_link = t.speed_km_per_day[net.link_mode]
+    distance = net.link_distance_km.astype(np.float64)
     for _ in range(MAX_HOPS):
         if rows.size == 0:
             break
         link = pop.link[rows].astype(np.intp)
-        speed = t.speed_km_per_day[net.link_mode[link]]
-        remaining = net.link_distance_km[link] - pop.progress_km[rows]
-        km = np.minimum(time_left * speed, remaining)
+        speed = speed_of_link[link]
+        progress = pop.progress_km[rows] + 0.0
+        km = np.minimum(time_left * speed, distance[link] - progress)
+        pop.progress_km[rows] = progress + km
 
+        # Deaths and catches are rare: pick them out by index, leave the bulk alone.
         dies = sim.rng.random(rows.size) < -np.expm1(-t.link_death_hazard_per_km[link] * km)
-        record_deaths(sim, rows[dies], net.link_mode[link[dies]], day)
-        caught = (
-            ~dies
-            & ~has_papers(pop, rows, day)
-            & (
-                group_uniform(pop.group[rows], new_key(sim.rng))
-                < -np.expm1(-sim.policy.link_interdiction_hazard_per_km[link] * km)
-            )
-        )
+        hazard = sim.policy.link_interdiction_hazard_per_km[link] * km
+        caught = group_uniform(pop.group[rows], new_key(sim.rng)) < -np.expm1(-hazard)
+        caught &= ~dies
+        hit = np.flatnonzero(caught)
+        caught[hit[has_papers(pop, rows[hit], day)]] = False
+        dead = np.flatnonzero(dies)
+        record_deaths(sim, rows[dead], net.link_mode[link[dead]], day)
         # Caught on the way: counted at the place last left; the detention phase takes them.
         sim.catch(rows[caught], day)
 
-        ok = ~(dies | caught)
-        rows, link, km, speed, time_left = rows[ok], link[ok], km[ok], speed[ok], time_left[ok]
-        pop.progress_km[rows] += km
-        arrived = pop.progress_km[rows] >= net.link_distance_km[link] - _EPS_KM
-        rows, link = rows[arrived], link[arrived]
+        arrived = np.flatnonzero(~dies & ~caught & (progress + km >= distance[link] - _EPS_KM))
         time_left = time_left[arrived] - km[arrived] / speed[arrived]
+        rows, link = rows[arrived], link[arrived]
         pop.place[rows] = net.link_to[link]
         pop.link[rows] = -1
         pop.progress_km[rows] = 0.0
