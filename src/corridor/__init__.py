@@ -8,10 +8,13 @@ The public API is small:
   (``.to_frame()`` tidy table, ``.to_xarray()``, ``.identity_check()``, ``.summary()``);
 - :func:`write_run` writes a run's ``daily.parquet`` and ``run.json`` atomically;
 - :func:`run_ensemble` runs a scenario many times (seeds, posterior draws; local processes
-  or a Dask cluster) and writes every run and the quantiles across runs.
+  or a Dask cluster) and writes every run and the quantiles across runs;
+- :func:`validate` runs a scenario over several seeds and compares it with the observed
+  data (:func:`load_observed`; held-out outcomes excluded by default), see docs/evidence.md.
 """
 
 from corridor.ensemble import EnsembleError, EnsembleResult, run_ensemble
+from corridor.evidence import EvidenceError, ValidationResult, load_observed, validate
 from corridor.geography import GeographyError, Network, load_network
 from corridor.metrics import Results
 from corridor.run import simulate, write_run
@@ -23,17 +26,21 @@ __version__ = "0.1.0"
 __all__ = [
     "EnsembleError",
     "EnsembleResult",
+    "EvidenceError",
     "GeographyError",
     "Network",
     "Results",
     "Scenario",
     "ScenarioError",
     "Timeline",
+    "ValidationResult",
     "__version__",
     "compile_timeline",
     "load_network",
+    "load_observed",
     "load_scenario",
     "run_ensemble",
     "simulate",
+    "validate",
     "write_run",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -182,6 +183,79 @@ def compare_cmd(
     out.print(f"wrote {html}, {out_dir / 'compare_summary.csv'}, {out_dir / 'compare_monthly.csv'}")
 
 
+@app.command("validate")
+def validate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    observed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--observed",
+            help="Observed CSV in the shipped format (repeatable; default the shipped files; "
+            "'shipped' names them).",
+        ),
+    ] = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Seeds 0..N-1.")] = 5,
+    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = 50_000,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for validation.csv/.json/.html (default runs/<name>-validate)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field: dotted.path=value (repeatable)."),
+    ] = None,
+    warmup_days: Annotated[
+        int, typer.Option(min=0, help="Skip observations starting in the first N days (runs start empty).")
+    ] = 0,
+    held_out_from: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Held-out cut-off: outcomes for periods ending on or after it."
+        ),
+    ] = datetime(2023, 12, 1),
+    include_held_out: Annotated[
+        bool, typer.Option(help="Also compare held-out outcomes (only for the final forecast test).")
+    ] = False,
+) -> None:
+    """Run SCENARIO over --runs seeds and compare it with every observed value in its horizon."""
+    from corridor.evidence import EvidenceError, observed_files, validate
+
+    files = None
+    if observed:
+        files = [p for f in observed for p in (observed_files() if f == "shipped" else [Path(f)])]
+    try:
+        sc = load_scenario(scenario, set_ or [])
+        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-validate"
+        with err.status(f"validating {sc.name}: {runs} runs"):
+            result = validate(
+                sc,
+                runs=runs,
+                observed=files,
+                agents=agents,
+                include_held_out=include_held_out,
+                held_out_from=held_out_from,
+                warmup_days=warmup_days,
+            )
+    except (ScenarioError, GeographyError, EvidenceError) as exc:
+        raise _fail(exc) from None
+    summary = result.summary()
+    say(f"Observed against simulated (median and 5-95% over {runs} seeds):")
+    table = result.display().to_string(index=False) if len(result.table) else "(no observed value in range)"
+    say(table)
+    say("\nPer series:")
+    say(result.per_series().to_string(float_format=lambda v: f"{v:.2f}", na_rep=""))
+    o = summary["overall"]
+    err_text = "n/a" if o["median_abs_log_error"] is None else f"{o['median_abs_log_error']:.2f}"
+    inside_text = "n/a" if o["share_inside_90"] is None else f"{o['share_inside_90']:.0%}"
+    say(
+        f"\nOverall: {o['observations']} observations, median |log(sim/obs)| {err_text}, "
+        f"inside the 90% interval {inside_text}; {summary['skipped_rows']} observed rows skipped "
+        f"(see validation_skipped.csv), {summary['held_out_rows']} held-out rows not read."
+    )
+    paths = result.write(target)
+    out.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
 @app.command()
 def ensemble(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -242,6 +316,94 @@ def ensemble(
             f"{len(result.skipped)} already written; {result.wall_seconds:.1f} s wall"
         )
         out.print(f"wrote {result.runs_dir}/run=*/part.parquet, {result.summary_path} and manifest.json")
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    method: Annotated[
+        str, typer.Option(help="morris (screening, the default) or sobol (variance shares, more runs).")
+    ] = "morris",
+    trajectories: Annotated[
+        int,
+        typer.Option(
+            min=2, help="Morris trajectories R (R(k+1) runs), or Sobol base samples N (N(k+2) runs)."
+        ),
+    ] = 6,
+    agents: Annotated[int, typer.Option(min=1, help="About how many agents per run.")] = 20_000,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: CPU count).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Vary dotted.path over low:high (repeatable; 'path*=0.5:2' multiplies every number "
+            "under path). Default: the scenario's assumed parameters, x0.5 to x2.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Fixed override for every run: dotted.path=value (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every run (common random numbers).")] = 0,
+    top: Annotated[int, typer.Option(min=1, help="Parameters printed per outcome.")] = 3,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for sensitivity.csv/.html (default runs/<name>-sensitivity)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Which uncertain parameters move which outcomes: Morris screening or Sobol indices (SALib)."""
+    from corridor.sensitivity import (
+        SensitivityError,
+        check_parameters,
+        default_parameters,
+        evaluations_needed,
+        parse_param,
+        run_sensitivity,
+        write_sensitivity,
+    )
+
+    try:
+        if method not in ("morris", "sobol"):
+            raise SensitivityError(f"--method {method!r}: morris or sobol")
+        sc = load_scenario(scenario, set_ or [])
+        params = [parse_param(p) for p in param] if param else default_parameters(sc)
+        check_parameters(scenario, params, set_ or [])
+        n = evaluations_needed(method, len(params), trajectories)
+        err.print(f"{sc.name}: {method}, {len(params)} parameters, {n} runs of {agents:,} agents")
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} runs"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("sensitivity", total=n)
+            result = run_sensitivity(
+                scenario,
+                params,
+                method=method,
+                trajectories=trajectories,
+                agents=agents,
+                seed=seed,
+                workers=workers,
+                overrides=set_ or [],
+                on_evaluation=lambda done, _total: progress.update(task, completed=done),
+            )
+    except (ScenarioError, GeographyError, SensitivityError) as exc:
+        raise _fail(exc) from None
+    target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-sensitivity"
+    paths = write_sensitivity(result, target)
+    score = "Morris mu* x sd(parameter) / sd(outcome)" if method == "morris" else "total-order Sobol ST"
+    say(f"Top parameters per outcome (score: {score}; ~ within seed noise):")
+    say(result.ranking_table(top).to_string())
+    say(f"{result.info['evaluations']} runs in {result.info['wall_seconds']:.1f} s wall")
+    out.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (one JSON line each).")

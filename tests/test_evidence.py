@@ -1,0 +1,592 @@
+"""Evidence: observed data loading, the mapping's aggregation rules, held-out filter, validate.
+
+Most tests use hand-made Results (3 places, 2 nationalities, 60 days, known values) so the
+expected simulated figure is known exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import corridor.evidence as ev
+from corridor.cli import app
+from corridor.metrics import EXTRA_STOCKS, FLOWS, PLACE_SERIES, STOCKS, Results
+
+from .conftest import REPO, SHIPPED_SCENARIO
+
+PLACES = ("Tapachula", "Huixtla", "Reynosa")  # Chiapas, Chiapas, Tamaulipas (northern border city)
+NATS = ("Guatemala", "Honduras")
+START = pd.Timestamp("2019-01-01")
+DAYS = 60  # 2019-01-01 .. 2019-03-01
+HEADER = ["series", "geography", "period_start", "period_end", "value", "unit", "breakdown", "source_title"]
+
+
+def hand_results(
+    flows: dict[str, np.ndarray] | None = None,
+    stocks: dict[str, np.ndarray] | None = None,
+    scale: float = 1.0,
+) -> Results:
+    """Results with the given (date, place, nationality) agent counts; everything else 0."""
+    shape = (DAYS, len(PLACES), len(NATS))
+    f = np.zeros((DAYS, len(FLOWS), *shape[1:]), dtype=np.int32)
+    s = np.zeros((DAYS, len(STOCKS), *shape[1:]), dtype=np.int32)
+    x = np.zeros((DAYS, len(EXTRA_STOCKS), *shape[1:]), dtype=np.int32)
+    for name, arr in (flows or {}).items():
+        f[:, FLOWS.index(name)] = np.broadcast_to(arr, shape)
+    for name, arr in (stocks or {}).items():
+        if name in STOCKS:
+            s[:, STOCKS.index(name)] = np.broadcast_to(arr, shape)
+        else:
+            x[:, EXTRA_STOCKS.index(name)] = np.broadcast_to(arr, shape)
+    return Results(
+        dates=pd.date_range(START, periods=DAYS, freq="D"),
+        places=list(PLACES),
+        nationalities=list(NATS),
+        scale=scale,
+        flows=f,
+        stocks=s,
+        extra_stocks=x,
+        present_agents=s.sum(axis=(1, 2, 3)).astype(np.int64),
+        place_series=np.zeros((DAYS, len(PLACE_SERIES), len(PLACES))),
+        place_kinds=["border_town", "border_town", "northern_border_city"],
+        info={"agents": 1, "scenario": "hand"},
+    )
+
+
+def per_cell(values: dict[tuple[str, str], float]) -> np.ndarray:
+    """A (place, nationality) array, constant over days, from {(place, nationality): value}."""
+    arr = np.zeros((len(PLACES), len(NATS)), dtype=np.int32)
+    for (p, n), v in values.items():
+        arr[PLACES.index(p), NATS.index(n)] = v
+    return arr
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], header: list[str] | None = None) -> Path:
+    cols = header or HEADER
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: r.get(c, "") for c in cols})
+    return path
+
+
+def row(
+    series: str, geography: str, start: str, end: str, value: float, breakdown: str = ""
+) -> dict[str, Any]:
+    return {
+        "series": series,
+        "geography": geography,
+        "period_start": start,
+        "period_end": end,
+        "value": value,
+        "unit": "persons",
+        "breakdown": breakdown,
+        "source_title": "test fixture",
+    }
+
+
+def compare(tmp_path: Path, rows: list[dict[str, Any]], *runs: Results) -> ev.ValidationResult:
+    obs = ev.load_observed([write_csv(tmp_path / "obs.csv", rows)])
+    return ev.compare_observed(obs, list(runs))
+
+
+def only(result: ev.ValidationResult, **match: Any) -> pd.Series:
+    t = result.table
+    mask = np.ones(len(t), dtype=bool)
+    for k, v in match.items():
+        mask &= (t[k] == v).to_numpy()
+    assert mask.sum() == 1, f"{mask.sum()} rows match {match}:\n{t}"
+    return t[mask].iloc[0]
+
+
+# ----------------------------------------------------------------------- aggregation rules
+def test_flow_sum_over_period() -> None:
+    # 1 agent per day in every cell, scale 2: 2 persons per cell-day.
+    res = hand_results(flows={"interdictions": np.ones((3, 2))}, scale=2.0)
+    assert ev.aggregate(res, "interdictions", "sum", "2019-01-10", "2019-01-19") == 10 * 3 * 2 * 2
+    assert ev.aggregate(res, "interdictions", "sum", "2019-01-10", "2019-01-10") == 12  # one day
+    got = ev.aggregate(res, "interdictions", "sum", "2019-01-01", "2019-01-31", places=["Reynosa"])
+    assert got == 31 * 2 * 2
+    got = ev.aggregate(
+        res,
+        "interdictions",
+        "sum",
+        "2019-02-01",
+        "2019-02-28",
+        places=["Tapachula"],
+        nationalities=["Honduras"],
+    )
+    assert got == 28 * 2
+    assert ev.aggregate(res, "interdictions", "rate", "2019-02-01", "2019-02-28") == 12
+
+
+def test_stock_at_period_end_and_mean() -> None:
+    ramp = np.zeros((DAYS, 3, 2), dtype=np.int32)
+    ramp[:, 0, 0] = np.arange(DAYS)  # Tapachula, Guatemala: day index
+    res = hand_results(stocks={"detained": ramp})
+    assert ev.aggregate(res, "detained", "end", "2019-01-01", "2019-01-31") == 30
+    assert ev.aggregate(res, "detained", "mean", "2019-01-01", "2019-01-31") == 15
+    assert ev.aggregate(res, "detained", "mean", "2019-02-10", "2019-02-10") == 40
+
+
+def test_change_between_first_and_last_month() -> None:
+    daily = np.zeros((DAYS, 3, 2), dtype=np.int32)
+    daily[:31, 2, :] = 4  # January: 4 a day per nationality at Reynosa
+    daily[31:59, 2, :] = 1  # February: 1 a day
+    res = hand_results(flows={"us_encounters": daily})
+    assert ev.aggregate(res, "us_encounters", "change", "2019-01-01", "2019-02-28") == pytest.approx(-0.75)
+
+
+def test_state_office_and_place_geography(tmp_path: Path) -> None:
+    apps = per_cell({("Tapachula", "Guatemala"): 2, ("Huixtla", "Honduras"): 3, ("Reynosa", "Guatemala"): 5})
+    res = hand_results(flows={"asylum_applications": apps})
+    result = compare(
+        tmp_path,
+        [
+            row(
+                "comar_asylum_applications",
+                "Mexico - Chiapas",
+                "2019-01-01",
+                "2019-01-31",
+                155,
+                "state=Chiapas",
+            ),
+            row(
+                "comar_asylum_applications",
+                "Mexico - Tapachula",
+                "2019-01-01",
+                "2019-01-31",
+                62,
+                "office=Tapachula",
+            ),
+            row("comar_asylum_applications", "Mexico", "2019-01-01", "2019-01-10", 100),
+            row(
+                "comar_asylum_applications", "Mexico", "2019-01-01", "2019-01-10", 20, "nationality=Guatemala"
+            ),
+            row(
+                "occupancy_inm_station",
+                "Reynosa, Tamaulipas (Estacion Migratoria)",
+                "2019-01-05",
+                "2019-01-05",
+                1,
+            ),
+            row(
+                "comar_asylum_applications", "Mexico - Oaxaca", "2019-01-01", "2019-01-31", 9, "state=Oaxaca"
+            ),
+            row("comar_asylum_applications", "Atlantis", "2019-01-01", "2019-01-31", 9),
+        ],
+        res,
+    )
+    chiapas = only(result, breakdown="state=Chiapas")
+    assert chiapas["where"] == "state Chiapas"
+    assert chiapas["sim_median"] == 31 * (2 + 3)  # Reynosa (Tamaulipas) left out
+    assert chiapas["log_ratio"] == 0 and chiapas["inside"]
+    tapachula = only(result, breakdown="office=Tapachula")
+    assert tapachula["where"] == "Tapachula" and tapachula["sim_median"] == 31 * 2
+    assert only(result, breakdown="", series="comar_asylum_applications")["sim_median"] == 10 * 10
+    assert only(result, breakdown="nationality=Guatemala")["sim_median"] == 10 * (2 + 5)
+    assert only(result, series="occupancy_inm_station")["where"] == "Reynosa"
+    reasons = " ".join(result.skipped["reason"])
+    assert "no simulated place in state Oaxaca" in reasons  # a real state with no place in this run
+    assert "'Atlantis' is not a simulated place" in reasons
+
+
+def test_us_total_minus_mexico(tmp_path: Path) -> None:
+    enc = per_cell({("Reynosa", "Guatemala"): 10, ("Reynosa", "Honduras"): 10})  # 20 a day
+    res = hand_results(flows={"us_encounters": enc})
+    result = compare(
+        tmp_path,
+        [
+            row("usbp_sw_encounters", "US Southwest land border", "2019-01-01", "2019-01-31", 1000),
+            row(
+                "usbp_sw_encounters",
+                "US Southwest land border",
+                "2019-01-01",
+                "2019-01-31",
+                380,
+                "citizenship=Mexico",
+            ),
+            row(
+                "usbp_sw_encounters",
+                "US Southwest land border",
+                "2019-01-01",
+                "2019-01-31",
+                310,
+                "citizenship=Honduras",
+            ),
+            row(
+                "usbp_sw_encounters", "US Southwest land border", "2019-02-01", "2019-02-28", 999
+            ),  # no MX row
+            row(
+                "usbp_sw_encounters",
+                "US Southwest land border",
+                "2019-01-01",
+                "2019-01-31",
+                5,
+                "citizenship=Senegal",
+            ),
+        ],
+        res,
+    )
+    total = only(result, breakdown="", period="2019-01-01..2019-01-31")
+    assert total["observed"] == 1000 - 380 == 620
+    assert total["sim_median"] == 31 * 20 and total["log_error"] == 0
+    assert "minus citizenship=Mexico" in total["adjustment"]
+    assert total["where"].startswith("US border")
+    assert only(result, breakdown="citizenship=Honduras")["sim_median"] == 310
+    skipped = result.skipped.set_index("breakdown")["reason"]
+    assert "not simulated" in skipped["citizenship=Mexico"]
+    assert "not simulated separately" in skipped["citizenship=Senegal"]
+    feb = result.skipped[result.skipped["period_start"] == pd.Timestamp("2019-02-01")]
+    assert "citizenship=Mexico" in feb["reason"].iloc[0] and "subtract" in feb["reason"].iloc[0]
+
+
+def test_other_not_listed_and_code_groups(tmp_path: Path) -> None:
+    enc = per_cell({("Reynosa", "Guatemala"): 1, ("Reynosa", "Honduras"): 2})
+    res = hand_results(flows={"us_encounters": enc, "deportations": enc})
+    result = compare(
+        tmp_path,
+        [
+            row(
+                "usbp_sw_encounters",
+                "US Southwest land border",
+                "2019-01-01",
+                "2019-01-31",
+                31,
+                "citizenship=Other (not MX/GT/SV)",
+            ),
+            row(
+                "mx_land_deportations_to_guatemala",
+                "Mexico-Guatemala border",
+                "2019-01-01",
+                "2019-01-31",
+                93,
+                "nationality=GT+HN",
+            ),
+        ],
+        res,
+    )
+    assert only(result, series="usbp_sw_encounters")["sim_median"] == 31 * 2  # Honduras only
+    assert only(result, series="mx_land_deportations_to_guatemala")["sim_median"] == 31 * 3
+
+
+def test_events_not_persons(tmp_path: Path) -> None:
+    # 3 catches a day but only 1 admission to detention: UPM events compare with the catches.
+    res = hand_results(
+        flows={
+            "interdictions": per_cell({("Tapachula", "Honduras"): 3}),
+            "detentions": per_cell({("Tapachula", "Honduras"): 1}),
+            "deportations": per_cell({("Tapachula", "Honduras"): 1}),
+            "bused_south": per_cell({("Tapachula", "Honduras"): 7}),
+        }
+    )
+    result = compare(
+        tmp_path,
+        [
+            row("mx_irregular_events", "Mexico", "2019-01-01", "2019-01-31", 93),
+            row("mx_returns", "Mexico", "2019-01-01", "2019-01-31", 31),
+        ],
+        res,
+    )
+    events = only(result, series="mx_irregular_events")
+    assert events["metric"] == "interdictions" and events["sim_median"] == 93
+    returns = only(result, series="mx_returns")
+    assert returns["metric"] == "deportations" and returns["sim_median"] == 31  # busing south not added
+    rules = {r.series: r for r in ev.load_mapping() if r.metric is not None and r.breakdown == ".*"}
+    assert rules["mx_irregular_events"].counts == "events"
+    usbp = [r for r in ev.load_mapping() if r.series == "usbp_sw_encounters" and r.metric]
+    assert {r.metric for r in usbp} == {"us_encounters"} and {r.counts for r in usbp} == {"events"}
+
+
+def test_minimum_count_is_one_sided(tmp_path: Path) -> None:
+    def deaths(per_day: int) -> Results:
+        return hand_results(flows={"deaths": per_cell({("Reynosa", "Guatemala"): per_day})})
+
+    rows = [row("migrant_deaths_disappearances", "US-Mexico border", "2019-01-01", "2019-01-31", 62)]
+    above = only(compare(tmp_path, rows, deaths(3)), series="migrant_deaths_disappearances")
+    assert above["observation"] == "minimum"
+    assert above["sim_median"] == 93 and above["log_ratio"] == pytest.approx(math.log(93 / 62))
+    assert above["log_error"] == 0 and above["inside"]  # more than the minimum: consistent
+    below = only(compare(tmp_path, rows, deaths(1)), series="migrant_deaths_disappearances")
+    assert below["log_error"] == pytest.approx(math.log(2)) and not below["inside"]
+    # the same values as an ordinary two-sided count
+    count_rows = [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 62)]
+    res = hand_results(flows={"deportations": per_cell({("Reynosa", "Guatemala"): 3})})
+    two_sided = only(compare(tmp_path, count_rows, res), series="mx_deportations")
+    assert two_sided["log_error"] == pytest.approx(math.log(93 / 62)) and not two_sided["inside"]
+
+
+def test_interval_and_horizon(tmp_path: Path) -> None:
+    runs = [
+        hand_results(flows={"deportations": per_cell({("Tapachula", "Guatemala"): k})}) for k in (1, 2, 3)
+    ]
+    rows = [
+        row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 62),
+        row("mx_deportations", "Mexico", "2018-12-01", "2019-01-31", 62),  # starts before the run
+        row("mx_deportations", "Mexico", "2019-02-01", "2019-03-31", 62),  # ends after it
+    ]
+    result = compare(tmp_path, rows, *runs)
+    r = only(result, series="mx_deportations")
+    assert (r["sim_q05"], r["sim_median"], r["sim_q95"]) == pytest.approx((31 * 1.1, 62, 31 * 2.9))
+    assert r["inside"] and result.simulated.shape == (1, 3)
+    assert list(result.skipped["reason"].str.contains("outside the simulated horizon")) == [True, True]
+
+
+# ---------------------------------------------------------------------------- validate
+def test_validate_on_known_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    res = hand_results(
+        flows={
+            "us_encounters": rng.integers(0, 9, (DAYS, 3, 2)),
+            "interdictions": rng.integers(0, 9, (DAYS, 3, 2)),
+        },
+        stocks={"metering_waitlist": rng.integers(0, 50, (DAYS, 3, 2))},
+        scale=3.0,
+    )
+    seeds: list[int] = []
+
+    def fake_simulate(scenario: Any, *, seed: int = 0, **_: Any) -> Results:
+        seeds.append(seed)
+        return res
+
+    monkeypatch.setattr(ev, "simulate", fake_simulate)
+    rows = []
+    for month_start, month_end in (("2019-01-01", "2019-01-31"), ("2019-02-01", "2019-02-28")):
+        enc = ev.aggregate(res, "us_encounters", "sum", month_start, month_end, places=["Reynosa"])
+        rows.append(row("usbp_sw_encounters", "US Southwest land border", month_start, month_end, enc + 77))
+        rows.append(
+            row(
+                "usbp_sw_encounters",
+                "US Southwest land border",
+                month_start,
+                month_end,
+                77,
+                "citizenship=Mexico",
+            )
+        )
+        hn = ev.aggregate(
+            res,
+            "us_encounters",
+            "sum",
+            month_start,
+            month_end,
+            places=["Reynosa"],
+            nationalities=["Honduras"],
+        )
+        rows.append(
+            row(
+                "usbp_sw_encounters",
+                "US Southwest land border",
+                month_start,
+                month_end,
+                hn,
+                "citizenship=Honduras",
+            )
+        )
+        chis = ev.aggregate(
+            res, "interdictions", "sum", month_start, month_end, places=["Tapachula", "Huixtla"]
+        )
+        rows.append(
+            row("mx_irregular_events", "Mexico - Chiapas", month_start, month_end, chis, "state=Chiapas")
+        )
+        wait = ev.aggregate(res, "metering_waitlist", "mean", month_start, month_end, places=["Reynosa"])
+        rows.append(
+            row(
+                "metering_waitlist",
+                "US Southwest land border (Mexican border cities)",
+                month_start,
+                month_end,
+                wait,
+                "all cities",
+            )
+        )
+    observed = write_csv(tmp_path / "own.csv", rows)
+    result = ev.validate(SHIPPED_SCENARIO, runs=3, observed=[observed], agents=1000)
+    assert seeds == [0, 1, 2]
+    assert len(result.table) == 8 and result.simulated.shape == (8, 3)
+    assert np.allclose(result.table["log_error"], 0) and result.table["inside"].all()
+    overall = result.summary()["overall"]
+    assert overall == {"observations": 8, "median_abs_log_error": 0.0, "share_inside_90": 1.0}
+    assert set(result.per_series().index) == {
+        "usbp_sw_encounters",
+        "mx_irregular_events",
+        "metering_waitlist",
+    }
+    paths = result.write(tmp_path / "out")
+    assert json.loads(paths["json"].read_text())["overall"]["share_inside_90"] == 1.0
+    html = paths["html"].read_text()
+    assert html.count("window.PlotlyConfig") == 1 and "usbp_sw_encounters" in html
+    assert len(pd.read_csv(paths["csv"])) == 8
+
+
+def test_real_run_against_its_own_output(tmp_path: Path, base_results: Results) -> None:
+    """A real (small) run compared with observed rows made from its own output: no error."""
+    res = base_results
+    d0, d1 = res.dates[5], res.dates[34]
+    span = (f"{d0:%Y-%m-%d}", f"{d1:%Y-%m-%d}")
+    rows = [
+        row("mx_irregular_events", "Mexico", *span, ev.aggregate(res, "interdictions", "sum", d0, d1)),
+        row("mx_returns", "Mexico", *span, ev.aggregate(res, "deportations", "sum", d0, d1)),
+        row(
+            "mpp_returns_to_mexico",
+            "Mexico northern border",
+            *span,
+            ev.aggregate(res, "mpp_returns", "sum", d0, d1) or 0,
+        ),
+    ]
+    result = compare(tmp_path, rows, res)
+    assert len(result.table) == 3
+    assert np.allclose(result.table["log_error"], 0) and result.table["inside"].all()
+
+
+def test_cli_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = hand_results(flows={"deportations": per_cell({("Tapachula", "Guatemala"): 2})})
+    monkeypatch.setattr(ev, "simulate", lambda *a, **k: res)
+    observed = write_csv(
+        tmp_path / "o.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 62)]
+    )
+    out = tmp_path / "val"
+    result = CliRunner().invoke(
+        app,
+        ["validate", str(SHIPPED_SCENARIO), "--observed", str(observed), "--runs", "2", "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "mx_deportations" in text and "Overall: 1 observations" in text
+    assert sorted(p.name for p in out.iterdir()) == [
+        "validation.csv",
+        "validation.html",
+        "validation.json",
+        "validation_skipped.csv",
+    ]
+    bad = write_csv(
+        tmp_path / "bad.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", "lots")]
+    )
+    failed = CliRunner().invoke(app, ["validate", str(SHIPPED_SCENARIO), "--observed", str(bad)])
+    assert failed.exit_code == 2 and "bad.csv line 2, column 'value'" in " ".join(failed.output.split())
+
+
+# ----------------------------------------------------------------------------- loading
+def test_shipped_files_load() -> None:
+    obs = ev.load_observed()
+    assert list(obs.columns) == list(ev.COLUMNS)
+    assert set(obs["file"]) == {"observed.csv", "reported_in_press.csv"}
+    assert (obs["source"].str.len() > 0).all()
+    mapped = obs[obs["statistic"] != ""]
+    assert {"usbp_sw_encounters", "mx_irregular_events", "comar_asylum_applications"} <= set(mapped["series"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"value": "12k"}, r"bad\.csv line 3, column 'value': '12k' is not a number"),
+        ({"period_end": "2019/02/01"}, r"bad\.csv line 3, column 'period_end': '2019/02/01' is not a date"),
+        ({"period_end": "2018-12-01"}, r"bad\.csv line 3, column 'period_end': 2018-12-01 is before"),
+        ({"period_start": ""}, r"bad\.csv line 3, column 'period_start': give both period dates"),
+        ({"source_title": ""}, r"bad\.csv line 3, column 'source_title': no source"),
+        ({"series": ""}, r"bad\.csv line 3, column 'series': empty"),
+    ],
+)
+def test_loading_errors_name_file_line_column(tmp_path: Path, change: dict[str, str], message: str) -> None:
+    good = row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)
+    path = write_csv(tmp_path / "bad.csv", [good, {**good, **change}])
+    with pytest.raises(ev.EvidenceError, match=message):
+        ev.load_observed([path])
+
+
+def test_loading_errors_for_columns_and_files(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "cols.csv", [], header=["series", "geography", "period_start", "value", "source_url"]
+    )
+    with pytest.raises(ev.EvidenceError, match=r"cols\.csv line 1: missing column\(s\) 'period_end', 'unit'"):
+        ev.load_observed([path])
+    path = write_csv(tmp_path / "nosrc.csv", [], header=HEADER[:-1])
+    with pytest.raises(ev.EvidenceError, match=r"nosrc\.csv line 1: needs a 'source_title' or 'source_url'"):
+        ev.load_observed([path])
+    with pytest.raises(ev.EvidenceError, match=r"missing\.csv: no such file"):
+        ev.load_observed([tmp_path / "missing.csv"])
+
+
+def test_mapping_errors_name_the_rule(tmp_path: Path) -> None:
+    bad = tmp_path / "m.yaml"
+    bad.write_text("- {series: a, metric: detained, statistic: sum}\n")
+    with pytest.raises(ev.EvidenceError, match=r"rule 1 \(series 'a'\).*stock: statistic must be end, mean"):
+        ev.load_mapping(bad)
+    bad.write_text("- {series: a, skip: x}\n- {series: b, metric: nonsense, statistic: sum}\n")
+    with pytest.raises(ev.EvidenceError, match=r"rule 2 .*unknown metric 'nonsense'"):
+        ev.load_mapping(bad)
+
+
+def test_mapping_is_documented() -> None:
+    doc = (REPO / "docs" / "evidence.md").read_text()
+    for rule in ev.load_mapping():
+        for name in re.findall(r"[a-z_]{4,}", rule.series):
+            if name.endswith("_"):
+                continue
+            assert name in doc, f"series {name} of the mapping is not in docs/evidence.md"
+
+
+# --------------------------------------------------------------------------- held out
+def test_held_out_filter(tmp_path: Path) -> None:
+    rows = [
+        row("usbp_sw_encounters", "US Southwest land border", "2023-11-01", "2023-11-30", 1),
+        row("usbp_sw_encounters", "US Southwest land border", "2023-12-01", "2023-12-31", 2),
+        row("mx_irregular_events", "Mexico", "2023-06-01", "2024-01-31", 3),
+        row("comar_asylum_applications", "Mexico", "2024-01-01", "2024-01-31", 4),
+        row("migrant_deaths_disappearances", "US-Mexico border", "2024-01-01", "2024-06-30", 5),
+        row("occupancy_inm_station", "Tapachula", "2023-12-01", "2023-12-01", 6),
+        row("mx_returns", "Mexico", "2024-02-01", "2024-02-29", 7),
+        row("darien_crossings", "Panama - Darien Gap", "2024-01-01", "2024-01-31", 8),  # an input: kept
+        row("cbp_one_appointments_per_day", "US ports", "2024-03-01", "2024-03-31", 9),  # an input: kept
+    ]
+    path = write_csv(tmp_path / "h.csv", rows)
+    kept = ev.load_observed([path])
+    assert sorted(kept["value"]) == [1, 8, 9]
+    assert kept.attrs["held_out_rows"] == 6
+    everything = ev.load_observed([path], include_held_out=True)
+    assert len(everything) == 9 and everything.attrs["held_out_rows"] == 0
+    later = ev.load_observed([path], held_out_from="2024-02-01")
+    assert sorted(later["value"]) == [1, 2, 3, 4, 6, 8, 9]
+
+
+def test_held_out_covers_series_the_mapping_compares(tmp_path: Path) -> None:
+    mapping = [
+        *ev.load_mapping(),
+        ev.Rule(series="my_outcome", breakdown=".*", metric="detained", statistic="mean"),
+    ]
+    path = write_csv(tmp_path / "u.csv", [row("my_outcome", "Tapachula", "2024-01-01", "2024-01-31", 1)])
+    assert len(ev.load_observed([path], mapping=mapping)) == 0
+    assert len(ev.load_observed([path])) == 1  # unmapped, not a listed outcome: kept
+
+
+def test_shipped_data_filtered_by_default() -> None:
+    obs = ev.load_observed()
+    assert not ev.held_out_mask(obs).any()
+    held = obs["series"].isin(ev.HELD_OUT_SERIES)
+    assert not (held & (obs["period_end"] >= ev.HELD_OUT_FROM)).any()
+
+
+def test_validate_keeps_held_out_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = hand_results(flows={"deportations": per_cell({("Tapachula", "Guatemala"): 2})})
+    shifted = Results(**{**res.__dict__, "dates": pd.date_range("2023-11-01", periods=DAYS, freq="D")})
+    monkeypatch.setattr(ev, "simulate", lambda *a, **k: shifted)
+    rows = [
+        row("mx_deportations", "Mexico", "2023-11-01", "2023-11-30", 60),
+        row("mx_deportations", "Mexico", "2023-12-01", "2023-12-31", 62),
+    ]
+    observed = write_csv(tmp_path / "o.csv", rows)
+    result = ev.validate(SHIPPED_SCENARIO, runs=1, observed=[observed])
+    assert list(result.table["period"]) == ["2023-11-01..2023-11-30"]
+    assert result.summary()["held_out_rows"] == 1
