@@ -70,19 +70,31 @@ def main() -> None:
         for rep in range(args.repeat):
             done = subprocess.run(
                 [sys.executable, "-c", CASE, args.scenario, size, str(args.seed)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             case = json.loads(done.stdout.strip().splitlines()[-1])
-            line = {"benchmark": "engine_scaling", "scenario": Path(args.scenario).stem, "repeat": rep,
-                    **facts, **case}
+            line = {
+                "benchmark": "engine_scaling",
+                "scenario": Path(args.scenario).stem,
+                "repeat": rep,
+                **facts,
+                **case,
+            }
             lines.append(line)
             print(json.dumps(line), flush=True)
     small = min(lines, key=lambda x: x["agents"])
     big = max(lines, key=lambda x: x["agents"])
     if big["agents"] > small["agents"]:
         marginal = (big["peak_rss_bytes"] - small["peak_rss_bytes"]) / (big["agents"] - small["agents"])
-        summary = {"benchmark": "engine_scaling_summary", "marginal_peak_bytes_per_person": round(marginal, 1),
-                   "largest_n_wall_seconds": big["wall_seconds"], "largest_n": big["agents"], **facts}
+        summary = {
+            "benchmark": "engine_scaling_summary",
+            "marginal_peak_bytes_per_person": round(marginal, 1),
+            "largest_n_wall_seconds": big["wall_seconds"],
+            "largest_n": big["agents"],
+            **facts,
+        }
         lines.append(summary)
         print(json.dumps(summary), flush=True)
     if args.out:
