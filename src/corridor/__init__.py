@@ -10,9 +10,12 @@ The public API is small:
 - :func:`run_ensemble` runs a scenario many times (seeds, posterior draws; local processes
   or a Dask cluster) and writes every run and the quantiles across runs;
 - :func:`validate` runs a scenario over several seeds and compares it with the observed
-  data (:func:`load_observed`; held-out outcomes excluded by default), see docs/evidence.md.
+  data (:func:`load_observed`; held-out outcomes excluded by default), see docs/evidence.md;
+- :func:`calibrate` fits a scenario's ``priors`` to the observed data (ABC-SMC with pyabc)
+  and writes the posterior and a calibrated scenario, see docs/calibration.md.
 """
 
+from corridor.calibrate import CalibrationError, CalibrationResult, calibrate
 from corridor.ensemble import EnsembleError, EnsembleResult, run_ensemble
 from corridor.evidence import EvidenceError, ValidationResult, load_observed, validate
 from corridor.geography import GeographyError, Network, load_network
@@ -24,6 +27,8 @@ from corridor.timeline import Timeline, compile_timeline
 __version__ = "0.1.0"
 
 __all__ = [
+    "CalibrationError",
+    "CalibrationResult",
     "EnsembleError",
     "EnsembleResult",
     "EvidenceError",
@@ -35,6 +40,7 @@ __all__ = [
     "Timeline",
     "ValidationResult",
     "__version__",
+    "calibrate",
     "compile_timeline",
     "load_network",
     "load_observed",

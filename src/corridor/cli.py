@@ -318,6 +318,98 @@ def ensemble(
         out.print(f"wrote {result.runs_dir}/run=*/part.parquet, {result.summary_path} and manifest.json")
 
 
+@app.command("calibrate")
+def calibrate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a 'priors:' section.")],
+    budget: Annotated[
+        int, typer.Option(min=1, help="Simulations in all (the database's earlier ones included).")
+    ],
+    observed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--observed",
+            help="Observed CSV in the shipped format (repeatable; default the shipped files; "
+            "'shipped' names them). Held-out outcomes are never read.",
+        ),
+    ] = None,
+    population: Annotated[int, typer.Option("--population", min=2, help="Particles per generation.")] = 50,
+    generations: Annotated[
+        int | None, typer.Option(min=1, help="Also stop after N generations in this call.")
+    ] = None,
+    agents: Annotated[int, typer.Option(min=1, help="About how many agents per simulation.")] = 20_000,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786) instead of local cores.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: CPU count).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default runs/<scenario name>-calibration)."),
+    ] = None,
+    warmup_days: Annotated[
+        int, typer.Option(min=0, help="Do not fit observations starting in the first N days.")
+    ] = 0,
+    check_runs: Annotated[
+        int, typer.Option(min=0, help="Runs of the posterior predictive check (0: none).")
+    ] = 5,
+) -> None:
+    """Fit SCENARIO's priors to the observed data (ABC-SMC, pyabc); write the posterior and a
+    calibrated scenario. Re-running with the same --out resumes from the database."""
+    from corridor.calibrate import CalibrationError, calibrate
+    from corridor.evidence import EvidenceError, observed_files
+
+    files = None
+    if observed:
+        files = [p for f in observed for p in (observed_files() if f == "shipped" else [Path(f)])]
+    try:
+        sc = load_scenario(scenario)
+        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-calibration"
+        with err.status(f"calibrating {sc.name}: up to {budget} simulations of {agents:,} agents"):
+            result = calibrate(
+                scenario,
+                files,
+                budget=budget,
+                population_size=population,
+                generations=generations,
+                agents=agents,
+                scheduler=scheduler,
+                workers=workers,
+                out_dir=target,
+                warmup_days=warmup_days,
+                check_runs=check_runs,
+            )
+    except (ScenarioError, GeographyError, EvidenceError, CalibrationError) as exc:
+        raise _fail(exc) from None
+    s = result.summary
+    say(f"{s['observations']} observed values fitted; {s['total_simulations']} simulations")
+    for g in s["generations"]:
+        say(f"  generation {g['t']}: epsilon {g['epsilon']:.3f}, {g['simulations']} simulations")
+    rows = {
+        path: {
+            "scenario": p["scenario_value"],
+            "prior q05": p["prior_q05"],
+            "prior q95": p["prior_q95"],
+            "post q05": p["posterior_q05"],
+            "post median": p["posterior_median"],
+            "post q95": p["posterior_q95"],
+        }
+        for path, p in s["parameters"].items()
+    }
+    say(pd.DataFrame(rows).T.to_string(float_format=lambda v: f"{v:.4g}"))
+    check = s.get("check")
+    if check:
+        for label, key in (
+            ("calibrated scenario", "calibrated_scenario"),
+            ("posterior draws", "posterior_draws"),
+        ):
+            o = check[key]
+            e = "n/a" if o["median_abs_log_error"] is None else f"{o['median_abs_log_error']:.2f}"
+            i = "n/a" if o["share_inside_90"] is None else f"{o['share_inside_90']:.0%}"
+            say(f"check, {label}: median |log(sim/obs)| {e}, inside the 90% interval {i}")
+    out.print(f"wrote {result.posterior_path}, {result.scenario_path}, {result.summary_path}")
+
+
 @app.command("sensitivity")
 def sensitivity_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],

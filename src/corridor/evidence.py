@@ -701,7 +701,13 @@ class _Target:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class ComparisonPlan:
+    """What every observed value is compared with (``targets``), and what is skipped and why.
+
+    Built once per scenario by :func:`plan_comparison`; :func:`simulated_values` then reads
+    the simulated value of every target from one run (validate and calibrate share it).
+    """
+
     targets: list[_Target]
     skipped: pd.DataFrame
 
@@ -713,13 +719,13 @@ def _period(start: Any, end: Any) -> str:
     return f"{s:%Y-%m-%d}" if s == e else f"{s:%Y-%m-%d}..{e:%Y-%m-%d}"
 
 
-def _plan(
+def plan_comparison(
     observations: pd.DataFrame,
     first: Results,
     network: Network,
     rules: Sequence[Rule],
     warmup_days: int = 0,
-) -> _Plan:
+) -> ComparisonPlan:
     """Decide, for every observed row, what it is compared with, or why it is skipped."""
     places = _Places.of(first, network)
     dates = first.dates
@@ -791,10 +797,10 @@ def _plan(
         skipped,
         columns=["series", "geography", "breakdown", "period_start", "period_end", "file", "line", "reason"],
     )
-    return _Plan(targets, skipped_frame)
+    return ComparisonPlan(targets, skipped_frame)
 
 
-def _evaluate(results: Results, plan: _Plan) -> npt.NDArray[np.float64]:
+def simulated_values(results: Results, plan: ComparisonPlan) -> npt.NDArray[np.float64]:
     """The simulated value of every target, for one run."""
     cache: dict[str, npt.NDArray[np.float64]] = {}
     out = np.empty(len(plan.targets))
@@ -815,7 +821,7 @@ def _log_ratio(sim: float, obs: float, statistic: str) -> float:
     return math.log(max(sim, _FLOOR) / max(obs, _FLOOR))
 
 
-def _table(plan: _Plan, sims: npt.NDArray[np.float64]) -> pd.DataFrame:
+def _table(plan: ComparisonPlan, sims: npt.NDArray[np.float64]) -> pd.DataFrame:
     rows = []
     for i, t in enumerate(plan.targets):
         values = sims[i]
@@ -1011,13 +1017,17 @@ def compare_observed(
         raise ValueError("compare_observed needs at least one run")
     net = network if network is not None else load_network()
     rules = list(mapping) if mapping is not None else load_mapping()
-    plan = _plan(observations, runs[0], net, rules, warmup_days)
-    sims = np.column_stack([_evaluate(r, plan) for r in runs]) if plan.targets else np.empty((0, len(runs)))
+    plan = plan_comparison(observations, runs[0], net, rules, warmup_days)
+    sims = (
+        np.column_stack([simulated_values(r, plan) for r in runs])
+        if plan.targets
+        else np.empty((0, len(runs)))
+    )
     return _result(plan, sims, observations, runs[0], dict(info or {}))
 
 
 def _result(
-    plan: _Plan,
+    plan: ComparisonPlan,
     sims: npt.NDArray[np.float64],
     observations: pd.DataFrame,
     first: Results,
@@ -1087,16 +1097,16 @@ def validate(
         sc = scenario
     else:
         sc = load_scenario(scenario, overrides)
-    plan: _Plan | None = None
+    plan: ComparisonPlan | None = None
     columns = []
     first: Results | None = None
     agents_used = None
     for seed in seed_list:
         res = simulate(sc, seed=seed, agents=agents, scale=scale, network=net)
         if plan is None:
-            plan, first = _plan(obs, res, net, rules, warmup_days), res
+            plan, first = plan_comparison(obs, res, net, rules, warmup_days), res
             agents_used = res.info.get("agents")
-        columns.append(_evaluate(res, plan))
+        columns.append(simulated_values(res, plan))
         if on_run is not None:
             on_run(seed)
     assert plan is not None and first is not None

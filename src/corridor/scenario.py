@@ -36,6 +36,7 @@ __all__ = [
     "Inflow",
     "Policy",
     "Population",
+    "Prior",
     "RouteRef",
     "Scenario",
     "ScenarioError",
@@ -476,6 +477,57 @@ class Provenance(_Strict):
         return self
 
 
+#: Prior distributions a scenario may give a calibrated parameter (see :class:`Prior`).
+PriorDistribution = Literal["uniform", "loguniform", "normal", "lognormal"]
+
+
+class Prior(_Strict):
+    """Prior distribution of one parameter, for calibration (``corridor calibrate``).
+
+    ``uniform`` and ``loguniform`` take ``low`` and ``high`` (``loguniform``: ``low > 0``;
+    uniform in the logarithm); ``normal`` takes ``mean`` and ``sd``; ``lognormal`` takes
+    ``mean`` and ``sd`` of the natural logarithm of the value (its median is ``exp(mean)``).
+    """
+
+    distribution: PriorDistribution = Field(description="uniform, loguniform, normal or lognormal.")
+    low: float | None = Field(default=None, description="Lower bound (uniform, loguniform).")
+    high: float | None = Field(default=None, description="Upper bound (uniform, loguniform).")
+    mean: float | None = Field(
+        default=None, description="Mean (normal), or mean of the log of the value (lognormal)."
+    )
+    sd: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Standard deviation (normal), or of the log of the value (lognormal)."
+    )
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Prior:
+        bounded = self.distribution in ("uniform", "loguniform")
+        need, other = (("low", "high"), ("mean", "sd")) if bounded else (("mean", "sd"), ("low", "high"))
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} prior needs {' and '.join(need)}")
+        extra = [k for k in other if getattr(self, k) is not None]
+        if extra:
+            raise ValueError(
+                f"a {self.distribution} prior takes {' and '.join(need)}, not {', '.join(extra)}"
+            )
+        if bounded:
+            assert self.low is not None and self.high is not None
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+            if self.distribution == "loguniform" and not self.low > 0:
+                raise ValueError(f"a loguniform prior needs low > 0 (got {self.low})")
+        return self
+
+    def probe_values(self) -> list[float]:
+        """Values checked against the scenario schema: the bounds, or the centre."""
+        if self.distribution in ("uniform", "loguniform"):
+            assert self.low is not None and self.high is not None
+            return [self.low, self.high]
+        assert self.mean is not None
+        return [self.mean if self.distribution == "normal" else float(2.718281828459045**self.mean)]
+
+
 class Scenario(_Strict):
     """A validated scenario. Build one with :func:`load_scenario` or ``Scenario.model_validate``."""
 
@@ -496,8 +548,49 @@ class Scenario(_Strict):
         default_factory=dict,
         description="Dotted parameter path -> source or assumption. A path covers its children.",
     )
+    priors: dict[str, Prior] = Field(
+        default_factory=dict,
+        description="Dotted parameter path (as for --set: 'behaviour.settle_share', "
+        "'policy.asylum.application_probability_per_day.default') -> prior distribution, for "
+        "`corridor calibrate` (see docs/calibration.md). Each path is checked by applying the prior's "
+        "bounds (or centre) as an override; the horizon cannot be calibrated. Give the reasoning "
+        "behind each range in `provenance`.",
+    )
     base_dir: Path | None = Field(default=None, exclude=True, description="Folder of the YAML file.")
     sha256: str | None = Field(default=None, exclude=True, description="Digest of the file and overrides.")
+
+    @model_validator(mode="after")
+    def _priors_apply(self) -> Scenario:
+        if not self.priors:
+            return self
+        data = self.model_dump(by_alias=True, exclude={"priors"})
+        problems = []
+        for path, prior in self.priors.items():
+            if not path or any(not p for p in path.split(".")):
+                problems.append(f"priors.{path}: not a dotted parameter path")
+                continue
+            if path.split(".")[0] in ("horizon", "name", "priors", "provenance"):
+                problems.append(f"priors.{path}: {path.split('.')[0]} cannot be calibrated")
+                continue
+            for value in prior.probe_values():
+                try:
+                    Scenario.model_validate(apply_overrides(data, {path: value}))
+                except ScenarioError as exc:
+                    problems.append(f"priors.{path}: {exc.problems[0][2]}")
+                    break
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = _loc_to_path(_clean_loc(first["loc"]))
+                    msg = (
+                        "not a scenario parameter (unknown key)"
+                        if first["type"] == "extra_forbidden"
+                        else f"{where}: {first['msg']}"
+                    )
+                    problems.append(f"priors.{path}: value {value:g} is invalid: {msg}")
+                    break
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @property
     def nationalities(self) -> list[str]:
@@ -765,6 +858,7 @@ def fields_reference() -> str:
         ("policy.caravans", CaravanPolicy),
         ("route reference (closed_routes[], close_routes[], reopen_routes[])", RouteRef),
         ("provenance.<path>", Provenance),
+        ("priors.<path>", Prior),
     ]
     out = []
     for title, model in sections:

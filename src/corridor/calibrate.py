@@ -1,0 +1,679 @@
+"""Calibration: fit a scenario's uncertain parameters to the observed data with ABC-SMC (pyabc).
+
+:func:`calibrate` takes the priors of a scenario (its ``priors:`` section, or given), and
+runs approximate Bayesian computation by sequential Monte Carlo (pyabc's ``ABCSMC``):
+
+- **model**: :func:`corridor.simulate` with the drawn values as overrides, a few thousand
+  agents, a fresh seed per evaluation (seed noise is part of the likelihood);
+- **summary statistics**: the simulated value of every observed row inside the horizon,
+  computed exactly as :func:`corridor.evidence.validate` computes it (same mapping, same
+  aggregation, same held-out filter: outcomes for periods ending on or after 2023-12-01
+  are never read);
+- **distance**: the mean absolute log ratio ``|log(sim + 1) - log(obs + 1)|`` over the rows
+  (counts of very different sizes weigh alike), one-sided for minimum and maximum counts
+  as in evidence; for ``change`` rows ``|log((1 + sim) / (1 + obs))|``;
+- **resumable**: every generation is stored in a SQLite database in the output folder;
+  running again with the same output folder continues from the last generation
+  (``budget`` counts all simulations in the database, earlier sessions included);
+- **parallel**: local cores by default (pyabc's multicore sampler), or a Dask cluster given
+  its scheduler address (pyabc's ``DaskDistributedSampler``).
+
+It writes the posterior (``posterior.parquet``: one row per particle, one column per
+dotted parameter path, plus ``weight``, the format :func:`corridor.run_ensemble` reads),
+a calibrated scenario (a variant of the original, ``base:`` + ``changes:`` at the
+posterior medians, naming the posterior file), ``calibration.json`` (generations,
+posterior and prior quantiles) and, as a posterior predictive check, the validation of
+the calibrated scenario (``validation/``) and of runs drawn from the posterior
+(``predictive/``). See docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+
+from corridor.evidence import (
+    ComparisonPlan,
+    ValidationResult,
+    compare_observed,
+    load_mapping,
+    load_observed,
+    plan_comparison,
+    simulated_values,
+    validate,
+)
+from corridor.geography import Network, load_network
+from corridor.run import simulate
+from corridor.scenario import Prior, Scenario, ScenarioError, apply_overrides, load_scenario, validate_data
+
+__all__ = [
+    "CalibrationError",
+    "CalibrationResult",
+    "LogRatioDistance",
+    "calibrate",
+    "log_ratio_distance",
+    "weighted_quantile",
+    "write_calibrated_scenario",
+]
+
+#: Contribution of a row whose simulated value is undefined (a ``change`` from zero).
+NAN_PENALTY = 5.0
+#: Files written into the output folder.
+DB_NAME = "calibration.db"
+POSTERIOR_NAME = "posterior.parquet"
+SUMMARY_NAME = "calibration.json"
+
+
+class CalibrationError(ValueError):
+    """Calibration cannot start or continue (bad priors, no observations, a foreign database)."""
+
+
+# ------------------------------------------------------------------------ parameters
+@dataclass(frozen=True)
+class _Param:
+    """A calibrated parameter: its dotted path, prior and pyabc name (``p0``, ``p1``...).
+
+    pyabc samples log-uniform and log-normal priors in the logarithm of the value (its
+    perturbation kernels then work on the scale the prior is flat or normal on).
+    """
+
+    name: str
+    path: str
+    prior: Prior
+
+    @property
+    def logscale(self) -> bool:
+        return self.prior.distribution in ("loguniform", "lognormal")
+
+    def rv(self) -> Any:
+        import pyabc
+
+        p = self.prior
+        if p.distribution in ("uniform", "loguniform"):
+            assert p.low is not None and p.high is not None
+            lo, hi = (math.log(p.low), math.log(p.high)) if self.logscale else (p.low, p.high)
+            return pyabc.RV("uniform", lo, hi - lo)
+        assert p.mean is not None and p.sd is not None
+        return pyabc.RV("norm", p.mean, p.sd)
+
+    def value(self, internal: float) -> float:
+        """The parameter's value from pyabc's internal coordinate."""
+        return float(math.exp(internal)) if self.logscale else float(internal)
+
+    def quantiles(self, qs: Iterable[float]) -> list[float]:
+        """Prior quantiles of the value."""
+        from scipy import stats
+
+        p = self.prior
+        q = np.asarray(list(qs), dtype=float)
+        if p.distribution in ("uniform", "loguniform"):
+            assert p.low is not None and p.high is not None
+            lo, hi = (math.log(p.low), math.log(p.high)) if self.logscale else (p.low, p.high)
+            inner = lo + q * (hi - lo)
+        else:
+            inner = stats.norm.ppf(q, loc=p.mean, scale=p.sd)
+        return [self.value(float(v)) for v in inner]
+
+
+def _params(priors: Mapping[str, Prior | Mapping[str, Any]]) -> list[_Param]:
+    out = []
+    for i, (path, prior) in enumerate(priors.items()):
+        p = prior if isinstance(prior, Prior) else Prior.model_validate(dict(prior))
+        out.append(_Param(f"p{i}", str(path), p))
+    return out
+
+
+# ------------------------------------------------------------------------- distance
+def log_ratio_distance(
+    sim: npt.NDArray[np.float64],
+    obs: npt.NDArray[np.float64],
+    kinds: npt.NDArray[np.int8],
+    change: npt.NDArray[np.bool_],
+) -> float:
+    """Mean absolute log ratio between simulated and observed values.
+
+    Counts: ``|log(sim + 1) - log(obs + 1)|``; ``change`` rows (fractions):
+    ``|log((1 + sim) / (1 + obs))|``. ``kinds`` 1 (minimum counts) and 2 (maximum counts)
+    are one-sided, as in :mod:`corridor.evidence`: only too few (too many) is an error.
+    Undefined values cost :data:`NAN_PENALTY`.
+    """
+    sim = np.asarray(sim, dtype=float)
+    obs = np.asarray(obs, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        counts = np.log1p(np.maximum(sim, 0.0)) - np.log1p(np.maximum(obs, 0.0))
+        fractions = np.log((1.0 + sim) / (1.0 + obs))
+    ratio = np.where(change, fractions, counts)
+    error = np.where(
+        kinds == 1, np.maximum(-ratio, 0.0), np.where(kinds == 2, np.maximum(ratio, 0.0), np.abs(ratio))
+    )
+    error = np.where(np.isfinite(error), error, NAN_PENALTY)
+    return float(error.mean()) if error.size else 0.0
+
+
+class LogRatioDistance:
+    """pyabc distance (wrapped as a function distance): :func:`log_ratio_distance` on the
+    summary statistic ``y``; a draw that gave no valid scenario is infinitely far."""
+
+    def __init__(self, kinds: npt.NDArray[np.int8], change: npt.NDArray[np.bool_]) -> None:
+        self.kinds = np.asarray(kinds, dtype=np.int8)
+        self.change = np.asarray(change, dtype=bool)
+
+    def __call__(
+        self, x: dict[str, Any], x_0: dict[str, Any], t: int | None = None, par: dict[str, Any] | None = None
+    ) -> float:
+        sim = np.asarray(x["y"], dtype=float)
+        if sim.shape != self.kinds.shape or not np.isfinite(sim).any():
+            return float("inf")  # the draw gave no valid scenario
+        return log_ratio_distance(sim, np.asarray(x_0["y"], dtype=float), self.kinds, self.change)
+
+
+# ---------------------------------------------------------------------------- model
+_NETWORK: Network | None = None
+
+
+def _network() -> Network:
+    global _NETWORK
+    if _NETWORK is None:
+        _NETWORK = load_network()
+    return _NETWORK
+
+
+class _Model:
+    """pyabc model: simulate with the drawn overrides, return the simulated value per target."""
+
+    def __init__(
+        self,
+        scenario: str,
+        params: list[_Param],
+        fixed: Mapping[str, Any],
+        agents: int,
+        plan: ComparisonPlan,
+        places: list[str],
+        n_days: int,
+        nationalities: list[str],
+    ) -> None:
+        self.scenario = scenario
+        self.params = params
+        self.fixed = dict(fixed)
+        self.agents = agents
+        self.plan = plan
+        self.places = places
+        self.n_days = n_days
+        self.nationalities = nationalities
+        self._data: dict[str, Any] | None = None
+
+    def _scenario(self, drawn: Mapping[str, float]) -> Scenario:
+        """The scenario with the drawn values (the file is read once per process)."""
+        if self._data is None:
+            base = load_scenario(self.scenario, self.fixed)
+            self._data = {**base.model_dump(by_alias=True, exclude={"priors"}), "base_dir": base.base_dir}
+        return validate_data(apply_overrides(self._data, drawn), source=self.scenario, overridden=set(drawn))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_data": None}
+
+    def __call__(self, par: Mapping[str, float]) -> dict[str, npt.NDArray[np.float64]]:
+        drawn = {p.path: p.value(float(par[p.name])) for p in self.params}
+        seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc seeds each worker's global state)
+        try:
+            sc = self._scenario(drawn)
+            res = simulate(sc, seed=seed, agents=self.agents, network=_network())
+        except ScenarioError:  # a draw outside the parameter's valid range
+            return {"y": np.full(len(self.plan.targets), np.nan)}
+        if (
+            list(res.places) != self.places
+            or len(res.dates) != self.n_days
+            or (list(res.nationalities) != self.nationalities)
+        ):
+            raise CalibrationError(
+                f"a draw of {sorted(par)} changed the simulated places, days or nationalities; "
+                "calibrate parameters, not the structure of the scenario"
+            )
+        return {"y": simulated_values(res, self.plan)}
+
+
+# ------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class CalibrationResult:
+    """What :func:`calibrate` produced.
+
+    Attributes
+    ----------
+    posterior : DataFrame
+        One row per particle of the last generation: a column per dotted path, ``weight``.
+    posterior_path, scenario_path, db_path, summary_path : Path
+        ``posterior.parquet``, the calibrated scenario, the pyabc database, ``calibration.json``.
+    summary : dict
+        Generations, simulations, posterior and prior quantiles per parameter.
+    validation : ValidationResult or None
+        ``evidence.validate`` of the calibrated scenario (posterior medians, seeds vary).
+    predictive : ValidationResult or None
+        Runs with parameters drawn from the posterior (posterior predictive check).
+    """
+
+    posterior: pd.DataFrame
+    posterior_path: Path
+    scenario_path: Path
+    db_path: Path
+    summary_path: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+    validation: ValidationResult | None = None
+    predictive: ValidationResult | None = None
+
+
+def weighted_quantile(
+    values: npt.ArrayLike, weights: npt.ArrayLike, qs: Iterable[float]
+) -> npt.NDArray[np.float64]:
+    """Quantiles of weighted draws (the inverse of the weighted empirical CDF, midpoint rule)."""
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    order = np.argsort(v)
+    v, w = v[order], w[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return np.interp(np.asarray(list(qs), dtype=float), cdf, v)
+
+
+def _sig(x: float, digits: int = 4) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+# -------------------------------------------------------------- calibrated scenario
+def write_calibrated_scenario(
+    original: str | Path,
+    medians: Mapping[str, float],
+    posterior_path: str | Path,
+    out: str | Path,
+    note: str = "",
+) -> Path:
+    """Write a variant of ``original`` that sets ``medians`` (``base:`` + ``changes:``).
+
+    The variant names the posterior file in its header comment and description, so that
+    ``corridor ensemble <variant> --posterior <file>`` runs draws from it; its provenance
+    states where the calibrated values come from. If ``original`` is itself a variant, the
+    new one keeps its base and adds the medians to its changes.
+    """
+    original = Path(original).resolve()
+    target = Path(out).resolve()
+    raw = yaml.safe_load(original.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise CalibrationError(f"{original}: not a scenario mapping")
+    if "base" in raw:
+        base_file = (original.parent / str(raw["base"])).resolve()
+        base_raw = yaml.safe_load(base_file.read_text(encoding="utf-8"))
+        data: dict[str, Any] = dict(raw)
+        changes = dict(raw.get("changes") or {})
+        provenance = dict(raw.get("provenance") or base_raw.get("provenance") or {})
+    else:
+        base_file = original
+        data = {}
+        changes = {}
+        provenance = dict(raw.get("provenance") or {})
+    post = Path(posterior_path).resolve()
+    post_rel = os.path.relpath(post, target.parent)
+    name = f"{raw.get('name') or base_raw.get('name', 'scenario')}-calibrated"
+    data["base"] = os.path.relpath(base_file, target.parent)
+    data["name"] = name
+    data["description"] = (
+        f"{original.name} with its calibrated parameters at their posterior medians "
+        f"(corridor calibrate; posterior draws: {post_rel}). {note}".strip()
+    )
+    changes.update({k: _sig(float(v), 6) for k, v in medians.items()})
+    data["changes"] = changes
+    for path in medians:
+        provenance[path] = {
+            "source": f"posterior median of corridor calibrate (ABC-SMC) against the observed data "
+            f"before the held-out cut-off; draws in {post_rel}"
+        }
+    data["provenance"] = provenance
+    ordered: dict[str, Any] = {k: data[k] for k in ("base", "name", "description", "changes") if k in data}
+    ordered.update({k: v for k, v in data.items() if k not in ordered})
+    header = (
+        f"# Calibrated variant of {original.name}, written by corridor calibrate.\n"
+        f"# Posterior draws: {post_rel} (columns: dotted paths + weight).\n"
+        f"# Ensemble over the posterior: corridor ensemble {target.name} --posterior {post_rel} --runs N\n"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(header + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    load_scenario(target)  # the variant must load
+    return target
+
+
+# ------------------------------------------------------------------------ calibrate
+def _spec(
+    scenario: Scenario,
+    params: list[_Param],
+    fixed: Mapping[str, Any],
+    obs: npt.NDArray[np.float64],
+    agents: int,
+) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "scenario_sha256": scenario.sha256,
+        "priors": {p.path: p.prior.model_dump(exclude_none=True) for p in params},
+        "overrides": {k: repr(v) for k, v in fixed.items()},
+        "agents": agents,
+        "observed_sha256": hashlib.sha256(np.ascontiguousarray(obs).tobytes()).hexdigest(),
+        "observations": len(obs),
+    }
+
+
+def _sampler(scheduler: Any, workers: int | None) -> tuple[Any, Any]:
+    """A pyabc sampler and the Dask client to close (or None)."""
+    import pyabc
+
+    if scheduler is None:
+        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
+    if not isinstance(scheduler, str):
+        return scheduler, None  # a pyabc sampler object
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
+    except OSError as exc:
+        raise CalibrationError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1), client
+
+
+def calibrate(
+    scenario_path: str | Path,
+    observed: Iterable[str | Path] | None = None,
+    *,
+    budget: int = 300,
+    population_size: int = 50,
+    generations: int | None = None,
+    agents: int = 20_000,
+    priors: Mapping[str, Prior | Mapping[str, Any]] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    scheduler: Any = None,
+    workers: int | None = None,
+    db: str | Path | None = None,
+    out_dir: str | Path = "runs/calibration",
+    warmup_days: int = 0,
+    check_runs: int = 5,
+    check_agents: int | None = None,
+    mapping: str | Path | None = None,
+    on_generation: Callable[[dict[str, Any]], None] | None = None,
+) -> CalibrationResult:
+    """Fit the priors of a scenario to the observed data with ABC-SMC; write the posterior.
+
+    Parameters
+    ----------
+    scenario_path : path
+        The scenario YAML file (its ``priors:`` section, unless ``priors`` is given).
+    observed : paths, optional
+        Observed CSVs (default: the shipped ones). Held-out outcomes are always dropped.
+    budget : int
+        Stop after a generation once this many simulations are in the database (earlier
+        sessions included: running again with the same database resumes).
+    population_size : int
+        Particles per generation.
+    generations : int, optional
+        Also stop after this many generations in this call.
+    agents : int
+        About how many agents per simulation.
+    priors : mapping, optional
+        Dotted path -> :class:`Prior` (or its fields), instead of the scenario's.
+    overrides : mapping, optional
+        Fixed overrides applied in every simulation.
+    scheduler : str or pyabc sampler, optional
+        A Dask scheduler address (``tcp://host:8786``), or a pyabc sampler; default local
+        cores (``workers`` processes, default all).
+    db : path, optional
+        The pyabc SQLite database (default ``out_dir/calibration.db``).
+    out_dir : path
+        Folder for the database, ``posterior.parquet``, the calibrated scenario and checks.
+    warmup_days : int
+        Observations starting within this many days of the horizon's start are not fitted.
+    check_runs : int
+        Runs of the posterior predictive check (0: no check).
+    check_agents : int, optional
+        Agents per check run (default ``agents``).
+
+    Raises
+    ------
+    CalibrationError
+        No priors, no observation inside the horizon, or a database made for another problem.
+    ScenarioError, EvidenceError
+        An invalid scenario, prior or observed file.
+    """
+    import pyabc
+
+    if budget < 1 or population_size < 2:
+        raise CalibrationError("budget must be >= 1 and population_size >= 2")
+    if generations is not None and generations < 1:
+        raise CalibrationError("generations must be >= 1")
+    started = time.perf_counter()
+    path = Path(scenario_path).resolve()
+    fixed = dict(overrides or {})
+    sc = load_scenario(path, fixed)
+    params = _params(priors if priors is not None else sc.priors)
+    if not params:
+        raise CalibrationError(
+            f"{path}: no priors to calibrate (add a 'priors:' section, docs/calibration.md)"
+        )
+    if priors is not None:  # check given priors as the scenario checks its own
+        load_scenario(
+            path, {**fixed, "priors": {p.path: p.prior.model_dump(exclude_none=True) for p in params}}
+        )
+    clash = sorted(set(fixed) & {p.path for p in params})
+    if clash:
+        raise CalibrationError(f"overrides and priors both set {', '.join(clash)}")
+
+    rules = load_mapping(mapping)
+    obs_table = load_observed(observed, mapping=rules)  # held-out rows dropped, always
+    net = _network()
+    first = simulate(sc, seed=0, agents=agents, network=net)
+    plan = plan_comparison(obs_table, first, net, rules, warmup_days)
+    if not plan.targets:
+        raise CalibrationError(f"{sc.name}: no observed value inside the horizon to fit")
+    obs = np.array([float(t.row["observed"]) for t in plan.targets])
+    kind_code = {"count": 0, "minimum": 1, "maximum": 2}
+    kinds = np.array([kind_code[str(t.row["observation"])] for t in plan.targets], dtype=np.int8)
+    change = np.array([t.statistic == "change" for t in plan.targets], dtype=bool)
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = Path(db) if db is not None else folder / DB_NAME
+    db_url = f"sqlite:///{db_path.resolve()}"
+    spec = _spec(sc, params, fixed, obs, agents)
+    spec_path = db_path.with_name(db_path.stem + "_spec.json")
+
+    model = _Model(
+        str(path),
+        params,
+        fixed,
+        agents,
+        plan,
+        list(first.places),
+        len(first.dates),
+        list(first.nationalities),
+    )
+    prior = pyabc.Distribution(**{p.name: p.rv() for p in params})
+    sampler, client = _sampler(scheduler, workers)
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    try:
+        abc = pyabc.ABCSMC(
+            model,
+            prior,
+            LogRatioDistance(kinds, change),
+            population_size=population_size,
+            eps=pyabc.MedianEpsilon(initial_epsilon=np.inf),
+            sampler=sampler,
+        )
+        resumed = False
+        if db_path.exists() and db_path.stat().st_size > 0:
+            old = json.loads(spec_path.read_text()) if spec_path.is_file() else None
+            if old != spec:
+                changed = sorted(k for k in spec if old is None or old.get(k) != spec[k])
+                raise CalibrationError(
+                    f"{db_path} holds a calibration of another problem "
+                    f"({', '.join(changed) or 'no spec file'} differ): "
+                    "use another --out or delete the database"
+                )
+            history = abc.load(db_url, abc_id=1)
+            resumed = history.max_t >= 0
+        if not resumed:
+            history = abc.new(db_url, {"y": obs})
+            spec_path.write_text(json.dumps(spec, indent=2) + "\n")
+        done = int(history.total_nr_simulations) if resumed else 0
+        if done < budget:
+            with np.errstate(invalid="ignore"):  # pyabc subtracts the infinite first epsilon
+                abc.run(
+                    max_total_nr_simulations=budget,
+                    max_nr_populations=generations if generations is not None else np.inf,
+                )
+    finally:
+        if client is not None:
+            client.close()
+
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    posterior = pd.DataFrame({p.path: [p.value(float(v)) for v in frame[p.name]] for p in params})
+    posterior["weight"] = np.asarray(weights, dtype=float) / float(np.sum(weights))
+    posterior_path = folder / POSTERIOR_NAME
+    posterior.to_parquet(posterior_path, index=False)
+
+    pops = history.get_all_populations()
+    gens = [
+        {
+            "t": int(r.t),
+            "epsilon": float(r.epsilon),
+            "simulations": int(r.samples),
+            "particles": int(r.particles),
+        }
+        for r in pops.itertuples()
+        if int(r.t) >= 0
+    ]
+    qs = (0.05, 0.5, 0.95)
+    per_param = {}
+    medians = {}
+    for p in params:
+        q05, med, q95 = weighted_quantile(posterior[p.path], posterior["weight"], qs)
+        medians[p.path] = float(med)
+        current = _current_value(sc, p.path)
+        pq05, pmed, pq95 = p.quantiles(qs)
+        per_param[p.path] = {
+            "prior": p.prior.model_dump(exclude_none=True),
+            "prior_q05": pq05,
+            "prior_median": pmed,
+            "prior_q95": pq95,
+            "scenario_value": current,
+            "posterior_q05": float(q05),
+            "posterior_median": float(med),
+            "posterior_q95": float(q95),
+            "interval_ratio": float((q95 - q05) / (pq95 - pq05)) if pq95 > pq05 else None,
+        }
+    scenario_out = folder / f"{sc.name}-calibrated.yaml"
+    write_calibrated_scenario(
+        path, medians, posterior_path, scenario_out, note=f"Fitted to {len(obs)} observed values."
+    )
+    summary: dict[str, Any] = {
+        "scenario": str(path),
+        "calibrated_scenario": str(scenario_out),
+        "posterior": str(posterior_path),
+        "database": str(db_path),
+        "observations": len(obs),
+        "held_out_rows_not_read": int(obs_table.attrs.get("held_out_rows", 0)),
+        "held_out_from": obs_table.attrs.get("held_out_from"),
+        "skipped_rows": len(plan.skipped),
+        "agents": agents,
+        "population_size": population_size,
+        "budget": budget,
+        "total_simulations": int(history.total_nr_simulations),
+        "generations": gens,
+        "final_epsilon": gens[-1]["epsilon"] if gens else None,
+        "resumed": resumed,
+        "parameters": per_param,
+        "wall_seconds": None,
+    }
+    if on_generation is not None:
+        for g in gens:
+            on_generation(g)
+
+    validation = predictive = None
+    if check_runs > 0:
+        n_agents = check_agents if check_agents is not None else agents
+        validation = validate(
+            scenario_out,
+            runs=check_runs,
+            observed=observed,
+            agents=n_agents,
+            warmup_days=warmup_days,
+            network=net,
+            mapping=rules,
+        )
+        validation.write(folder / "validation")
+        predictive = _predictive(
+            path, posterior, fixed, check_runs, n_agents, obs_table, rules, warmup_days, net, sc.name
+        )
+        predictive.write(folder / "predictive")
+        summary["check"] = {
+            "calibrated_scenario": validation.summary()["overall"],
+            "posterior_draws": predictive.summary()["overall"],
+            "runs": check_runs,
+            "agents": n_agents,
+        }
+    summary["wall_seconds"] = time.perf_counter() - started
+    summary_path = folder / SUMMARY_NAME
+    summary_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return CalibrationResult(
+        posterior=posterior,
+        posterior_path=posterior_path,
+        scenario_path=scenario_out,
+        db_path=db_path,
+        summary_path=summary_path,
+        summary=summary,
+        validation=validation,
+        predictive=predictive,
+    )
+
+
+def _current_value(sc: Scenario, path: str) -> float | None:
+    node: Any = sc.model_dump(by_alias=True)
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return float(node) if isinstance(node, int | float) else None
+
+
+def _predictive(
+    path: Path,
+    posterior: pd.DataFrame,
+    fixed: Mapping[str, Any],
+    runs: int,
+    agents: int,
+    obs_table: pd.DataFrame,
+    rules: list[Any],
+    warmup_days: int,
+    net: Network,
+    name: str,
+) -> ValidationResult:
+    """Posterior predictive check: ``runs`` runs, each with a draw resampled by weight."""
+    rng = np.random.default_rng(20240601)
+    w = posterior["weight"].to_numpy(dtype=float)
+    rows = rng.choice(len(posterior), size=runs, p=w / w.sum())
+    columns = [c for c in posterior.columns if c != "weight"]
+    results = []
+    for seed, row in enumerate(rows):
+        draw = {c: float(posterior[c].iloc[int(row)]) for c in columns}
+        results.append(simulate(path, seed=seed, agents=agents, overrides={**fixed, **draw}, network=net))
+    info = {"scenario": f"{name} (posterior draws)", "seeds": list(range(runs)), "agents": agents}
+    return compare_observed(
+        obs_table, results, network=net, mapping=rules, warmup_days=warmup_days, info=info
+    )

@@ -1,0 +1,232 @@
+"""Calibration (ABC-SMC with pyabc): coverage on synthetic data, resuming, prior validation.
+
+The coverage check is a small problem on purpose (the tests' 40-day scenario, 5,000 agents,
+30 particles, 3 generations): observed rows are built from runs of the scenario at a
+known parameter value (their mean over 4 seeds), in the evidence format, and the posterior
+must hold that value in its 90% interval and be narrower than the prior.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import corridor
+from corridor.calibrate import (
+    CalibrationError,
+    calibrate,
+    log_ratio_distance,
+    weighted_quantile,
+    write_calibrated_scenario,
+)
+from corridor.ensemble import read_posterior
+from corridor.evidence import aggregate
+from corridor.scenario import ScenarioError, load_scenario, validate_data
+
+from .conftest import base_scenario_data, write_yaml
+
+PATH = "policy.us_apprehension_probability"
+TRUTH = 0.45
+PRIOR = {"distribution": "uniform", "low": 0.1, "high": 1.0}
+AGENTS = 5000
+
+
+def synthetic_observed(runs: list[corridor.Results], path: Path) -> Path:
+    """US encounters by nationality over the second half of the horizon: the mean of a few
+    runs at the true value (so that one seed's luck does not decide the test)."""
+    rows: list[dict[str, Any]] = []
+    first, last = runs[0].dates[0], runs[0].dates[-1]
+    middle = first + (last - first) / 2
+    halves = ((first + pd.Timedelta(days=7), middle), (middle + pd.Timedelta(days=1), last))
+    wanted = [  # (series, metric, geography, breakdown, nationalities, periods)
+        *(
+            (
+                "usbp_sw_encounters",
+                "us_encounters",
+                "US Southwest land border",
+                f"citizenship={n}",
+                [n],
+                halves[1:],
+            )
+            for n in ("Honduras", "Guatemala", "Cuba")
+        ),
+    ]
+    for series, metric, geo, breakdown, nats, periods in wanted:
+        for start, end in periods:
+            value = np.mean([aggregate(r, metric, "sum", start, end, nationalities=nats) for r in runs])
+            rows.append(
+                {
+                    "series": series,
+                    "geography": geo,
+                    "period_start": f"{start:%Y-%m-%d}",
+                    "period_end": f"{end:%Y-%m-%d}",
+                    "value": round(value),
+                    "unit": "events",
+                    "breakdown": breakdown,
+                    "source_title": "synthetic: a run at known parameters",
+                    "source_url": "",
+                    "note": "",
+                }
+            )
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("calibrate")
+    data = base_scenario_data()
+    data["policy"]["us_apprehension_probability"] = TRUTH
+    truth = validate_data(data)
+    runs = [corridor.simulate(truth, seed=seed, agents=AGENTS) for seed in range(12345, 12349)]
+    observed = synthetic_observed(runs, folder / "observed.csv")
+    data["policy"]["us_apprehension_probability"] = 0.8  # the starting guess is off
+    data["priors"] = {PATH: PRIOR}
+    scenario = write_yaml(folder / "small.yaml", data)
+    return {"folder": folder, "observed": observed, "scenario": scenario}
+
+
+def test_coverage_narrowing_and_resume(problem: dict[str, Path]) -> None:
+    out = problem["folder"] / "out"
+    common: dict[str, Any] = {
+        "population_size": 30,
+        "agents": AGENTS,
+        "workers": 2,
+        "out_dir": out,
+        "check_runs": 0,
+        "budget": 10_000,
+    }
+    first = calibrate(problem["scenario"], [problem["observed"]], generations=2, **common)
+    assert [g["t"] for g in first.summary["generations"]] == [0, 1]
+    sims_before = first.summary["total_simulations"]
+
+    # Resuming continues from the database: generation 2 is added, 0 and 1 are not re-run.
+    second = calibrate(
+        problem["scenario"],
+        [problem["observed"]],
+        generations=1,
+        check_runs=1,
+        **{k: v for k, v in common.items() if k != "check_runs"},
+    )
+    gens = second.summary["generations"]
+    assert second.summary["resumed"]
+    assert [g["t"] for g in gens] == [0, 1, 2]
+    assert gens[:2] == first.summary["generations"]
+    assert second.summary["total_simulations"] == sims_before + gens[2]["simulations"]
+
+    post = second.posterior
+    assert list(post.columns) == [PATH, "weight"]
+    assert len(post) == 30 and np.isclose(post["weight"].sum(), 1.0)
+    q05, q95 = weighted_quantile(post[PATH], post["weight"], [0.05, 0.95])
+    assert q05 <= TRUTH <= q95, (q05, q95)
+    prior_width = 0.9 * (PRIOR["high"] - PRIOR["low"])  # type: ignore[operator]
+    assert q95 - q05 < 0.8 * prior_width, (q05, q95)
+
+    # Outputs: the posterior reads as an ensemble posterior; the variant loads at the medians.
+    assert read_posterior(second.posterior_path).columns == [PATH]
+    calibrated = load_scenario(second.scenario_path)
+    median = second.summary["parameters"][PATH]["posterior_median"]
+    assert calibrated.policy.us_apprehension_probability == pytest.approx(median, rel=1e-5)
+    assert calibrated.provenance_of(PATH) is not None and "posterior" in (
+        calibrated.provenance_of(PATH).source or ""
+    )
+    assert "posterior.parquet" in second.scenario_path.read_text()
+    assert second.validation is not None and second.predictive is not None
+    assert len(second.validation.table) == second.summary["observations"]
+    saved = json.loads(second.summary_path.read_text())
+    assert saved["check"]["runs"] == 1
+
+    # A database made for other priors is refused, not silently mixed.
+    other = yaml.safe_load(problem["scenario"].read_text())
+    other["priors"] = {PATH: {"distribution": "uniform", "low": 0.2, "high": 1.0}}
+    changed = write_yaml(problem["folder"] / "other.yaml", other)
+    with pytest.raises(CalibrationError, match="another problem"):
+        calibrate(changed, [problem["observed"]], generations=1, **common)
+
+
+def test_priors_validation_names_the_path() -> None:
+    data = base_scenario_data()
+    data["priors"] = {"behaviour.border_crosing_probability_per_day": PRIOR}
+    with pytest.raises(ScenarioError, match=r"priors\.behaviour\.border_crosing_probability_per_day"):
+        validate_data(data)
+    data["priors"] = {"behaviour.border_crossing_probability_per_day": {**PRIOR, "high": 1.5}}
+    with pytest.raises(ScenarioError, match=r"priors\.behaviour\.border_crossing_probability_per_day.*1\.5"):
+        validate_data(data)
+    data["priors"] = {"inflow_multiplier": {"distribution": "lognormal", "low": 0.5, "high": 2}}
+    with pytest.raises(ScenarioError, match=r"priors\.inflow_multiplier.*mean and sd"):
+        validate_data(data)
+    data["priors"] = {"horizon.end": PRIOR}
+    with pytest.raises(ScenarioError, match=r"priors\.horizon\.end"):
+        validate_data(data)
+    data["priors"] = {"inflow_multiplier": {"distribution": "loguniform", "low": 0, "high": 2}}
+    with pytest.raises(ScenarioError, match="low > 0"):
+        validate_data(data)
+    data["priors"] = {
+        "inflow_multiplier": {"distribution": "lognormal", "mean": 0.0, "sd": 0.3},
+        "policy.asylum.application_probability_per_day.default": {
+            "distribution": "loguniform",
+            "low": 0.001,
+            "high": 0.2,
+        },
+    }
+    assert set(validate_data(data).priors) == set(data["priors"])
+
+
+def test_no_priors_is_an_error(tmp_path: Path) -> None:
+    scenario = write_yaml(tmp_path / "s.yaml", base_scenario_data())
+    with pytest.raises(CalibrationError, match="no priors"):
+        calibrate(scenario, budget=10, out_dir=tmp_path / "out")
+
+
+def test_log_ratio_distance() -> None:
+    obs = np.array([100.0, 10.0, 5.0, -0.5])
+    kinds = np.array([0, 1, 2, 0], dtype=np.int8)  # count, minimum, maximum, count
+    change = np.array([False, False, False, True])
+    assert log_ratio_distance(obs, obs, kinds, change) == 0.0
+    # A minimum is only missed from below, a maximum only from above.
+    assert log_ratio_distance(np.array([100.0, 50.0, 1.0, -0.5]), obs, kinds, change) == 0.0
+    d = log_ratio_distance(np.array([0.0, 10.0, 5.0, -0.5]), obs, kinds, change)
+    assert d == pytest.approx(np.log(101.0) / 4)
+    assert log_ratio_distance(np.array([100.0, 10.0, 5.0, np.nan]), obs, kinds, change) > 0
+
+
+def test_calibrated_variant_of_a_variant(tmp_path: Path) -> None:
+    base = write_yaml(tmp_path / "base.yaml", base_scenario_data())
+    variant = tmp_path / "v.yaml"
+    variant.write_text(
+        yaml.safe_dump({"base": "base.yaml", "name": "v", "changes": {"inflow_multiplier": 2.0}})
+    )
+    post = tmp_path / "out" / "posterior.parquet"
+    out = write_calibrated_scenario(variant, {PATH: 0.5}, post, tmp_path / "out" / "v-calibrated.yaml")
+    sc = load_scenario(out)
+    assert sc.inflow_multiplier == 2.0 and sc.policy.us_apprehension_probability == 0.5
+    assert Path(yaml.safe_load(out.read_text())["base"]) == Path("../base.yaml")
+    assert base.exists()
+
+
+def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    runner = CliRunner()
+    no_priors = write_yaml(tmp_path / "s.yaml", base_scenario_data())
+    result = runner.invoke(app, ["calibrate", str(no_priors), "--budget", "10", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "priors to calibrate" in result.output
+    result = runner.invoke(app, ["calibrate", str(tmp_path / "missing.yaml"), "--budget", "10"])
+    assert result.exit_code == 2
+    data = base_scenario_data()
+    data["priors"] = {PATH: PRIOR}
+    ok = write_yaml(tmp_path / "p.yaml", data)
+    result = runner.invoke(
+        app, ["calibrate", str(ok), "--budget", "10", "--observed", str(tmp_path / "none.csv")]
+    )
+    assert result.exit_code == 2 and "none.csv" in " ".join(result.output.split())
+    result = runner.invoke(app, ["calibrate", str(ok), "--budget", "0"])
+    assert result.exit_code == 2
