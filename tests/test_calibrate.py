@@ -1,7 +1,7 @@
 """Calibration (ABC-SMC with pyabc): coverage on synthetic data, resuming, prior validation.
 
-The coverage check is a small problem on purpose (the tests' 40-day scenario, 5,000 agents,
-30 particles, 3 generations): observed rows are built from runs of the scenario at a
+The coverage check is a small problem on purpose (the tests' 40-day scenario, 20,000 agents,
+30 particles, 4 generations): observed rows are built from runs of the scenario at a
 known parameter value (their mean over 4 seeds), in the evidence format, and the posterior
 must hold that value in its 90% interval and be narrower than the prior.
 """
@@ -34,7 +34,7 @@ from .conftest import base_scenario_data, write_yaml
 PATH = "policy.us_apprehension_probability"
 TRUTH = 0.45
 PRIOR = {"distribution": "uniform", "low": 0.1, "high": 1.0}
-AGENTS = 5000
+AGENTS = 20_000  # fewer agents make each count too coarse (each agent stands for many persons)
 
 
 def synthetic_observed(runs: list[corridor.Results], path: Path) -> Path:
@@ -102,11 +102,11 @@ def test_coverage_narrowing_and_resume(problem: dict[str, Path]) -> None:
         "check_runs": 0,
         "budget": 10_000,
     }
-    first = calibrate(problem["scenario"], [problem["observed"]], generations=2, **common)
-    assert [g["t"] for g in first.summary["generations"]] == [0, 1]
+    first = calibrate(problem["scenario"], [problem["observed"]], generations=3, **common)
+    assert [g["t"] for g in first.summary["generations"]] == [0, 1, 2]
     sims_before = first.summary["total_simulations"]
 
-    # Resuming continues from the database: generation 2 is added, 0 and 1 are not re-run.
+    # Resuming continues from the database: generation 3 is added, 0 to 2 are not re-run.
     second = calibrate(
         problem["scenario"],
         [problem["observed"]],
@@ -116,9 +116,9 @@ def test_coverage_narrowing_and_resume(problem: dict[str, Path]) -> None:
     )
     gens = second.summary["generations"]
     assert second.summary["resumed"]
-    assert [g["t"] for g in gens] == [0, 1, 2]
-    assert gens[:2] == first.summary["generations"]
-    assert second.summary["total_simulations"] == sims_before + gens[2]["simulations"]
+    assert [g["t"] for g in gens] == [0, 1, 2, 3]
+    assert gens[:3] == first.summary["generations"]
+    assert second.summary["total_simulations"] == sims_before + gens[3]["simulations"]
 
     post = second.posterior
     assert list(post.columns) == [PATH, "weight"]
