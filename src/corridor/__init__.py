@@ -12,12 +12,15 @@ The public API is small:
 - :func:`validate` runs a scenario over several seeds and compares it with the observed
   data (:func:`load_observed`; held-out outcomes excluded by default), see docs/evidence.md;
 - :func:`calibrate` fits a scenario's ``priors`` to the observed data (ABC-SMC with pyabc)
-  and writes the posterior and a calibrated scenario, see docs/calibration.md.
+  and writes the posterior and a calibrated scenario, see docs/calibration.md;
+- :func:`forecast` gives the median and 90% interval of observed series in months with no
+  data from runs of a (calibrated) scenario, see docs/forecast.md.
 """
 
 from corridor.calibrate import CalibrationError, CalibrationResult, calibrate
 from corridor.ensemble import EnsembleError, EnsembleResult, run_ensemble
 from corridor.evidence import EvidenceError, ValidationResult, load_observed, validate
+from corridor.forecast import ForecastError, ForecastResult, forecast, monthly_requests
 from corridor.geography import GeographyError, Network, load_network
 from corridor.metrics import Results
 from corridor.run import simulate, write_run
@@ -32,6 +35,8 @@ __all__ = [
     "EnsembleError",
     "EnsembleResult",
     "EvidenceError",
+    "ForecastError",
+    "ForecastResult",
     "GeographyError",
     "Network",
     "Results",
@@ -42,9 +47,11 @@ __all__ = [
     "__version__",
     "calibrate",
     "compile_timeline",
+    "forecast",
     "load_network",
     "load_observed",
     "load_scenario",
+    "monthly_requests",
     "run_ensemble",
     "simulate",
     "validate",

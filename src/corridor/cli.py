@@ -410,6 +410,62 @@ def calibrate_cmd(
     out.print(f"wrote {result.posterior_path}, {result.scenario_path}, {result.summary_path}")
 
 
+@app.command("forecast")
+def forecast_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (typically a calibrated one).")],
+    targets: Annotated[
+        Path,
+        typer.Option(help="CSV of what to forecast: columns series, geography, breakdown (empty: total)."),
+    ],
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d", "%Y-%m"], help="First month.")],
+    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d", "%Y-%m"], help="Last month.")],
+    posterior: Annotated[
+        Path | None, typer.Option(help="Parameter draws (posterior.parquet from corridor calibrate).")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=2, help="Runs (seeds, each with a posterior draw).")] = 40,
+    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = 50_000,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: CPU count).")] = None,
+    observed: Annotated[
+        list[Path] | None,
+        typer.Option(help="Observed CSVs for the parts not simulated (default: the shipped ones)."),
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Parquet file (default forecasts/<scenario name>.parquet).")
+    ] = None,
+) -> None:
+    """Forecast observed series month by month: median and 90% interval across runs of SCENARIO."""
+    from corridor.ensemble import EnsembleError
+    from corridor.evidence import EvidenceError
+    from corridor.forecast import ForecastError, forecast, read_requests, write_forecast
+
+    try:
+        sc = load_scenario(scenario)
+        requests = read_requests(targets, start.date(), end.date())
+        with err.status(f"forecasting {sc.name}: {runs} runs, {len(requests)} values"):
+            result = forecast(
+                scenario,
+                requests,
+                runs=runs,
+                agents=agents,
+                posterior=posterior,
+                observed=observed,
+                workers=workers,
+            )
+        path = write_forecast(result, out_file or Path("forecasts") / f"{sc.name}.parquet")
+    except (ScenarioError, GeographyError, EvidenceError, EnsembleError, ForecastError) as exc:
+        raise _fail(exc) from None
+    shown = result.table.assign(
+        month=result.table["period_start"].dt.strftime("%Y-%m"),
+        breakdown=result.table["breakdown"].replace("", "total"),
+    )
+    say(
+        shown[["series", "geography", "breakdown", "month", "q05", "median", "q95"]].to_string(
+            index=False, float_format=lambda v: f"{v:,.0f}"
+        )
+    )
+    out.print(f"wrote {path} and {path.with_suffix('.json')}")
+
+
 @app.command("sensitivity")
 def sensitivity_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],

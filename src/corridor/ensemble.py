@@ -310,7 +310,7 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _write_atomically(target: Path, write: Any) -> None:
+def write_atomically(target: Path, write: Any) -> None:
     """Call ``write(file object)`` on a temporary file next to ``target``, then rename it over ``target``.
 
     The temporary name starts with a dot, so that Parquet readers of the folder skip it.
@@ -382,7 +382,7 @@ def _execute_run(spec: RunSpec) -> RunOutcome:
     meta[b"corridor"] = json.dumps(facts, default=str).encode()
     table = table.replace_schema_metadata(meta)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(target, lambda fh: pq.write_table(table, fh, compression="zstd"))
+    write_atomically(target, lambda fh: pq.write_table(table, fh, compression="zstd"))
     return RunOutcome(
         run=spec.run,
         computed=True,
@@ -421,7 +421,7 @@ def _content_sha256(scenario: Scenario) -> str:
 
 def _write_manifest(out_dir: Path, manifest: Mapping[str, Any]) -> None:
     text = json.dumps(manifest, indent=2, default=_json_default) + "\n"
-    _write_atomically(out_dir / "manifest.json", lambda fh: fh.write(text.encode()))
+    write_atomically(out_dir / "manifest.json", lambda fh: fh.write(text.encode()))
 
 
 def _read_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -1034,5 +1034,5 @@ def summarize_ensemble(
                 writer.close()
 
     target = folder / "summary.parquet"
-    _write_atomically(target, write)
+    write_atomically(target, write)
     return target

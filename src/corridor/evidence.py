@@ -263,7 +263,8 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
     return rules
 
 
-def _find_rule(rules: Sequence[Rule], series: str, geography: str, breakdown: str) -> Rule | None:
+def find_rule(rules: Sequence[Rule], series: str, geography: str, breakdown: str) -> Rule | None:
+    """The first rule that takes an observed row with these fields, or None."""
     for rule in rules:
         if rule.matches(series, geography, breakdown):
             return rule
@@ -366,7 +367,7 @@ def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
             if not title and not url:
                 raise EvidenceError(f"{name} line {line}, column 'source_title': no source for this value")
             breakdown = row.get("breakdown", "")
-            rule = _find_rule(rules, series, row["geography"], breakdown)
+            rule = find_rule(rules, series, row["geography"], breakdown)
             rows.append(
                 {
                     "series": series,
@@ -745,7 +746,7 @@ def plan_comparison(
             for k in ("series", "geography", "breakdown", "period_start", "period_end", "file", "line")
         }
         try:
-            rule = _find_rule(rules, rec["series"], rec["geography"], rec["breakdown"])
+            rule = find_rule(rules, rec["series"], rec["geography"], rec["breakdown"])
             if rule is None:
                 raise _Skip("no mapping for this series (add a rule to the mapping)")
             if rule.skip is not None:
