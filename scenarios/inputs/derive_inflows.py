@@ -43,6 +43,14 @@ this derivation reads no US encounter, Mexican enforcement or COMAR figure of th
   evenly by day within each known interval (2023: Jan-Feb, Mar-Jun, Jul, Aug, Sep-Dec;
   2024: 1 Jan-20 May, 21 May-23 Oct). Nationality shares: Jan-Jul 2023 shares for 2023,
   the 2024 annual shares for 2024.
+* The Darien count misses those who fly to Central America or Mexico (most Colombians, many
+  of "Other"), while everyone met by the US Border Patrol between ports in month m+1 entered
+  Mexico before: both are lower bounds of the inflow. For entry months up to October 2023
+  the inflow of these nationalities is the larger of the Darien-based value and USBP
+  encounters of month m+1 times ``CA_MEXICO_FACTOR`` ("Other": the DHS "Other (not
+  MX/GT/HN/SV)" minus the nationalities listed separately); for later months, the
+  Darien-based value times the ratio of the two over July-October 2023 when above 1 (an
+  assumption: the share arriving by air stays as it was before the held-out period).
 * Central Americans and Cubans (who do not cross the Darien): USBP encounters of month
   m+1 times ``CA_MEXICO_FACTOR`` (those stopped or staying in Mexico), for entry months up to
   October 2023 (encounters up to November 2023); for later months, the mean of July-October
@@ -81,6 +89,7 @@ DARIEN_REACH = 0.9
 CA_MEXICO_FACTOR = 1.3
 CA_2023 = ["Guatemala", "Honduras", "El Salvador", "Nicaragua", "Cuba"]
 HELD_OUT_FROM = "2023-12-01"
+OTHER_US = "Other (not MX/GT/HN/SV)"
 
 
 def _read_observed() -> list[dict[str, str]]:
@@ -153,6 +162,28 @@ def derive_2023_24() -> None:
             table[month][nat] = (darien * share, f"darien_crossings {prev} x {DARIEN_REACH} x share")
         table[month]["Other"] = (darien * (1 - sum(shares.values())), f"darien_crossings {prev} x {DARIEN_REACH} x rest")
     known = [m for m in months if (_next_month(m), "Guatemala") in us]
+    for month in known:
+        nxt = _next_month(month)
+        us[(nxt, "Other")] = us[(nxt, OTHER_US)] - sum(us[(nxt, n)] for n in INSIDE_OTHER)
+    for nat in [*shares_2023, "Other"]:
+        # The Darien count misses those who fly to Central America or Mexico (most Colombians,
+        # many of "Other"), and people met at the US border one month later must have entered
+        # Mexico: both are lower bounds. Known months take the larger; later months the Darien
+        # count times the ratio of the two over the known months (at least 1).
+        us_based = {m: us[(_next_month(m), nat)] * CA_MEXICO_FACTOR for m in known}
+        ratio = max(1.0, sum(us_based.values()) / sum(table[m][nat][0] for m in known))
+        for month in months:
+            darien_value, basis = table[month][nat]
+            if month in known and us_based[month] > darien_value:
+                table[month][nat] = (
+                    us_based[month],
+                    f"usbp_sw_encounters {_next_month(month)} x {CA_MEXICO_FACTOR} (above the Darien count)",
+                )
+            elif month not in known and ratio > 1.0:
+                table[month][nat] = (
+                    darien_value * ratio,
+                    f"{basis} x {ratio:.2f} (US-based over Darien-based, {known[0]}..{known[-1]})",
+                )
     for nat in CA_2023:
         for month in known:
             table[month][nat] = (us[(_next_month(month), nat)] * CA_MEXICO_FACTOR,
