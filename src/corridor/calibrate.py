@@ -45,6 +45,7 @@ import numpy.typing as npt
 import pandas as pd
 import yaml
 
+from corridor.atomic import write_text_atomically
 from corridor.evidence import (
     ComparisonPlan,
     ValidationResult,
@@ -346,7 +347,7 @@ def write_calibrated_scenario(
         f"# Ensemble over the posterior: corridor ensemble {target.name} --posterior {post_rel} --runs N\n"
     )
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(header + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    write_text_atomically(target, header + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True))
     load_scenario(target)  # the variant must load
     return target
 
@@ -627,7 +628,7 @@ def calibrate(
         }
     summary["wall_seconds"] = time.perf_counter() - started
     summary_path = folder / SUMMARY_NAME
-    summary_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    write_text_atomically(summary_path, json.dumps(summary, indent=2, default=str) + "\n")
     return CalibrationResult(
         posterior=posterior,
         posterior_path=posterior_path,

@@ -21,7 +21,6 @@ another scenario or other options. ``OUT/summary.parquet`` holds the quantiles a
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -29,14 +28,12 @@ import multiprocessing
 import os
 import platform
 import socket
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,6 +52,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from corridor.atomic import write_atomically
 from corridor.geography import load_network
 from corridor.run import choose_scale, simulate
 from corridor.scenario import Scenario, ScenarioError, load_scenario, parse_override
@@ -292,42 +290,6 @@ class RunOutcome:
     identity_holds: bool = True
     host: str = ""
     pid: int = 0
-
-
-@cache
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform/filesystem opens folders
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def write_atomically(target: Path, write: Any) -> None:
-    """Call ``write(file object)`` on a temporary file next to ``target``, then rename it over ``target``.
-
-    The temporary name starts with a dot, so that Parquet readers of the folder skip it.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; outputs should not be
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
 
 
 def _versions() -> dict[str, str]:

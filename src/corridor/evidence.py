@@ -35,6 +35,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from corridor.atomic import write_text_atomically
 from corridor.geography import Network, load_network
 from corridor.metrics import EXTRA_STOCKS, FLOWS, STOCKS, Results
 from corridor.run import simulate
@@ -994,9 +995,9 @@ class ValidationResult:
             "json": folder / "validation.json",
             "html": folder / "validation.html",
         }
-        self.table.to_csv(paths["csv"], index=False)
-        self.skipped.to_csv(paths["skipped"], index=False)
-        paths["json"].write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+        write_text_atomically(paths["csv"], self.table.to_csv(index=False))
+        write_text_atomically(paths["skipped"], self.skipped.to_csv(index=False))
+        write_text_atomically(paths["json"], json.dumps(self.summary(), indent=2, default=str) + "\n")
         self.to_html(paths["html"])
         return paths
 
@@ -1248,7 +1249,8 @@ def _html(result: ValidationResult, path: Path) -> Path:
     )
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    write_text_atomically(
+        path,
         "<!doctype html><html><head><meta charset='utf-8'><title>corridor validation</title></head><body>"
         + head
         + "<h2>Per series</h2>"
@@ -1257,6 +1259,5 @@ def _html(result: ValidationResult, path: Path) -> Path:
         + "<h2>Skipped observed rows</h2>"
         + skipped
         + "</body></html>",
-        encoding="utf-8",
     )
     return path

@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from corridor.ensemble import read_posterior, write_atomically
+from corridor.atomic import write_atomically, write_text_atomically
+from corridor.ensemble import read_posterior
 from corridor.evidence import (
     COLUMNS,
     HELD_OUT_FROM,
@@ -408,5 +409,5 @@ def write_forecast(result: ForecastResult, path: str | Path) -> Path:
         period_end=result.methods["period_end"].dt.strftime("%Y-%m-%d"),
     )
     text = json.dumps({**result.info, "methods": methods.to_dict("records")}, indent=1) + "\n"
-    write_atomically(target.with_suffix(".json"), lambda fh: fh.write(text.encode()))
+    write_text_atomically(target.with_suffix(".json"), text)
     return target

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.atomic import write_text_atomically
 from corridor.metrics import Results
 from corridor.run import simulate
 
@@ -231,9 +232,10 @@ def comparison_html(comparison: Comparison, path: str | Path) -> Path:
 
     out = Path(path)
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
-    out.write_text(
+    write_text_atomically(
+        out,
         "<!doctype html><html><head><meta charset='utf-8'><title>corridor compare</title></head><body>"
         + "".join(parts)
-        + "</body></html>"
+        + "</body></html>",
     )
     return out

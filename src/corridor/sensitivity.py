@@ -63,6 +63,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from corridor.atomic import write_text_atomically
 from corridor.report import MAIN_OUTCOMES, outcome_totals
 from corridor.run import simulate
 from corridor.scenario import Scenario, ScenarioError, load_scenario, parse_override
@@ -771,7 +772,7 @@ def sensitivity_html(result: SensitivityResult, path: str | Path) -> Path:
         margin={"l": 320},
     )
     out = Path(path)
-    out.write_text(fig.to_html(full_html=True, include_plotlyjs=True))
+    write_text_atomically(out, fig.to_html(full_html=True, include_plotlyjs=True))
     return out
 
 
@@ -786,9 +787,9 @@ def write_sensitivity(result: SensitivityResult, out_dir: str | Path) -> dict[st
         "html": folder / "sensitivity.html",
         "json": folder / "sensitivity.json",
     }
-    result.indices.to_csv(paths["csv"], index=False)
-    result.samples.to_csv(paths["samples"], index_label="run")
+    write_text_atomically(paths["csv"], result.indices.to_csv(index=False))
+    write_text_atomically(paths["samples"], result.samples.to_csv(index_label="run"))
     sensitivity_html(result, paths["html"])
     meta = {**copy.deepcopy(result.info), "baseline": result.baseline.to_dict()}
-    paths["json"].write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    write_text_atomically(paths["json"], json.dumps(meta, indent=2, default=str) + "\n")
     return paths
