@@ -131,12 +131,61 @@ def test_write_run_replaces_previous_output_and_leaves_no_temporaries(
     tmp_path: Path, file_results: corridor.Results
 ) -> None:
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "stale.txt").write_text("from an earlier run")
+    corridor.write_run(file_results, target, extra={"monthly.csv": lambda p: p.write_text("old")})
+    assert sorted(p.name for p in target.iterdir()) == ["daily.parquet", "monthly.csv", "run.json"]
     corridor.write_run(file_results, target)
+    # The earlier run's monthly.csv belonged to it: a rerun without it leaves none behind.
     assert sorted(p.name for p in target.iterdir()) == ["daily.parquet", "run.json"]
-    corridor.write_run(file_results, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_write_run_refuses_a_folder_holding_other_files(
+    tmp_path: Path, file_results: corridor.Results
+) -> None:
+    target = tmp_path / "thesis"
+    target.mkdir()
+    (target / "thesis.tex").write_text("years of work")
+    with pytest.raises(corridor.OutputError, match=r"thesis.tex.*nothing was changed"):
+        corridor.write_run(file_results, target)
+    assert sorted(p.name for p in target.iterdir()) == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
+    # A folder of run-like names without the run.json marker is not recognised as a run either.
+    lookalike = tmp_path / "lookalike"
+    lookalike.mkdir()
+    (lookalike / "daily.parquet").write_text("someone else's table")
+    with pytest.raises(corridor.OutputError, match=r"holds no run\.json"):
+        corridor.write_run(file_results, lookalike)
+    assert (lookalike / "daily.parquet").read_text() == "someone else's table"
+
+
+def test_write_run_with_force_writes_beside_other_files_and_keeps_them(
+    tmp_path: Path, file_results: corridor.Results
+) -> None:
+    target = tmp_path / "project"
+    (target / "src").mkdir(parents=True)
+    (target / "README.md").write_text("mine")
+    (target / "src" / "code.py").write_text("x = 1")
+    out = corridor.write_run(file_results, target, force=True)
+    assert out == target.resolve()
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "daily.parquet", "run.json", "src"]
+    assert (target / "README.md").read_text() == "mine"
+    assert (target / "src" / "code.py").read_text() == "x = 1"
+    corridor.write_run(file_results, target, force=True)  # again: still nothing of theirs touched
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "daily.parquet", "run.json", "src"]
+
+
+def test_write_run_into_the_current_folder_never_renames_it(
+    tmp_path: Path, file_results: corridor.Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    inode = here.stat().st_ino
+    corridor.write_run(file_results, ".")
+    corridor.write_run(file_results, ".")
+    assert here.stat().st_ino == inode  # the same folder, not a replacement
+    assert Path.cwd().resolve() == here.resolve()
+    assert sorted(p.name for p in here.iterdir()) == ["daily.parquet", "run.json"]
 
 
 def test_interrupted_write_keeps_the_previous_output(

@@ -108,7 +108,7 @@ def test_inflow_file_problems_name_the_inflow(
     with pytest.raises(ScenarioError, match="no rows for nationality 'Cuba'"):
         corridor.compile_timeline(load_scenario(tmp_path / "s.yaml"), network)
     (tmp_path / "missing.csv").write_text("month,nationality,persons\n2019-03,Cuba,lots\n")
-    with pytest.raises(ScenarioError, match="row 2"):
+    with pytest.raises(ScenarioError, match="line 2"):
         corridor.compile_timeline(load_scenario(tmp_path / "s.yaml"), network)
 
 

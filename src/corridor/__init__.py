@@ -23,6 +23,7 @@ from corridor.evidence import EvidenceError, ValidationResult, load_observed, va
 from corridor.forecast import ForecastError, ForecastResult, forecast, monthly_requests
 from corridor.geography import GeographyError, Network, load_network
 from corridor.metrics import Results
+from corridor.outputs import OutputError
 from corridor.run import simulate, write_run
 from corridor.scenario import Scenario, ScenarioError, load_scenario
 from corridor.timeline import Timeline, compile_timeline
@@ -39,6 +40,7 @@ __all__ = [
     "ForecastResult",
     "GeographyError",
     "Network",
+    "OutputError",
     "Results",
     "Scenario",
     "ScenarioError",

@@ -18,13 +18,22 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk, where the platform allows."""
     with contextlib.suppress(OSError):  # not every platform/filesystem opens folders
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def make_shareable(path: Path, *, folder: bool = False) -> None:
+    """Give a temporary file (or folder) the permissions the umask gives new files.
+
+    ``mkstemp`` and ``mkdtemp`` make them private; published outputs should not be.
+    """
+    path.chmod((0o777 if folder else 0o666) & ~_umask())
 
 
 def write_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None:
@@ -39,12 +48,12 @@ def write_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; outputs should not be
+        make_shareable(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def write_text_atomically(target: Path, text: str) -> None:

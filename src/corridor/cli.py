@@ -9,12 +9,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from corridor.geography import GeographyError
 from corridor.metrics import Results
-from corridor.run import simulate, write_run
+from corridor.outputs import OutputError, check_output_folder
+from corridor.run import RUN_OUTPUTS, simulate, write_run
 from corridor.scenario import ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -44,7 +46,8 @@ def _root(
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    # soft_wrap: one line stays one line however narrow the terminal (or a log file).
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -92,8 +95,8 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default runs/<scenario name>).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    agents: Annotated[int | None, typer.Option(help="About how many agents to simulate.")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (>= 0).")] = 0,
+    agents: Annotated[int | None, typer.Option(min=1, help="About how many agents to simulate.")] = None,
     scale: Annotated[float | None, typer.Option(help="Persons per agent (instead of --agents).")] = None,
     set_: Annotated[
         list[str] | None,
@@ -103,11 +106,18 @@ def run(
     monthly: Annotated[
         bool, typer.Option(help="Also print the main outcomes by month (and write monthly.csv).")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Write into an --out folder that holds other files (they are kept; without it, refused)."
+        ),
+    ] = False,
 ) -> None:
     """Simulate SCENARIO once; write daily.parquet and run.json to the output folder."""
     try:
         sc = load_scenario(scenario, set_ or [])
         target = out_dir if out_dir is not None else Path("runs") / sc.name
+        check_output_folder(target, RUN_OUTPUTS, "run.json", force=force, what="--out")  # before the run
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -119,8 +129,18 @@ def run(
             transient=True,
         ) as progress:
             task = progress.add_task(sc.name, total=(sc.horizon.end - sc.horizon.start).days + 1)
+
+            def starting(n_agents: int, days: int) -> None:
+                if not quiet:
+                    progress.console.print(f"{sc.name}: about {n_agents:,} agents x {days:,} days")
+
             results = simulate(
-                sc, seed=seed, agents=agents, scale=scale, on_day=lambda _d: progress.advance(task)
+                sc,
+                seed=seed,
+                agents=agents,
+                scale=scale,
+                on_day=lambda _d: progress.advance(task),
+                on_start=starting,
             )
         options = {
             "scenario_path": str(scenario),
@@ -129,16 +149,18 @@ def run(
             "scale": scale,
             "set": set_ or [],
         }
-        written = write_run(results, target, options)
-    except (ScenarioError, GeographyError) as exc:
+        table = None
+        if monthly:
+            from corridor.report import monthly_outcomes
+
+            table = monthly_outcomes(results)
+        extra = {} if table is None else {"monthly.csv": table.to_csv}
+        written = write_run(results, target, options, extra=extra, force=force)
+    except (ScenarioError, GeographyError, OutputError) as exc:
         raise _fail(exc) from None
     if not quiet:
         print_summary(results, out)
-    if monthly:
-        from corridor.report import monthly_outcomes
-
-        table = monthly_outcomes(results)
-        table.to_csv(written / "monthly.csv")
+    if table is not None:
         print_frame(table, "main outcomes by month (flows: month total; stocks: last day)")
     if not quiet:
         out.print(f"wrote {written / 'daily.parquet'} and {written / 'run.json'}")
@@ -147,21 +169,26 @@ def run(
 @app.command("compare")
 def compare_cmd(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario files; the first is the reference.")],
-    seeds: Annotated[int, typer.Option(help="Seeds per scenario (the same seeds for all).")] = 5,
-    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = 50_000,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per scenario (the same seeds for all).")] = 5,
+    agents: Annotated[int | None, typer.Option(min=1, help="About how many agents per run.")] = 50_000,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for compare.html and the tables.")] = Path(
         "runs/compare"
     ),
+    force: Annotated[
+        bool, typer.Option(help="Write into an --out folder that holds other files (they are kept).")
+    ] = False,
 ) -> None:
     """Run SCENARIOS over the same seeds; print and plot the differences in the main outcomes."""
-    from corridor.report import compare, comparison_html
+    from corridor.atomic import write_text_atomically
+    from corridor.report import COMPARE_OUTPUTS, compare, comparison_html
 
     try:
         for path in scenarios:
             load_scenario(path)  # fail fast, before any run
+        check_output_folder(out_dir, COMPARE_OUTPUTS, "compare_summary.csv", force=force, what="--out")
         with err.status(f"running {len(scenarios)} scenarios x {seeds} seeds"):
             result = compare(scenarios, seeds=range(seeds), agents=agents)
-    except (ScenarioError, GeographyError) as exc:
+    except (ScenarioError, GeographyError, OutputError) as exc:
         raise _fail(exc) from None
     summary = result.summary()
     order = list(result.totals.columns)
@@ -175,11 +202,11 @@ def compare_cmd(
     say(f"\nPaired difference from {result.scenarios[0]} (same seeds), median [5%, 95%]:")
     say(cells("{diff_median:+,.0f} [{diff_q05:+,.0f}, {diff_q95:+,.0f}]").iloc[:, 1:].to_string())
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(out_dir / "compare_summary.csv", index=False)
-    result.monthly.reset_index().assign(month=lambda d: d.month.astype(str)).to_csv(
-        out_dir / "compare_monthly.csv", index=False
-    )
+    monthly = result.monthly.reset_index().assign(month=lambda d: d.month.astype(str))
+    write_text_atomically(out_dir / "compare_monthly.csv", monthly.to_csv(index=False))
     html = comparison_html(result, out_dir / "compare.html")
+    # The marker last: a folder with it holds a complete comparison.
+    write_text_atomically(out_dir / "compare_summary.csv", summary.to_csv(index=False))
     out.print(f"wrote {html}, {out_dir / 'compare_summary.csv'}, {out_dir / 'compare_monthly.csv'}")
 
 
@@ -195,7 +222,7 @@ def validate_cmd(
         ),
     ] = None,
     runs: Annotated[int, typer.Option("--runs", min=1, help="Seeds 0..N-1.")] = 5,
-    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = 50_000,
+    agents: Annotated[int | None, typer.Option(min=1, help="About how many agents per run.")] = 50_000,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for validation.csv/.json/.html (default runs/<name>-validate)."),
@@ -278,7 +305,7 @@ def ensemble(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:8786) instead of local workers.")
     ] = None,
-    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = None,
+    agents: Annotated[int | None, typer.Option(min=1, help="About how many agents per run.")] = None,
     scale: Annotated[float | None, typer.Option(help="Persons per agent (instead of --agents).")] = None,
     set_: Annotated[
         list[str] | None,
@@ -423,7 +450,7 @@ def forecast_cmd(
         Path | None, typer.Option(help="Parameter draws (posterior.parquet from corridor calibrate).")
     ] = None,
     runs: Annotated[int, typer.Option(min=2, help="Runs (seeds, each with a posterior draw).")] = 40,
-    agents: Annotated[int | None, typer.Option(help="About how many agents per run.")] = 50_000,
+    agents: Annotated[int | None, typer.Option(min=1, help="About how many agents per run.")] = 50_000,
     workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: CPU count).")] = None,
     observed: Annotated[
         list[Path] | None,
@@ -494,7 +521,7 @@ def sensitivity_cmd(
         list[str] | None,
         typer.Option("--set", help="Fixed override for every run: dotted.path=value (repeatable)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of every run (common random numbers).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every run (common random numbers).")] = 0,
     top: Annotated[int, typer.Option(min=1, help="Parameters printed per outcome.")] = 3,
     out_dir: Annotated[
         Path | None,
@@ -587,7 +614,16 @@ def bench_flee_network_cmd(
 
 def main() -> None:
     """Entry point of the ``corridor`` script."""
-    app()
+    try:
+        app()
+    except OSError as exc:  # a file that cannot be read or written (permissions, disk full)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except MemoryError:
+        err.print(
+            "[bold red]error:[/] out of memory; use fewer --agents or a shorter horizon", highlight=False
+        )
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

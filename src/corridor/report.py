@@ -19,7 +19,18 @@ from corridor.atomic import write_text_atomically
 from corridor.metrics import Results
 from corridor.run import simulate
 
-__all__ = ["MAIN_OUTCOMES", "Comparison", "compare", "comparison_html", "monthly_outcomes", "outcome_totals"]
+__all__ = [
+    "COMPARE_OUTPUTS",
+    "MAIN_OUTCOMES",
+    "Comparison",
+    "compare",
+    "comparison_html",
+    "monthly_outcomes",
+    "outcome_totals",
+]
+
+#: The files ``corridor compare`` writes into its folder (``compare_summary.csv`` last, as its marker).
+COMPARE_OUTPUTS = ("compare.html", "compare_monthly.csv", "compare_summary.csv")
 
 #: Places whose stranded and unsheltered people the reports single out.
 SOUTH = ("Tapachula",)

@@ -12,12 +12,10 @@
 from __future__ import annotations
 
 import json
-import os
+import math
 import platform
 import resource
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,10 +28,20 @@ import pyarrow.parquet as pq
 from corridor.engine.core import run_engine
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
+from corridor.outputs import publish_folder
 from corridor.scenario import Scenario, ScenarioError, load_scenario
 from corridor.timeline import Timeline, compile_timeline
 
-__all__ = ["DEFAULT_AGENTS", "choose_scale", "simulate", "write_run"]
+__all__ = [
+    "DEFAULT_AGENTS",
+    "RUN_OUTPUTS",
+    "available_memory_bytes",
+    "check_run_size",
+    "choose_scale",
+    "estimate_peak_bytes",
+    "simulate",
+    "write_run",
+]
 
 #: Agents simulated when neither ``agents`` nor ``scale`` is given.
 DEFAULT_AGENTS = 200_000
@@ -42,16 +50,121 @@ DEFAULT_AGENTS = 200_000
 def choose_scale(timeline: Timeline, agents: int | None = None, scale: float | None = None) -> float:
     """Persons per agent: ``scale`` if given, else the one that gives about ``agents`` first arrivals."""
     if scale is not None and agents is not None:
-        raise ScenarioError([("options", None, "give agents or scale, not both")])
+        raise ScenarioError([("options", None, "give agents or scale, not both")], what="run options")
     if scale is not None:
-        if not scale > 0:
-            raise ScenarioError([("options.scale", None, f"scale must be > 0 (got {scale})")])
+        if not (isinstance(scale, int | float | np.number) and math.isfinite(scale) and scale > 0):
+            raise ScenarioError(
+                [("options.scale", None, f"scale must be a finite number > 0 (got {scale!r})")],
+                what="run options",
+            )
         return float(scale)
     target = DEFAULT_AGENTS if agents is None else agents
-    if target < 1:
-        raise ScenarioError([("options.agents", None, f"agents must be >= 1 (got {target})")])
+    if isinstance(target, bool) or not isinstance(target, int | np.integer) or target < 1:
+        raise ScenarioError(
+            [("options.agents", None, f"agents must be a whole number >= 1 (got {target!r})")],
+            what="run options",
+        )
     persons = float(timeline.arrivals_persons.sum())
-    return persons / target if persons > 0 else 1.0
+    if not persons > 0:
+        sc = timeline.scenario
+        raise ScenarioError(
+            [
+                (
+                    "inflows",
+                    None,
+                    f"no one enters Mexico between {sc.horizon.start} and {sc.horizon.end}: the inflows "
+                    "give 0 persons in the horizon (do their months or file cover it?)",
+                )
+            ]
+        )
+    return persons / target
+
+
+#: Peak bytes per agent while a population is drawn and simulated: 29 B of population
+#: arrays and the temporaries that draw them. benchmarks/engine_scaling.py measures about
+#: 49 B marginal peak per agent; rounded up here, so that the check errs on the safe side.
+PEAK_BYTES_PER_AGENT = 64
+
+
+def estimate_peak_bytes(timeline: Timeline, n_agents: float) -> int:
+    """Memory a run needs beyond the interpreter's: the agents and the daily counters.
+
+    The counters hold (day, metric, place, nationality) cells; the results and their tidy
+    table take up to about twice as much again, so they count three times.
+    """
+    from corridor.metrics import EXTRA_STOCKS, FLOWS, PLACE_SERIES, STOCKS
+
+    n_places = len(timeline.network.place_names)
+    cells = timeline.n_days * n_places
+    counters = cells * len(timeline.nationalities) * (len(FLOWS) + len(STOCKS) + len(EXTRA_STOCKS)) * 4
+    counters += cells * len(PLACE_SERIES) * 8
+    return int(n_agents * PEAK_BYTES_PER_AGENT + 3 * counters)
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process may still use: the least of the machine's available memory, the
+    cgroup (container) limit left, and the address-space limit. None where none is known."""
+    limits: list[int] = []
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        cg = Path("/sys/fs/cgroup")
+        top, used = (cg / "memory.max").read_text().strip(), (cg / "memory.current").read_text().strip()
+        if top != "max":
+            limits.append(int(top) - int(used))
+    except (OSError, ValueError):
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        limits.append(soft - _current_vm_bytes())
+    return max(0, min(limits)) if limits else None
+
+
+def _current_vm_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def check_run_size(timeline: Timeline, scale: float) -> int:
+    """Refuse, before allocating anything, a run larger than the memory available.
+
+    Returns
+    -------
+    int
+        About how many agents the run simulates.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the memory the run would need and the memory there is.
+    """
+    persons = float(timeline.arrivals_persons.sum())
+    n_agents = persons / scale
+    need = estimate_peak_bytes(timeline, n_agents)
+    have = available_memory_bytes()
+    if have is not None and need > 0.8 * have:
+        gib = 2.0**30
+        raise ScenarioError(
+            [
+                (
+                    "options.agents",
+                    None,
+                    f"about {n_agents:,.0f} agents over {timeline.n_days:,} days need about "
+                    f"{need / gib:.2f} GiB of memory, and {have / gib:.2f} GiB is available; use fewer "
+                    "--agents (a larger --scale) or a shorter horizon",
+                )
+            ],
+            what="run size",
+        )
+    return round(n_agents)
 
 
 def _peak_rss_bytes() -> int:
@@ -68,6 +181,7 @@ def simulate(
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
     network: Network | None = None,
     on_day: Callable[[int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> Results:
     """Simulate a scenario once.
 
@@ -86,11 +200,23 @@ def simulate(
         Defaults to the geography shipped with corridor.
     on_day : callable, optional
         Called with each day index after it is simulated (progress bars).
+    on_start : callable, optional
+        Called with (about how many agents, days) once the run is checked, before it starts.
 
     Returns
     -------
     Results
+
+    Raises
+    ------
+    ScenarioError
+        An invalid scenario or options, a horizon no one enters in, a negative seed, or a
+        run that needs more memory than is available (checked before anything is allocated).
     """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ScenarioError(
+            [("options.seed", None, f"seed must be a whole number >= 0 (got {seed!r})")], what="run options"
+        )
     if isinstance(scenario, Scenario):
         if overrides:
             raise ScenarioError([("overrides", None, "overrides apply to a scenario file; pass its path")])
@@ -100,6 +226,9 @@ def simulate(
     net = network if network is not None else load_network()
     timeline = compile_timeline(sc, net)
     k = choose_scale(timeline, agents, scale)
+    n_agents = check_run_size(timeline, k)
+    if on_start is not None:
+        on_start(n_agents, timeline.n_days)
 
     start = time.perf_counter()
     results, sim = run_engine(timeline, k, seed, on_day=on_day)
@@ -134,27 +263,55 @@ def _versions() -> dict[str, str]:
     }
 
 
-def write_run(results: Results, out: str | Path, options: Mapping[str, Any] | None = None) -> Path:
+#: What a run folder holds (``monthly.csv``: ``corridor run --monthly``); ``run.json`` marks it.
+RUN_OUTPUTS = ("daily.parquet", "run.json", "monthly.csv")
+
+
+def write_run(
+    results: Results,
+    out: str | Path,
+    options: Mapping[str, Any] | None = None,
+    *,
+    extra: Mapping[str, Callable[[Path], None]] | None = None,
+    force: bool = False,
+) -> Path:
     """Write ``daily.parquet`` and ``run.json`` into ``out``, atomically.
 
-    Both files are written into a temporary folder next to ``out``, which then replaces
-    ``out`` in one rename: an interrupted run leaves the previous output (or none), never
-    a half-written one.
+    The files are written into a temporary folder, then published in one rename (see
+    :func:`corridor.outputs.publish_folder`): an interrupted run leaves the previous output
+    (or none), never a half-written one. ``out`` must be new, empty, or hold only an
+    earlier run's files: a folder holding anything else is refused before the simulation's
+    files are written, unless ``force`` (then corridor writes beside those files and
+    deletes none of them).
+
+    Parameters
+    ----------
+    results : Results
+    out : path
+        The output folder.
+    options : mapping, optional
+        Recorded in run.json (how the run was asked for).
+    extra : mapping of file name to writer, optional
+        More files of the run (``monthly.csv``), each written by ``writer(path)``.
+    force : bool
+        Write into a folder that holds other files (they are kept).
 
     Returns
     -------
     Path
         The output folder.
+
+    Raises
+    ------
+    OutputError
+        ``out`` holds files corridor did not write (and ``force`` is off), or is not a folder.
     """
-    target = Path(out).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output should not be
-    try:
+
+    def write(tmp: Path) -> None:
         table = pa.Table.from_pandas(results.to_frame(), preserve_index=False)
         pq.write_table(table, tmp / "daily.parquet", compression="zstd")
+        for name, writer in (extra or {}).items():
+            writer(tmp / name)
         meta = {
             "versions": _versions(),
             **results.info,
@@ -163,14 +320,5 @@ def write_run(results: Results, out: str | Path, options: Mapping[str, Any] | No
             "outputs": {"daily.parquet": {"rows": table.num_rows, "columns": table.column_names}},
         }
         (tmp / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return publish_folder(out, write, RUN_OUTPUTS, "run.json", force=force)

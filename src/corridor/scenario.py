@@ -63,22 +63,44 @@ class ScenarioError(ValueError):
         ``line`` the 1-based line in the file or None.
     """
 
-    def __init__(self, problems: Sequence[tuple[str, int | None, str]], source: str = "") -> None:
+    def __init__(
+        self, problems: Sequence[tuple[str, int | None, str]], source: str = "", what: str = "scenario"
+    ) -> None:
         self.problems = list(problems)
         self.source = source
+        self.what = what
         super().__init__(self._format())
 
     def _format(self) -> str:
-        head = f"invalid scenario {self.source}" if self.source else "invalid scenario"
-        lines = [f"{head}: {len(self.problems)} problem(s)"]
-        for path, line, msg in self.problems:
-            where = f"{path or '<top level>'}" + (f" (line {line})" if line else "")
-            lines.append(f"  {where}: {msg}")
+        head = f"invalid {self.what} {self.source}" if self.source else f"invalid {self.what}"
+        shown = [_where(path, line) + msg for path, line, msg in self.problems[:_MAX_PROBLEMS_SHOWN]]
+        if len(self.problems) == 1:
+            return f"{head}: {shown[0]}"
+        lines = [f"{head}: {len(self.problems)} problems", *(f"  {line}" for line in shown)]
+        if len(self.problems) > _MAX_PROBLEMS_SHOWN:
+            lines.append(f"  ... and {len(self.problems) - _MAX_PROBLEMS_SHOWN} more")
         return "\n".join(lines)
 
 
+def _where(path: str, line: int | None) -> str:
+    if not path:
+        return f"line {line}: " if line else ""
+    return path + (f" (line {line})" if line else "") + ": "
+
+
+#: Problems an error lists (a file that is not a scenario would otherwise be echoed line by line).
+_MAX_PROBLEMS_SHOWN = 12
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: what error messages quote of an input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: every number of a scenario is finite (no 'inf' capacities).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 class RouteRef(_Strict):
@@ -89,7 +111,11 @@ class RouteRef(_Strict):
     mode: Literal["road", "rail", "sea", "trek"] | None = Field(
         default=None, description="Route mode; all modes between the two places when omitted."
     )
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+
+#: Longest horizon: the engine keeps days in 16-bit counters, and no observed series is longer.
+MAX_HORIZON_DAYS = 10_000
 
 
 class Horizon(_Strict):
@@ -102,6 +128,11 @@ class Horizon(_Strict):
     def _ordered(self) -> Horizon:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.days > MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"{self.days:,} days from {self.start} to {self.end}; at most {MAX_HORIZON_DAYS:,} "
+                "(about 27 years)"
+            )
         return self
 
     @property
@@ -110,7 +141,7 @@ class Horizon(_Strict):
         return (self.end - self.start).days + 1
 
 
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class Inflow(_Strict):
@@ -146,8 +177,8 @@ class Inflow(_Strict):
     @classmethod
     def _months(cls, v: dict[str, float] | None) -> dict[str, float] | None:
         for key in v or {}:
-            if not _MONTH.match(key):
-                raise ValueError(f"month {key!r} is not of the form YYYY-MM")
+            if not MONTH_PATTERN.match(key):
+                raise ValueError(f"month {excerpt(key)} is not a month of the form YYYY-MM (01-12)")
         return v
 
     @model_validator(mode="after")
@@ -528,10 +559,16 @@ class Prior(_Strict):
         return [self.mean if self.distribution == "normal" else float(2.718281828459045**self.mean)]
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
 class Scenario(_Strict):
     """A validated scenario. Build one with :func:`load_scenario` or ``Scenario.model_validate``."""
 
-    name: str = Field(min_length=1, description="Short name; the default output folder is runs/<name>.")
+    name: str = Field(
+        description="Short name: letters, digits, '.', '_' and '-' (not a path); the default output "
+        "folder is runs/<name>.",
+    )
     description: str = Field(default="", description="What the scenario represents.")
     horizon: Horizon = Field(description="First and last simulated day.")
     inflows: list[Inflow] = Field(min_length=1, description="Who enters Mexico, where and when.")
@@ -558,6 +595,16 @@ class Scenario(_Strict):
     )
     base_dir: Path | None = Field(default=None, exclude=True, description="Folder of the YAML file.")
     sha256: str | None = Field(default=None, exclude=True, description="Digest of the file and overrides.")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{excerpt(value)} is not a name: use 1-100 letters, digits, '.', '_' or '-', starting "
+                "with a letter or digit (no '/' or '..': the name is not a path)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _priors_apply(self) -> Scenario:
@@ -649,10 +696,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     path = path.strip()
     if not path or any(not p for p in path.split(".")):
         raise ScenarioError([(text, None, "override path is empty or has an empty segment")])
+    if len(raw) > 10_000:
+        raise ScenarioError([(path, None, f"override value of {len(raw):,} characters; at most 10,000")])
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ScenarioError([(path, None, f"override value {raw!r} is not valid YAML: {exc}")]) from None
+        value = parse_yaml_text(raw)[1] if raw.strip() else ""
+    except ValueError as exc:
+        raise ScenarioError([(path, None, f"override value {excerpt(raw)}: {exc.args[0]}")]) from None
     return path, value
 
 
@@ -734,23 +783,160 @@ def load_scenario(
     return validate_data(data, root=root, source=str(file), overridden=set(pairs))
 
 
-def _read_yaml(file: Path) -> tuple[str, yaml.Node | None, dict[str, Any]]:
-    """Text, node tree and data of a YAML mapping file, or a ScenarioError."""
+#: Limits on a YAML document, checked before anything is built from it, so that a malformed or
+#: hostile file fails at once with a clear error instead of exhausting memory: the shipped
+#: scenarios are under 20 KB with under 1,000 nodes and 7 levels of nesting.
+MAX_YAML_BYTES = 1_000_000
+MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 40
+
+
+def _node_shape(root: yaml.Node) -> tuple[int, int]:
+    """(nodes, depth) of a composed YAML tree with every alias expanded, without expanding it.
+
+    Aliases make the tree a graph whose expansion can be exponentially large (the "billion
+    laughs"); sizes are summed over the graph with memoisation, iteratively (no recursion),
+    and the count stops growing past the limit. A recursive alias raises ValueError.
+    """
+    size: dict[int, tuple[int, int]] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if key in size and not expanded:
+            continue
+        children: list[yaml.Node]
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not expanded:
+            if key in on_path:
+                raise ValueError("a recursive alias (a value that contains itself)")
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in size)
+            continue
+        on_path.discard(key)
+        total = 1 + sum(size[id(c)][0] for c in children)
+        depth = 1 + max((size[id(c)][1] for c in children), default=0)
+        size[key] = (min(total, MAX_YAML_NODES + 1), depth)
+    return size[id(root)]
+
+
+def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
+    """Node tree and data of a YAML text, refusing documents past the size limits.
+
+    Raises
+    ------
+    ValueError
+        With a message saying what is wrong and, for a syntax error, the 1-based line as
+        ``args[1]`` (or None).
+    """
+    loader = yaml.SafeLoader(text)
     try:
-        text = file.read_text(encoding="utf-8")
+        try:
+            root = loader.get_single_node()
+        except RecursionError:
+            raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep", None) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"not valid YAML: {problem}", mark.line + 1 if mark else None) from None
+        if root is None:
+            return None, None
+        nodes, depth = _node_shape(root)
+        if nodes > MAX_YAML_NODES:
+            raise ValueError(
+                f"expands to more than {MAX_YAML_NODES:,} values (aliases repeated within aliases?); "
+                "a scenario is far smaller",
+                None,
+            )
+        if depth > MAX_YAML_DEPTH:
+            raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep", None)
+        try:
+            data = loader.construct_document(root)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"not valid YAML: {problem}", mark.line + 1 if mark else None) from None
+        return root, data
+    finally:
+        loader.dispose()
+
+
+def read_text_file(file: Path, max_bytes: int, kind: str) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``, or ValueError saying why not.
+
+    Never reads more than ``max_bytes + 1`` bytes, and only from a regular file (not a
+    folder, a FIFO or a device such as /dev/zero). ``kind`` names what the file should be
+    in messages ("a YAML scenario").
+    """
+    import stat
+
+    try:
+        info = file.stat()
     except OSError as exc:
-        raise ScenarioError([("", None, f"cannot read {file}: {exc.strerror or exc}")], str(file)) from None
+        raise ValueError(f"cannot read it: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"is a folder, not {kind}")
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"is not a regular file (a pipe or a device?), not {kind}")
+    if info.st_size > max_bytes:
+        raise ValueError(f"is {info.st_size:,} bytes, more than the {max_bytes:,} allowed for {kind}")
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ScenarioError(
-            [("", line, f"not valid YAML: {getattr(exc, 'problem', exc)}")], str(file)
+        with file.open("rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read it: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise ValueError(f"is more than the {max_bytes:,} bytes allowed for {kind}")
+    return decode_text(raw, kind)
+
+
+def decode_text(raw: bytes, kind: str) -> str:
+    """Decode UTF-8 (with or without a byte-order mark), or ValueError saying what the bytes are."""
+    if raw[:2] == b"\x1f\x8b":
+        raise ValueError(f"is gzip-compressed; decompress it (gunzip) to get {kind}")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or raw[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise ValueError("is UTF-16 or UTF-32 text; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ValueError(
+            f"is not UTF-8 text: byte 0x{raw[exc.start]:02X} at line {line}, column {column} "
+            "(Latin-1 or Windows-1252?); save it as UTF-8"
         ) from None
+    if "\x00" in text:
+        raise ValueError(f"holds NUL bytes: a binary file, not {kind}")
+    return text
+
+
+def _read_yaml(
+    file: Path, field: str = "", source: Path | None = None
+) -> tuple[str, yaml.Node | None, dict[str, Any]]:
+    """Text, node tree and data of a YAML mapping file, or a ScenarioError naming the file.
+
+    ``field`` and ``source`` name where the file was referred to (``base`` of a variant).
+    """
+    where = f"{field}: {file}" if field else ""
+    try:
+        text = read_text_file(file, MAX_YAML_BYTES, "a YAML scenario")
+        root, data = parse_yaml_text(text)
+    except ValueError as exc:
+        line = exc.args[1] if len(exc.args) > 1 and not field else None
+        raise ScenarioError([(where, line, str(exc.args[0]))], str(source or file)) from None
     if not isinstance(data, dict):
-        raise ScenarioError([("", 1, "expected a mapping of scenario sections at the top level")], str(file))
+        raise ScenarioError(
+            [(where, None if field else 1, "expected a mapping of scenario sections at the top level")],
+            str(source or file),
+        )
     return text, root, data
 
 
@@ -764,10 +950,35 @@ def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any],
     A variant names its ``base`` scenario (a path relative to the variant), and may replace
     top-level fields such as ``name`` and ``description``. Used for counterfactuals.
     """
-    base_file = (file.parent / str(variant["base"])).resolve()
-    if not base_file.is_file():
+    name = variant["base"]
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError([("base", None, "expected the path of a scenario file (.yaml)")], str(file))
+    base_file = (file.parent / name).resolve()
+    # Check that it is a scenario before reading it, and never quote its content: an error
+    # about a file that is not a scenario must not print that file's lines.
+    if base_file.suffix.lower() not in (".yaml", ".yml"):
+        raise ScenarioError([("base", None, f"{base_file}: not a .yaml or .yml scenario file")], str(file))
+    if not base_file.exists():
         raise ScenarioError([("base", None, f"no such scenario file {base_file}")], str(file))
-    base_text, _, base = _read_yaml(base_file)
+    base_text, _, base = _read_yaml(base_file, "base", file)
+    sections = {f.alias or n for n, f in Scenario.model_fields.items() if not f.exclude}
+    strangers = [k for k in base if k not in sections and k != "base"]
+    missing = [k for k in ("name", "horizon", "inflows") if k not in base]
+    if strangers or missing:
+        raise ScenarioError(
+            [
+                (
+                    "base",
+                    None,
+                    f"{base_file} is not a corridor scenario ("
+                    + (f"{len(strangers)} top-level keys are not scenario sections" if strangers else "")
+                    + ("; " if strangers and missing else "")
+                    + (f"no {', '.join(missing)}" if missing else "")
+                    + ")",
+                )
+            ],
+            str(file),
+        )
     if "base" in base:
         raise ScenarioError([("base", None, "a base scenario cannot itself have a base")], str(file))
     changes = variant.get("changes") or {}
@@ -807,18 +1018,19 @@ def validate_data(
         problems = []
         for err in exc.errors():
             loc = _clean_loc(err["loc"])
-            dotted = _loc_to_path(loc)
+            # Keys are quoted short: a key may be anything (a line of a file that is no scenario).
+            dotted = _loc_to_path([p if isinstance(p, int) or len(p) <= 40 else excerpt(p) for p in loc])
             line = (
                 None if overridden and any(dotted.startswith(o) for o in overridden) else _line_of(root, loc)
             )
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (check the spelling; see docs/scenarios.md for the fields)"
             elif err["type"] == "missing":
                 msg = "required field missing"
             inp = err.get("input")
             if err["type"] not in ("missing", "extra_forbidden") and not isinstance(inp, dict | list):
-                msg += f" (got {inp!r})"
+                msg += f" (got {excerpt(inp, 60)})"
             problems.append((dotted, line, msg))
         raise ScenarioError(problems, source) from None
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import io
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +28,14 @@ from pydantic import ValidationError
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.scenario import (
     DEFAULT,
+    MONTH_PATTERN,
     Policy,
     RouteRef,
     Scenario,
     ScenarioError,
     apply_overrides,
+    excerpt,
+    read_text_file,
 )
 
 __all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]
@@ -239,35 +244,43 @@ def _daily_inflow(scenario: Scenario, index: int, dates: pd.DatetimeIndex) -> F6
     return per_month / days_in_month
 
 
+#: An inflow CSV is a few KB (a row per month and nationality); this bounds what is read.
+MAX_INFLOW_FILE_BYTES = 20_000_000
+
+
 def _read_monthly_file(scenario: Scenario, index: int, name: str) -> dict[str, float]:
     field = f"inflows.{index}.file"
     path = Path(name)
     if not path.is_absolute() and scenario.base_dir is not None:
         path = scenario.base_dir / path
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as exc:
-        raise ScenarioError([(field, None, f"cannot read {path}: {exc.strerror or exc}")]) from None
+        text = read_text_file(path, MAX_INFLOW_FILE_BYTES, "an inflow CSV")
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except ValueError as exc:
+        raise ScenarioError([(field, None, f"{path}: {exc.args[0]}")]) from None
+    except csv.Error as exc:
+        raise ScenarioError([(field, None, f"{path}: not a CSV file ({exc})")]) from None
     out: dict[str, float] = {}
     nationality = scenario.inflows[index].nationality
+    expected = "expected columns 'month' (YYYY-MM), 'nationality' and 'persons' (a finite number >= 0)"
     for n, row in enumerate(rows, start=2):
         try:
             month, nat, persons = row["month"], row["nationality"], float(row["persons"])
         except (KeyError, TypeError, ValueError):
+            raise ScenarioError([(field, None, f"{path.name} line {n}: {expected}")]) from None
+        if not (math.isfinite(persons) and persons >= 0):
+            raise ScenarioError(
+                [(field, None, f"{path.name} line {n}, column persons: {expected} (got {excerpt(persons)})")]
+            )
+        if not isinstance(month, str) or not MONTH_PATTERN.match(month):
             raise ScenarioError(
                 [
                     (
                         field,
                         None,
-                        f"{path.name} row {n}: expected columns 'month' (YYYY-MM), "
-                        "'nationality' and 'persons' (a number)",
+                        f"{path.name} line {n}, column month: {excerpt(month)} is not YYYY-MM (01-12)",
                     )
                 ]
-            ) from None
-        if persons < 0 or len(month) != 7 or month[4] != "-":
-            raise ScenarioError(
-                [(field, None, f"{path.name} row {n}: bad month {month!r} or persons {persons}")]
             )
         if nat == nationality:
             out[month] = out.get(month, 0.0) + persons
