@@ -4,11 +4,23 @@ The coverage check is a small problem on purpose (the tests' 40-day scenario, 20
 30 particles, 4 generations): observed rows are built from runs of the scenario at a
 known parameter value (their mean over 4 seeds), in the evidence format, and the posterior
 must hold that value in its 90% interval and be narrower than the prior.
+
+The resume checks are smaller still (2,000 agents, 8 particles, 3 generations, one worker,
+seeded): a calibration SIGKILLed in a subprocess in the middle of generation 0 (or 1) and
+resumed must give exactly what an uninterrupted calibration with the same seed gives.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +32,7 @@ import yaml
 import corridor
 from corridor.calibrate import (
     CalibrationError,
+    _run_to_continue,
     calibrate,
     log_ratio_distance,
     weighted_quantile,
@@ -230,3 +243,251 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "none.csv" in " ".join(result.output.split())
     result = runner.invoke(app, ["calibrate", str(ok), "--budget", "0"])
     assert result.exit_code == 2
+
+
+# ------------------------------------------------------------------ resume, seeds, databases
+SEED = 7
+SEEDED: dict[str, Any] = {
+    "population_size": 8,
+    "agents": 2_000,
+    "workers": 1,
+    "check_runs": 0,
+    "budget": 10_000,
+    "seed": SEED,
+}
+GENERATIONS = 3
+
+#: Runs ``calibrate`` with SEEDED, but the model's simulation number ``kill_at`` (the
+#: calibration's own first run, that plans the comparison, is number 0) touches a marker file
+#: and hangs, for the test to SIGKILL the process in the middle of a generation.
+KILLED_CALIBRATION = """
+import importlib, sys, time
+from pathlib import Path
+
+cal = importlib.import_module("corridor.calibrate")  # the module (corridor.calibrate is the function)
+
+scenario, observed, out, marker, kill_at, options = sys.argv[1:7]
+real, calls = cal.simulate, [0]
+
+def simulate(*args, **kwargs):
+    if calls[0] == int(kill_at):
+        Path(marker).touch()
+        time.sleep(600)
+    calls[0] += 1
+    return real(*args, **kwargs)
+
+cal.simulate = simulate
+cal.calibrate(scenario, [observed], out_dir=out, generations=5, **eval(options))
+"""
+
+
+def _runs_in(db: Path) -> dict[int, list[int]]:
+    """pyabc run id -> its stored generations (-1: pyabc's initial data)."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT a.id, p.t FROM abc_smc a JOIN populations p ON p.abc_smc_id = a.id")
+        out: dict[int, list[int]] = {}
+        for run_id, t in rows:
+            out.setdefault(int(run_id), []).append(int(t))
+    finally:
+        con.close()
+    return {k: sorted(v) for k, v in out.items()}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(problem: dict[str, Path]) -> Any:
+    """A seeded calibration run at once (3 generations)."""
+    return calibrate(
+        problem["scenario"],
+        [problem["observed"]],
+        generations=GENERATIONS,
+        out_dir=problem["folder"] / "uninterrupted",
+        **SEEDED,
+    )
+
+
+def _kill_in_generation(problem: dict[str, Path], out: Path, generation: int) -> None:
+    """Run the seeded calibration in a subprocess and SIGKILL it during ``generation``
+    (generation 0 takes exactly 8 simulations; 3 into the generation)."""
+    marker = out.parent / f"{out.name}.hanging"
+    kill_at = 1 + 8 * generation + 3
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(KILLED_CALIBRATION),
+            str(problem["scenario"]),
+            str(problem["observed"]),
+            str(out),
+            str(marker),
+            str(kill_at),
+            repr(SEEDED),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the calibration did not reach the kill point"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        if proc.stderr:
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("killed_in", [0, 1])
+def test_killed_calibration_resumes_to_the_uninterrupted_result(
+    problem: dict[str, Path], uninterrupted: Any, tmp_path: Path, killed_in: int
+) -> None:
+    """A calibration killed in generation 0 (1), resumed with the same seed, gives the same
+    generations, epsilons and posterior as an uninterrupted one, in the same pyabc run."""
+    out = tmp_path / "out"
+    _kill_in_generation(problem, out, killed_in)
+    db = out / "calibration.db"
+    # Killed during generation `killed_in`: one run, generations before it only.
+    assert _runs_in(db) == {1: list(range(-1, killed_in))}
+
+    resumed = calibrate(
+        problem["scenario"],
+        [problem["observed"]],
+        generations=GENERATIONS - killed_in,
+        out_dir=out,
+        **SEEDED,
+    )
+    assert resumed.summary["resumed"] and resumed.summary["abc_id"] == 1
+    assert _runs_in(db) == {1: list(range(-1, GENERATIONS))}  # the same run, continued
+    gens = resumed.summary["generations"]
+    assert gens == uninterrupted.summary["generations"]
+    assert all(np.isfinite(g["epsilon"]) for g in gens[1:])
+    pd.testing.assert_frame_equal(resumed.posterior, uninterrupted.posterior)
+    assert resumed.summary["total_simulations"] == uninterrupted.summary["total_simulations"]
+
+
+def test_resume_after_a_generation_uses_the_stored_populations_epsilon(
+    problem: dict[str, Path], uninterrupted: Any, tmp_path: Path
+) -> None:
+    """Stopped after generation 0 and resumed, generation 1 selects: its epsilon is the weighted
+    median distance of stored generation 0 (pyabc's, as an uninterrupted run computes it),
+    finite, not the infinity of a first generation; and the runs agree."""
+    import pyabc
+
+    out = tmp_path / "out"
+    first = calibrate(problem["scenario"], [problem["observed"]], generations=1, out_dir=out, **SEEDED)
+    assert [g["t"] for g in first.summary["generations"]] == [0]
+    second = calibrate(problem["scenario"], [problem["observed"]], generations=2, out_dir=out, **SEEDED)
+    gens = second.summary["generations"]
+    assert [g["t"] for g in gens] == [0, 1, 2]
+    assert np.isfinite(gens[1]["epsilon"]) and gens[2]["epsilon"] <= gens[1]["epsilon"] <= gens[0]["epsilon"]
+
+    history = pyabc.History(f"sqlite:///{out / 'calibration.db'}", _id=1)
+    stored = history.get_weighted_distances(t=0)
+    w = stored["w"].to_numpy(dtype=float)
+    median = pyabc.weighted_statistics.weighted_quantile(
+        stored["distance"].to_numpy(dtype=float), w / w.sum(), alpha=0.5
+    )
+    assert gens[1]["epsilon"] == pytest.approx(median, rel=1e-12)
+    assert gens == uninterrupted.summary["generations"]
+    pd.testing.assert_frame_equal(second.posterior, uninterrupted.posterior)
+    assert _runs_in(out / "calibration.db") == {1: [-1, 0, 1, 2]}
+
+
+def _truncated(source: Path, target: Path) -> None:
+    data = source.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+
+
+def _foreign_sqlite(target: Path) -> None:
+    con = sqlite3.connect(target)
+    con.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO runs VALUES (1, 'x')")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("zero bytes", r"empty file \(0 bytes\)"),
+        ("random bytes", "not an SQLite database"),
+        ("truncated", "corrupted SQLite database"),
+        ("sqlite without pyabc's tables", r"not a pyabc calibration database \(no abc_smc table\)"),
+    ],
+    ids=["zero-bytes", "random-bytes", "truncated", "sqlite-without-tables"],
+)
+def test_unusable_database_is_one_line_naming_the_file(
+    problem: dict[str, Path], uninterrupted: Any, tmp_path: Path, case: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    db = out / "calibration.db"
+    if case == "zero bytes":
+        db.write_bytes(b"")
+    elif case == "random bytes":
+        db.write_bytes(np.random.default_rng(0).bytes(8192))
+    elif case == "truncated":
+        _truncated(uninterrupted.db_path, db)
+        (out / "calibration_spec.json").write_bytes(
+            (uninterrupted.db_path.parent / "calibration_spec.json").read_bytes()
+        )
+    else:
+        _foreign_sqlite(db)
+    before = db.read_bytes()
+    with pytest.raises(CalibrationError) as info:
+        calibrate(problem["scenario"], [problem["observed"]], generations=1, out_dir=out, **SEEDED)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(f"{db}: "), text
+    assert re.search(message, text), text
+    assert "another --out" in text
+    assert db.read_bytes() == before  # checked, not touched (no tables added, no new run)
+
+
+def test_cli_unusable_database_exits_2_naming_it(problem: dict[str, Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    (tmp_path / "calibration.db").write_bytes(b"")
+    result = CliRunner().invoke(
+        app,
+        [
+            "calibrate",
+            str(problem["scenario"]),
+            "--budget",
+            "10",
+            "--observed",
+            str(problem["observed"]),
+            "--out",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--check-runs",
+            "0",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "calibration.db" in result.output and "empty file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_to_continue() -> None:
+    db = Path("runs/x/calibration.db")
+    assert _run_to_continue(db, {}) is None
+    assert _run_to_continue(db, {1: -1}) == (1, -1)  # killed in generation 0: continue it
+    # A database of a version that started a new run per resume: the furthest one.
+    assert _run_to_continue(db, {1: -1, 2: 1, 3: -1}) == (2, 1)
+    assert _run_to_continue(db, {1: 0, 2: 0}) == (1, 0)
+    with pytest.raises(CalibrationError, match=r"calibration\.db: pyabc run 2 has no initial data"):
+        _run_to_continue(db, {1: 0, 2: None})
+
+
+def test_seed_needs_one_worker(problem: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(CalibrationError, match="workers=1"):
+        calibrate(problem["scenario"], [problem["observed"]], out_dir=tmp_path, seed=1, workers=2)
+    with pytest.raises(CalibrationError, match="seed must be >= 0"):
+        calibrate(problem["scenario"], [problem["observed"]], out_dir=tmp_path, seed=-1, workers=1)

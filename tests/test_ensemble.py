@@ -1,15 +1,19 @@
 """corridor ensemble: partitioned, atomic, resumable runs; quantile summary; Dask with a worker killed.
 
 Every ensemble here is the shipped 2019 scenario cut to January-February, with 2,000 agents
-(a fraction of a second per run).
+(a fraction of a second per run), but those of ``corridor ensemble`` killed with ``kill -9``
+(20,000 agents, January-June: a second or so per run, so that the kill finds runs going).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,12 +21,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 import corridor
 from corridor.cli import app
-from corridor.ensemble import EnsembleError, EnsembleResult, run_ensemble, summarize_ensemble
+from corridor.ensemble import (
+    ENSEMBLE_LOCK,
+    RUN_LOCK,
+    EnsembleError,
+    EnsembleResult,
+    run_ensemble,
+    summarize_ensemble,
+)
+
+from .test_workers import descendants, kill_all, wait_for, wait_gone
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "scenarios" / "mexico-2019.yaml"
@@ -58,8 +72,14 @@ def partitions(out: Path) -> list[Path]:
 
 
 def leftovers(out: Path) -> list[Path]:
-    """Temporary files (of a killed writer) that were not cleaned up."""
-    return [p for p in out.rglob("*") if p.name.startswith(".")]
+    """Temporary files (of a killed writer) that were not cleaned up (lock files stay, empty or not)."""
+    return [p for p in out.rglob("*") if p.name.startswith(".") and p.name not in (ENSEMBLE_LOCK, RUN_LOCK)]
+
+
+def written_by(out: Path, run: int) -> int:
+    """Pid of the process that wrote run ``run``'s partition (from its facts)."""
+    meta = pq.read_schema(out / "runs" / f"run={run}" / "part.parquet").metadata
+    return int(json.loads(meta[b"corridor"])["written_by"]["pid"])
 
 
 def test_runs_are_partitioned_and_summarised(tmp_path: Path) -> None:
@@ -172,12 +192,19 @@ def test_resume_recomputes_only_missing_runs_and_refuses_another_ensemble(tmp_pa
         run_ensemble(other, out, 4, agents=AGENTS, overrides=SHORT, progress=False, workers=1)
     assert len(partitions(out)) == 4
 
-    # A folder with other things in it, and no manifest, is not used.
+    # A folder with other things in it, and no manifest, is not used (a lock file or not).
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(EnsembleError, match="no ensemble manifest"):
         ensemble(foreign, 2)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    (foreign / ENSEMBLE_LOCK).write_text("")
+    with pytest.raises(EnsembleError, match="no ensemble manifest"):
+        ensemble(foreign, 2)
+    # One holding only a lock (an ensemble killed before it wrote its manifest) is.
+    (foreign / "notes.txt").unlink()
+    assert ensemble(foreign, 1).computed == (0,)
 
 
 def test_posterior_draws_are_applied_per_run(tmp_path: Path) -> None:
@@ -327,3 +354,139 @@ def test_dask_worker_killed_mid_ensemble(tmp_path: Path) -> None:
     assert len(result.computed) + len(result.skipped) == runs
     for run in range(runs):
         assert_same_table(result.read_run(run), serial(run))
+
+
+# --------------------------------------------------------------------------- kill -9 and locks
+KILL_AGENTS = 20_000
+KILL_SET = {"horizon.end": "2019-06-30"}
+
+
+def cli_ensemble(out: Path, runs: int, log: Path) -> subprocess.Popen[bytes]:
+    """``corridor ensemble`` in a process of its own, 2 workers."""
+    args = ["ensemble", str(SCENARIO), "--runs", str(runs), "--workers", "2", "--agents", str(KILL_AGENTS)]
+    args += [*(f"--set={k}={v}" for k, v in KILL_SET.items()), "--out", str(out), "--quiet"]
+    with log.open("wb") as fh:
+        return subprocess.Popen([sys.executable, "-m", "corridor.cli", *args], stdout=fh, stderr=fh)
+
+
+def pool_workers(proc: subprocess.Popen[bytes]) -> list[Any]:
+    """The pool's workers: the children of its forkserver (grandchildren of ``proc``)."""
+    return [p for p in descendants(proc.pid) if p.ppid() != proc.pid]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process tree")
+def test_kill9_of_the_parent_ends_its_workers_and_a_resume_computes_each_run_once(tmp_path: Path) -> None:
+    out, log, runs = tmp_path / "killed", tmp_path / "cli.log", 8
+    proc = cli_ensemble(out, runs, log)
+    tree: list[Any] = []
+    try:
+        wait_for(
+            lambda: proc.poll() is None and len(pool_workers(proc)) >= 2 and partitions(out),
+            f"a run written by corridor ensemble ({log.read_text(errors='replace')[-500:]})",
+        )
+        tree = descendants(proc.pid)  # resource tracker, forkserver, 2 workers
+        old_workers = {p.pid for p in pool_workers(proc)}
+        proc.send_signal(signal.SIGKILL)  # the parent, and only it
+        proc.wait()
+        box: dict[str, Any] = {}
+
+        def resume() -> None:  # at once, as a user would
+            try:
+                box["result"] = run_ensemble(
+                    SCENARIO, out, runs, agents=KILL_AGENTS, overrides=KILL_SET, workers=2, progress=False
+                )
+            except BaseException as exc:  # surfaced below
+                box["error"] = exc
+
+        thread = threading.Thread(target=resume)
+        thread.start()
+        wait_gone(tree)  # within seconds (typically 0.2-0.6 s)
+        thread.join(timeout=120)
+    finally:
+        kill_all(tree)
+    assert not thread.is_alive() and "error" not in box, box.get("error")
+    result: EnsembleResult = box["result"]
+
+    # Every run written, and computed once: by the killed ensemble (skipped now), or by the resume.
+    assert [p.parent.name for p in partitions(out)] == sorted(f"run={i}" for i in range(runs))
+    assert set(result.computed).isdisjoint(result.skipped)
+    assert set(result.computed) | set(result.skipped) == set(range(runs))
+    assert result.computed and result.skipped
+    pids = {o.run: o.pid for o in result.outcomes if o.computed}
+    for run in range(runs):
+        if run in result.computed:
+            assert written_by(out, run) == pids[run] and pids[run] not in old_workers, run
+        else:
+            assert written_by(out, run) in old_workers, run
+    assert not leftovers(out)
+    assert result.manifest["complete"] is True
+
+
+def test_a_second_ensemble_on_a_folder_being_written_is_refused(tmp_path: Path) -> None:
+    out, log = tmp_path / "busy", tmp_path / "cli.log"
+    proc = cli_ensemble(out, 8, log)
+    tree: list[Any] = []
+    try:
+        wait_for(
+            lambda: proc.poll() is None and (out / "manifest.json").exists(),
+            f"corridor ensemble to start ({log.read_text(errors='replace')[-500:]})",
+        )
+        with pytest.raises(EnsembleError) as refused:
+            run_ensemble(SCENARIO, out, 8, agents=KILL_AGENTS, overrides=KILL_SET, workers=1, progress=False)
+        message = str(refused.value)
+        assert f"is being written by another corridor process (pid {proc.pid})" in message
+        assert "\n" not in message
+        # Whatever the options: the folder is busy, that is all one can say.
+        other = ["ensemble", str(SCENARIO), "--runs", "2", "--agents", str(AGENTS), "--out", str(out)]
+        cli = CliRunner().invoke(app, [*other, "--quiet"])
+        assert cli.exit_code == 2 and f"pid {proc.pid}" in " ".join(cli.output.split()), cli.output
+        assert proc.poll() is None  # the first one runs on
+        tree = descendants(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+        kill_all(tree)
+
+
+def _waiting_on_lock(lock: Path) -> bool:
+    """Whether a process waits for the flock of ``lock`` (Linux /proc/locks lists waiters as '->')."""
+    inode = f":{lock.stat().st_ino} "
+    return any("->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines())
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
+def test_a_resume_waits_for_a_run_another_process_is_computing(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "ens"
+    first = ensemble(out, 3)
+    writer = written_by(out, 1)
+    # Run 1 is "being computed" by another live process (this one holds its lock; its
+    # partition, set aside, is what that process will rename into place).
+    aside = tmp_path / "run1.parquet"
+    first.partition(1).rename(aside)
+    lock = out / "runs" / "run=1" / RUN_LOCK
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        box: dict[str, Any] = {}
+
+        def resume() -> None:
+            try:
+                box["result"] = ensemble(out, 3)
+            except BaseException as exc:  # surfaced below
+                box["error"] = exc
+
+        thread = threading.Thread(target=resume)
+        thread.start()
+        wait_for(lambda: _waiting_on_lock(lock) or not thread.is_alive(), "the resume's worker to wait")
+        assert thread.is_alive(), box.get("error")
+        aside.rename(first.partition(1))
+    finally:
+        os.close(fd)  # the other process is done: its lock goes
+    thread.join(timeout=60)
+    assert "error" not in box, box.get("error")
+    again: EnsembleResult = box["result"]
+    assert again.computed == () and again.skipped == (0, 1, 2)
+    assert written_by(out, 1) == writer
+    assert not leftovers(out)

@@ -7,9 +7,12 @@ expected simulated figure is known exactly.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
+import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -497,6 +500,19 @@ def test_shipped_files_load() -> None:
         ({"period_start": ""}, r"bad\.csv line 3, column 'period_start': give both period dates"),
         ({"source_title": ""}, r"bad\.csv line 3, column 'source_title': no source"),
         ({"series": ""}, r"bad\.csv line 3, column 'series': empty"),
+        ({"geography": ""}, r"bad\.csv line 3, column 'geography': empty; expected a name"),
+        ({"unit": ""}, r"bad\.csv line 3, column 'unit': empty; expected a name"),
+        ({"value": ""}, r"bad\.csv line 3, column 'value': empty; expected a number"),
+        ({"value": "unknown"}, r"bad\.csv line 3, column 'value': 'unknown' is not a number; expected"),
+        ({"value": "1,234"}, r"column 'value': '1,234' is not a number; expected .*without thousands"),
+        ({"value": "-5"}, r"bad\.csv line 3, column 'value': '-5' is negative; expected a count"),
+        ({"value": "nan"}, r"bad\.csv line 3, column 'value': 'nan' is not a finite number"),
+        ({"value": "-Infinity"}, r"bad\.csv line 3, column 'value': '-Infinity' is not a finite number"),
+        ({"value": "1e400"}, r"bad\.csv line 3, column 'value': '1e400' is out of range"),
+        ({"period_end": "2019-02-30"}, r"column 'period_end': '2019-02-30' is not a calendar date"),
+        ({"period_end": "20190201"}, r"column 'period_end': '20190201' is not a date; expected YYYY-MM-DD"),
+        ({"period_start": "0001-01-01"}, r"column 'period_start': 0001-01-01 is out of range"),
+        ({"geography": "Mex\nico"}, r"bad\.csv line 3, column 'geography': 'Mex\\nico' has a line break"),
     ],
 )
 def test_loading_errors_name_file_line_column(tmp_path: Path, change: dict[str, str], message: str) -> None:
@@ -517,6 +533,209 @@ def test_loading_errors_for_columns_and_files(tmp_path: Path) -> None:
         ev.load_observed([path])
     with pytest.raises(ev.EvidenceError, match=r"missing\.csv: no such file"):
         ev.load_observed([tmp_path / "missing.csv"])
+
+
+def one_line_error(path: Path | list[Path], **kwargs: Any) -> str:
+    """The EvidenceError message of loading ``path``: one line (any other exception fails)."""
+    with pytest.raises(ev.EvidenceError) as info:
+        ev.load_observed(path if isinstance(path, list) else [path], **kwargs)
+    message = str(info.value)
+    assert "\n" not in message and "expected" in message, message
+    return message
+
+
+def test_negative_values_rejected_except_relative_changes(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "neg.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", -5)])
+    assert one_line_error(path) == (
+        f"{path} line 2, column 'value': '-5' is negative; expected a count of zero or more (only "
+        "relative changes, unit 'fraction' or a rule with statistic 'change', may be negative)"
+    )
+    change = row(
+        "us_crossings_change", "US-Mexico border", "2019-05-01", "2019-08-31", -0.8, "nationality=Cuba"
+    )
+    assert ev.load_observed([write_csv(tmp_path / "c.csv", [change])])["value"].tolist() == [-0.8]
+    fraction = {**row("inm_budget_change", "Mexico", "2019-01-01", "2019-12-31", -0.23), "unit": "fraction"}
+    assert ev.load_observed([write_csv(tmp_path / "f.csv", [fraction])])["value"].tolist() == [-0.23]
+    path = write_csv(tmp_path / "fall.csv", [{**change, "value": "-1.5"}])
+    assert "'-1.5' is below -1 (a fall of more than 100%)" in one_line_error(path)
+    assert ev.load_observed([write_csv(tmp_path / "z.csv", [{**fraction, "value": "-0"}])])["value"][0] == 0
+
+
+def test_duplicates_and_contradictions_name_both_lines(tmp_path: Path) -> None:
+    a = row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)
+    b = row("mx_deportations", "Mexico", "2019-02-01", "2019-02-28", 7)
+    path = write_csv(tmp_path / "dup.csv", [a, b, a])
+    assert one_line_error(path) == (
+        f"{path} line 4: duplicate of line 2: same series, geography, breakdown, period and source; "
+        "expected each observation once"
+    )
+    path = write_csv(tmp_path / "contra.csv", [a, b, {**a, "value": "6"}])
+    assert one_line_error(path).startswith(
+        f"{path} line 4, column 'value': contradicts line 2 (value 6 vs 5): same series"
+    )
+    # spelt differently, the same observation: case, accents, spacing, breakdown order
+    c = row("usbp_sw_encounters", "México", "2019-01-01", "2019-01-31", 5, "citizenship=Honduras; age=adult")
+    d = {**c, "geography": " mexico ", "breakdown": "age = adult;citizenship=Honduras", "value": "5.0"}
+    assert "line 3: duplicate of line 2" in one_line_error(write_csv(tmp_path / "spelt.csv", [c, d]))
+    # across files; every problem counted, the first three shown
+    other = write_csv(tmp_path / "other.csv", [b, a])
+    message = one_line_error([write_csv(tmp_path / "first.csv", [a, b]), other])
+    assert message.startswith(f"{other} line 2: duplicate of {tmp_path / 'first.csv'} line 3; {other} line 3")
+    rows = [row("mx_deportations", "Mexico", f"2019-{m:02d}-01", f"2019-{m:02d}-28", m) for m in range(1, 7)]
+    assert "(and 2 more)" in one_line_error(write_csv(tmp_path / "many.csv", rows + rows[:5]))
+    # another source, breakdown, unit-less difference of period: other observations
+    e = {**a, "source_title": "another release", "value": "6"}
+    f = {**a, "breakdown": "citizenship=Honduras"}
+    g = {**a, "period_end": "2019-01-30"}
+    assert len(ev.load_observed([write_csv(tmp_path / "ok.csv", [a, e, f, g])])) == 4
+
+
+def test_shipped_releases_that_disagree_are_kept_as_rows_of_their_sources() -> None:
+    obs = ev.load_observed(include_held_out=True)
+    key = ["series", "geography", "breakdown", "period_start", "period_end"]
+    pairs = obs[obs.duplicated(key, keep=False)]
+    # the shipped data hold a few such pairs (revised releases), each of two sources
+    assert 0 < len(pairs) <= 20
+    assert (pairs.groupby(key, dropna=False)["source"].nunique() == 2).all()
+    darien = obs[(obs["series"] == "darien_crossings") & (obs["period_start"] == "2020-01-01")]
+    assert sorted(darien["value"]) == [6465, 8594]
+    assert not obs.duplicated([*key, "source"]).any()
+
+
+def test_latin1_file_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = row("mx_deportations", "México", "2019-01-01", "2019-01-31", 5)
+    path = tmp_path / "latin1.csv"
+    write_csv(path, [good])
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    expected = (
+        f"{path} line 2, byte 18: byte e9 is not valid UTF-8 (invalid continuation byte) ('é' in "
+        "Latin-1/Windows-1252: save the file as UTF-8); expected UTF-8 text"
+    )
+    assert one_line_error(path) == expected
+
+    def no_simulation(*args: Any, **kwargs: Any) -> Results:
+        raise AssertionError("simulated before reading the observed data")
+
+    monkeypatch.setattr(ev, "simulate", no_simulation)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, ["validate", str(SHIPPED_SCENARIO), "--observed", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert " ".join(result.output.split()) == " ".join(f"error: {expected}".split())
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("encode", "message"),
+    [
+        (lambda t: t.encode("utf-16"), r"line 1, byte 1: the file is UTF-16 \(little-endian\) text"),
+        (lambda t: t.encode("utf-16-be"), r"line 1, byte 1: a NUL byte \(is the file UTF-16 text without a"),
+        (lambda t: t.encode("utf-32"), r"the file is UTF-32 \(little-endian\) text"),
+        (lambda t: gzip.compress(t.encode()), r"line 1, byte 1: the file is gzip-compressed .*bytes 1f 8b"),
+        (lambda t: b"\xef\xbb\xbf" + t.encode(), None),  # a UTF-8 byte-order mark is fine
+        (lambda t: bytes(range(256)) * 4, r"line 1, byte 1: a NUL byte \(is the file binary\?\)"),
+        (lambda t: t.replace("Mexico", "Mex\x07ico").encode(), r"line 2, byte 20: control character U\+0007"),
+        (lambda t: t.encode()[:-20] + b"\xe2\x82", r"line 2, byte \d+: byte e2 82 is not valid UTF-8"),
+    ],
+)
+def test_encodings_and_binary_files(tmp_path: Path, encode: Any, message: str | None) -> None:
+    good = row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)
+    text = write_csv(tmp_path / "text.csv", [good]).read_text(encoding="utf-8")
+    path = tmp_path / "other.csv"
+    path.write_bytes(encode(text))
+    if message is None:
+        assert len(ev.load_observed([path])) == 1
+        return
+    error = one_line_error(path)
+    assert error.startswith(str(path)) and re.search(message, error), error
+
+
+def test_csv_structure_errors(tmp_path: Path) -> None:
+    good = row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)
+    text = write_csv(tmp_path / "t.csv", [good]).read_text()
+    cases = {
+        text + "mx_deportations,Mexico,2019-0": r"line 3: 3 fields where the header \(line 1\) has 8 columns "
+        r"\(a truncated line\?\); expected 8 fields",
+        text + text.splitlines()[1] + ",extra\n": r"line 3: 9 fields where the header \(line 1\) has 8",
+        text
+        + 'mx_deportations,"Mexico,2019-02-01\nx\n': r"lines 3-4: unexpected end of data \(a double quote",
+        text.replace("unit,", "unit,unit,", 1): r"line 1: column\(s\) 'unit' given twice",
+        "": r"line 1: the file is empty; expected a header line",
+        "\n \n": r"line 1: the file is empty",
+        text + ",,,,,,,\n\n": None,  # blank lines are skipped
+    }
+    for i, (content, message) in enumerate(cases.items()):
+        path = tmp_path / f"s{i}.csv"
+        path.write_text(content, encoding="utf-8")
+        if message is None:
+            assert len(ev.load_observed([path])) == 1
+        else:
+            assert re.search(message, one_line_error(path)), (content, one_line_error(path))
+
+
+def test_only_regular_files_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    assert one_line_error(folder) == (
+        f"{folder}: is a folder; only regular files are read, expected an observed CSV file"
+    )
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    messages: list[str] = []
+    reader = threading.Thread(target=lambda: messages.append(one_line_error(fifo)), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert messages == [
+        f"{fifo}: is a named pipe (FIFO); only regular files are read, expected an observed CSV file"
+    ]
+    if Path("/dev/zero").exists():
+        assert "/dev/zero: is a character device; only regular files" in one_line_error(Path("/dev/zero"))
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as f:
+        f.truncate(ev.MAX_FILE_BYTES + 1)  # sparse: nothing is read
+    assert one_line_error(huge) == (
+        f"{huge}: is larger than 100 MB; refused unread, expected an observed CSV file of at most that size"
+    )
+    small = write_csv(
+        tmp_path / "small.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)]
+    )
+    monkeypatch.setattr(ev, "MAX_FILE_BYTES", 40)
+    assert "is larger than" in one_line_error(small)
+    monkeypatch.undo()
+    assert "no such file; expected an observed CSV file" in one_line_error(tmp_path / "missing.csv")
+    message = one_line_error([small, tmp_path / "." / "small.csv"])
+    assert message == f"{tmp_path / 'small.csv'}: given twice (files 1 and 2); expected each file once"
+    assert len(ev.load_observed(small)) == 1  # one path, not an iterable of paths
+
+
+def test_mapping_file_errors_are_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "m.yaml"
+    bad.write_bytes("- {series: a, skip: café}\n".encode("latin-1"))
+    with pytest.raises(ev.EvidenceError, match=r"m\.yaml line 1, byte 24: byte e9 is not valid UTF-8"):
+        ev.load_mapping(bad)
+    bad.write_text("- {series: a, skip: [x}\n")
+    with pytest.raises(ev.EvidenceError) as info:
+        ev.load_mapping(bad)
+    assert "\n" not in str(info.value) and "line 1" in str(info.value)
+
+
+def test_cli_error_is_one_plain_line(tmp_path: Path) -> None:
+    bad = row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", "[/x] [bold]")
+    path = write_csv(tmp_path / ("long-name-" * 6 + ".csv"), [bad])
+    message = one_line_error(path)
+    result = CliRunner().invoke(app, ["validate", str(SHIPPED_SCENARIO), "--observed", str(path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.output == f"error: {message}\n"
+
+
+def test_cli_error_keeps_emoji_codes(tmp_path: Path) -> None:
+    bad = row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", ":smile:")
+    path = write_csv(tmp_path / "emoji.csv", [bad])
+    message = one_line_error(path)
+    result = CliRunner().invoke(app, ["validate", str(SHIPPED_SCENARIO), "--observed", str(path)])
+    assert result.output == f"error: {message}\n"
 
 
 def test_mapping_errors_name_the_rule(tmp_path: Path) -> None:

@@ -13,8 +13,12 @@ runs approximate Bayesian computation by sequential Monte Carlo (pyabc's ``ABCSM
   (counts of very different sizes weigh alike), one-sided for minimum and maximum counts
   as in evidence; for ``change`` rows ``|log((1 + sim) / (1 + obs))|``;
 - **resumable**: every generation is stored in a SQLite database in the output folder;
-  running again with the same output folder continues from the last generation
-  (``budget`` counts all simulations in the database, earlier sessions included);
+  running again with the same output folder continues the same ABC run (the same pyabc
+  run id) after its last completed generation, at the epsilon an uninterrupted run would
+  use (``budget`` counts all simulations in the database, earlier sessions included); a
+  database that is not a readable pyabc database is refused (:class:`CalibrationError`);
+- **reproducible**: with ``seed`` (and one worker) a calibration gives the same posterior
+  however often it was interrupted and resumed;
 - **parallel**: local cores by default (pyabc's multicore sampler), or a Dask cluster given
   its scheduler address (pyabc's ``DaskDistributedSampler``).
 
@@ -34,6 +38,8 @@ import json
 import logging
 import math
 import os
+import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -57,8 +63,10 @@ from corridor.evidence import (
     validate,
 )
 from corridor.geography import Network, load_network
+from corridor.outputs import check_output_folder
 from corridor.run import simulate
 from corridor.scenario import Prior, Scenario, ScenarioError, apply_overrides, load_scenario, validate_data
+from corridor.workers import die_with_parent
 
 __all__ = [
     "CalibrationError",
@@ -74,12 +82,47 @@ __all__ = [
 NAN_PENALTY = 5.0
 #: Files written into the output folder.
 DB_NAME = "calibration.db"
+
+
+def calibration_outputs(name: str, db_path: Path) -> tuple[str, ...]:
+    """What a calibration folder holds: the database (and SQLite's journal files beside it),
+    its spec (the folder's marker), the posterior, summary, calibrated scenario and checks."""
+    db = db_path.name
+    return (
+        db,
+        f"{db}-journal",
+        f"{db}-wal",
+        f"{db}-shm",
+        db_path.stem + "_spec.json",
+        POSTERIOR_NAME,
+        SUMMARY_NAME,
+        f"{name}-calibrated.yaml",
+        "validation",
+        "predictive",
+    )
+
+
 POSTERIOR_NAME = "posterior.parquet"
 SUMMARY_NAME = "calibration.json"
 
 
 class CalibrationError(ValueError):
-    """Calibration cannot start or continue (bad priors, no observations, a foreign database)."""
+    """Calibration cannot start or continue (bad priors, no observations, a foreign or unreadable
+    database)."""
+
+
+#: pyabc's tables (pyabc.storage.db_model): a database without them was not written by pyabc.
+PYABC_TABLES = (
+    "abc_smc",
+    "populations",
+    "models",
+    "particles",
+    "parameters",
+    "samples",
+    "summary_statistics",
+    "version",
+)
+_MOVE_AWAY = "move it away or use another --out"
 
 
 # ------------------------------------------------------------------------ parameters
@@ -227,6 +270,7 @@ class _Model:
         return {**self.__dict__, "_data": None}
 
     def __call__(self, par: Mapping[str, float]) -> dict[str, npt.NDArray[np.float64]]:
+        die_with_parent()  # pyabc's worker processes must not outlive a killed calibration
         drawn = {p.path: p.value(float(par[p.name])) for p in self.params}
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc seeds each worker's global state)
         try:
@@ -371,10 +415,108 @@ def _spec(
     }
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _check_database(path: Path) -> dict[int, int | None]:
+    """The ABC runs of an existing calibration database: pyabc run id (``abc_smc.id``) -> its
+    last completed generation (-1: none yet, killed in generation 0; None: no initial data).
+
+    Read with the ``sqlite3`` module before pyabc opens the file (pyabc would create its
+    tables in any SQLite file and then fail with a sqlalchemy error or a ``TypeError``).
+    Raises :class:`CalibrationError`, one line naming the file, for an empty file, a file
+    that is not SQLite, a SQLite database without pyabc's tables, or a corrupted one.
+    """
+
+    def bad(what: str) -> CalibrationError:
+        return CalibrationError(f"{path}: {what}; {_MOVE_AWAY}")
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(100)
+    except OSError as exc:
+        raise bad(f"cannot read the calibration database ({exc.strerror or exc})") from None
+    if not head:
+        raise bad("empty file (0 bytes), not a pyabc calibration database")
+    if not head.startswith(b"SQLite format 3\x00"):
+        raise bad("not an SQLite database, so not a pyabc calibration database")
+    try:
+        # mode=rw: never create the file; not read-only, so that SQLite can roll back the
+        # journal of a transaction a kill interrupted (the database is then consistent).
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
+        try:
+            tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "abc_smc" not in tables:
+                raise bad("not a pyabc calibration database (no abc_smc table)")
+            missing = [t for t in PYABC_TABLES if t not in tables]
+            if missing:
+                raise bad(f"not a complete pyabc calibration database (no {', '.join(missing)} table)")
+            problems = [" ".join(str(r[0]).split()) for r in con.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise bad(f"corrupted SQLite database ({problems[0]})")
+            rows = con.execute(
+                "SELECT a.id, MAX(p.t) FROM abc_smc AS a LEFT JOIN populations AS p "
+                "ON p.abc_smc_id = a.id GROUP BY a.id ORDER BY a.id"
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise bad(f"corrupted SQLite database ({_one_line(exc)})") from None
+    return {int(i): (None if t is None else int(t)) for i, t in rows}
+
+
+def _run_to_continue(path: Path, runs: Mapping[int, int | None]) -> tuple[int, int] | None:
+    """The pyabc run id to continue and its last completed generation (None: the database
+    holds no run yet).
+
+    calibrate makes one run per database; a database written before resuming kept to one
+    run can hold several (each resume of a run killed in generation 0 started another):
+    the one with the most completed generations is continued, the first of those on a tie.
+    """
+    if not runs:
+        return None
+    last = {i: t for i, t in runs.items() if t is not None}
+    broken = sorted(set(runs) - set(last))
+    if broken:
+        raise CalibrationError(
+            f"{path}: pyabc run {broken[0]} has no initial data (not written by a complete "
+            f"pyabc run); {_MOVE_AWAY}"
+        )
+    run_id = max(sorted(last), key=last.__getitem__)
+    return run_id, last[run_id]
+
+
+def _seed_generations(abc: Any, seed: int) -> None:
+    """Seed the global random generators at the start of each generation from ``(seed, t)``.
+
+    pyabc's serial sampler draws the parameters (priors, perturbation kernels) from NumPy's
+    global generator in this process, and :class:`_Model` draws each simulation's seed from
+    it too. Seeding once per generation, not once per call, makes generation ``t`` depend
+    on the seed and the stored generation ``t - 1`` only (the kernels are fitted to the
+    stored population, also in an uninterrupted run): a run interrupted anywhere and resumed
+    reproduces an uninterrupted one. pyabc's ``ABCSMC.run`` calls ``self.run_generation``
+    for every generation, so the instance's method is wrapped (no subclass: pyabc is
+    imported lazily and its objects must stay picklable).
+    """
+    run_generation = abc.run_generation
+
+    def seeded_generation(t: int) -> Any:
+        state = np.random.SeedSequence([seed, int(t)]).generate_state(4)
+        np.random.seed(state)  # noqa: NPY002 (pyabc and the model use the global generator)
+        random.seed(int(state[0]))
+        return run_generation(t=t)
+
+    abc.run_generation = seeded_generation
+
+
 def _sampler(scheduler: Any, workers: int | None) -> tuple[Any, Any]:
     """A pyabc sampler and the Dask client to close (or None)."""
     import pyabc
 
+    if scheduler is None and workers == 1:  # in this process (reproducible with a seed)
+        return pyabc.sampler.SingleCoreSampler(), None
     if scheduler is None:
         return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
     if not isinstance(scheduler, str):
@@ -407,6 +549,8 @@ def calibrate(
     check_agents: int | None = None,
     mapping: str | Path | None = None,
     on_generation: Callable[[dict[str, Any]], None] | None = None,
+    seed: int | None = None,
+    force: bool = False,
 ) -> CalibrationResult:
     """Fit the priors of a scenario to the observed data with ABC-SMC; write the posterior.
 
@@ -418,7 +562,7 @@ def calibrate(
         Observed CSVs (default: the shipped ones). Held-out outcomes are always dropped.
     budget : int
         Stop after a generation once this many simulations are in the database (earlier
-        sessions included: running again with the same database resumes).
+        sessions included: running again with the same database resumes, see below).
     population_size : int
         Particles per generation.
     generations : int, optional
@@ -442,11 +586,32 @@ def calibrate(
         Runs of the posterior predictive check (0: no check).
     check_agents : int, optional
         Agents per check run (default ``agents``).
+    seed : int, optional
+        Make the calibration reproducible: generation ``t`` seeds NumPy's and Python's
+        global generators (the parameter draws of pyabc and the simulations' seeds) from
+        ``(seed, t)``, so the same call gives the same posterior, and so does a calibration
+        interrupted at any point and resumed with the same seed. Needs ``workers=1`` and no
+        ``scheduler`` (parallel workers seed themselves and share the draws by timing).
+        Default: not seeded.
+    force : bool
+        Write into an ``out_dir`` that holds files corridor did not write (they are kept);
+        without it such a folder is refused (:class:`corridor.OutputError`) before any work.
+
+    Resuming
+    --------
+    If the database exists, it must be a pyabc database made for the same problem (the
+    ``calibration_spec.json`` next to it). The run stored in it (one pyabc run id per
+    database) is continued after its last completed generation, at the weighted median of
+    that generation's distances (the epsilon an uninterrupted run uses); a run killed in
+    generation 0 restarts generation 0 under the same run id. The simulations of an
+    interrupted generation are lost.
 
     Raises
     ------
     CalibrationError
-        No priors, no observation inside the horizon, or a database made for another problem.
+        No priors, no observation inside the horizon, a database made for another problem,
+        or a database that is not a readable pyabc database (empty, not SQLite, without
+        pyabc's tables, corrupted): one line naming the file.
     ScenarioError, EvidenceError
         An invalid scenario, prior or observed file.
     """
@@ -456,6 +621,18 @@ def calibrate(
         raise CalibrationError("budget must be >= 1 and population_size >= 2")
     if generations is not None and generations < 1:
         raise CalibrationError("generations must be >= 1")
+    if seed is not None:
+        if seed < 0:
+            raise CalibrationError(f"seed must be >= 0, not {seed}")
+        if scheduler is not None or workers != 1:
+            raise CalibrationError(
+                "a seed makes a calibration reproducible on one worker only (parallel workers "
+                "seed themselves): use workers=1 (--workers 1) and no scheduler"
+            )
+    folder = Path(out_dir)
+    db_path = Path(db) if db is not None else folder / DB_NAME
+    # Checked first (cheap), so that a database calibrate cannot use fails before any work.
+    runs = _check_database(db_path) if os.path.lexists(db_path) else None
     started = time.perf_counter()
     path = Path(scenario_path).resolve()
     fixed = dict(overrides or {})
@@ -465,6 +642,9 @@ def calibrate(
         raise CalibrationError(
             f"{path}: no priors to calibrate (add a 'priors:' section, docs/calibration.md)"
         )
+    check_output_folder(
+        folder, calibration_outputs(sc.name, db_path), db_path.stem + "_spec.json", force=force, what="--out"
+    )
     if priors is not None:  # check given priors as the scenario checks its own
         load_scenario(
             path, {**fixed, "priors": {p.path: p.prior.model_dump(exclude_none=True) for p in params}}
@@ -485,9 +665,7 @@ def calibrate(
     kinds = np.array([kind_code[str(t.row["observation"])] for t in plan.targets], dtype=np.int8)
     change = np.array([t.statistic == "change" for t in plan.targets], dtype=bool)
 
-    folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    db_path = Path(db) if db is not None else folder / DB_NAME
     db_url = f"sqlite:///{db_path.resolve()}"
     spec = _spec(sc, params, fixed, obs, agents)
     spec_path = db_path.with_name(db_path.stem + "_spec.json")
@@ -503,42 +681,91 @@ def calibrate(
         list(first.nationalities),
     )
     prior = pyabc.Distribution(**{p.name: p.rv() for p in params})
+
+    run_id: int | None = None
+    start_t = 0  # the first generation of this call
+    if runs is not None:  # an existing database: made for this problem?
+        old = json.loads(spec_path.read_text()) if spec_path.is_file() else None
+        if old != spec:
+            changed = sorted(k for k in spec if old is None or old.get(k) != spec[k])
+            raise CalibrationError(
+                f"{db_path} holds a calibration of another problem "
+                f"({', '.join(changed) or 'no spec file'} differ): "
+                "use another --out or delete the database"
+            )
+        stored = _run_to_continue(db_path, runs)
+        if stored is not None:
+            run_id, start_t = stored[0], stored[1] + 1
+    # Epsilon: pyabc's MedianEpsilon given a number as its initial epsilon uses that number
+    # for the first generation of *every* run() call, so with initial_epsilon=inf a resumed
+    # calibration accepted every draw of its first generation (no selection). Continuing
+    # after stored generation t - 1, "from_sample" makes pyabc compute eps(t) at the start
+    # of run() from the stored population t - 1 (ABCSMC._initialize_dist_eps_acc: its
+    # weighted median distance, what an uninterrupted run computes after generation t - 1);
+    # a new run, or one killed in generation 0, starts at inf (generation 0 takes the prior).
     sampler, client = _sampler(scheduler, workers)
     logging.getLogger("ABC").setLevel(logging.WARNING)
+    # A seeded calibration reseeds the global generators: the caller's state is put back.
+    saved_rng = (np.random.get_state(), random.getstate()) if seed is not None else None  # noqa: NPY002
     try:
+        from sqlalchemy.exc import SQLAlchemyError
+
         abc = pyabc.ABCSMC(
             model,
             prior,
             LogRatioDistance(kinds, change),
             population_size=population_size,
-            eps=pyabc.MedianEpsilon(initial_epsilon=np.inf),
+            eps=pyabc.MedianEpsilon(initial_epsilon="from_sample" if start_t > 0 else np.inf),
             sampler=sampler,
         )
-        resumed = False
-        if db_path.exists() and db_path.stat().st_size > 0:
-            old = json.loads(spec_path.read_text()) if spec_path.is_file() else None
-            if old != spec:
-                changed = sorted(k for k in spec if old is None or old.get(k) != spec[k])
+        if seed is not None:
+            _seed_generations(abc, seed)
+        if run_id is None:  # a new run (in a new database, or one that holds no run)
+            if runs is None:
+                write_text_atomically(spec_path, json.dumps(spec, indent=2) + "\n")
+            try:
+                history = abc.new(db_url, {"y": obs})
+            except SQLAlchemyError as exc:
+                raise CalibrationError(f"{db_path}: cannot create the database ({_one_line(exc)})") from None
+        else:
+            # Continue the stored run, never a new one in the same database. A run killed in
+            # generation 0 has only pyabc's initial data (t = -1): ABCSMC.load + run() samples
+            # generation 0 under the same id, as an uninterrupted run does (same seed, same draws).
+            try:
+                history = abc.load(db_url, abc_id=run_id)
+                stored_t = int(history.max_t)
+                stored_obs = np.asarray(abc.x_0["y"], dtype=float)
+                if stored_t >= 0:  # the population pyabc reads to fit its kernels and epsilon
+                    history.get_population(t=stored_t)
+            except Exception as exc:  # anything pyabc raises reading it: the file is unusable
                 raise CalibrationError(
-                    f"{db_path} holds a calibration of another problem "
-                    f"({', '.join(changed) or 'no spec file'} differ): "
-                    "use another --out or delete the database"
+                    f"{db_path}: pyabc cannot read run {run_id} of the calibration database "
+                    f"({_one_line(exc)}); {_MOVE_AWAY}"
+                ) from None
+            if stored_obs.shape != obs.shape or not np.array_equal(stored_obs, obs):
+                raise CalibrationError(
+                    f"{db_path} holds a calibration of another problem (its observed values "
+                    "differ): use another --out or delete the database"
                 )
-            history = abc.load(db_url, abc_id=1)
-            resumed = history.max_t >= 0
-        if not resumed:
-            history = abc.new(db_url, {"y": obs})
-            spec_path.write_text(json.dumps(spec, indent=2) + "\n")
-        done = int(history.total_nr_simulations) if resumed else 0
+        resumed = run_id is not None
+        done = int(history.total_nr_simulations or 0)
         if done < budget:
-            with np.errstate(invalid="ignore"):  # pyabc subtracts the infinite first epsilon
-                abc.run(
-                    max_total_nr_simulations=budget,
-                    max_nr_populations=generations if generations is not None else np.inf,
-                )
+            try:
+                with np.errstate(invalid="ignore"):  # pyabc subtracts the infinite first epsilon
+                    abc.run(
+                        max_total_nr_simulations=budget,
+                        max_nr_populations=generations if generations is not None else np.inf,
+                    )
+            except SQLAlchemyError as exc:
+                raise CalibrationError(
+                    f"{db_path}: database error while calibrating ({_one_line(exc)})"
+                ) from None
     finally:
         if client is not None:
             client.close()
+        if saved_rng is not None:
+            np.random.set_state(saved_rng[0])  # noqa: NPY002
+            random.setstate(saved_rng[1])
 
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame({p.path: [p.value(float(v)) for v in frame[p.name]] for p in params})
@@ -596,6 +823,8 @@ def calibrate(
         "generations": gens,
         "final_epsilon": gens[-1]["epsilon"] if gens else None,
         "resumed": resumed,
+        "abc_id": int(history.id),
+        "seed": seed,
         "parameters": per_param,
         "wall_seconds": None,
     }

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from corridor.geography import GeographyError
 from corridor.metrics import Results
-from corridor.outputs import OutputError, check_output_folder
+from corridor.outputs import OutputError, check_output_file, check_output_folder
 from corridor.run import RUN_OUTPUTS, simulate, write_run
 from corridor.scenario import ScenarioError, load_scenario
 
@@ -47,7 +47,9 @@ def _root(
 
 def _fail(exc: Exception) -> typer.Exit:
     # soft_wrap: one line stays one line however narrow the terminal (or a log file).
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    err.print(
+        f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True, emoji=False
+    )
     return typer.Exit(code=2)
 
 
@@ -243,9 +245,12 @@ def validate_cmd(
     include_held_out: Annotated[
         bool, typer.Option(help="Also compare held-out outcomes (only for the final forecast test).")
     ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Write into an --out folder that holds other files (they are kept).")
+    ] = False,
 ) -> None:
     """Run SCENARIO over --runs seeds and compare it with every observed value in its horizon."""
-    from corridor.evidence import EvidenceError, observed_files, validate
+    from corridor.evidence import VALIDATION_OUTPUTS, EvidenceError, observed_files, validate
 
     files = None
     if observed:
@@ -253,6 +258,7 @@ def validate_cmd(
     try:
         sc = load_scenario(scenario, set_ or [])
         target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-validate"
+        check_output_folder(target, VALIDATION_OUTPUTS, "validation.json", force=force, what="--out")
         with err.status(f"validating {sc.name}: {runs} runs"):
             result = validate(
                 sc,
@@ -263,7 +269,7 @@ def validate_cmd(
                 held_out_from=held_out_from,
                 warmup_days=warmup_days,
             )
-    except (ScenarioError, GeographyError, EvidenceError) as exc:
+    except (ScenarioError, GeographyError, EvidenceError, OutputError) as exc:
         raise _fail(exc) from None
     summary = result.summary()
     say(f"Observed against simulated (median and 5-95% over {runs} seeds):")
@@ -279,7 +285,10 @@ def validate_cmd(
         f"inside the 90% interval {inside_text}; {summary['skipped_rows']} observed rows skipped "
         f"(see validation_skipped.csv), {summary['held_out_rows']} held-out rows not read."
     )
-    paths = result.write(target)
+    try:
+        paths = result.write(target, force=force)
+    except OutputError as exc:  # the folder changed while the runs ran
+        raise _fail(exc) from None
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
@@ -380,6 +389,15 @@ def calibrate_cmd(
     check_runs: Annotated[
         int, typer.Option(min=0, help="Runs of the posterior predictive check (0: none).")
     ] = 5,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Seed: a reproducible calibration, also when interrupted and resumed (--workers 1)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Write into an --out folder that holds other files (they are kept).")
+    ] = False,
 ) -> None:
     """Fit SCENARIO's priors to the observed data (ABC-SMC, pyabc); write the posterior and a
     calibrated scenario. Re-running with the same --out resumes from the database."""
@@ -405,8 +423,10 @@ def calibrate_cmd(
                 out_dir=target,
                 warmup_days=warmup_days,
                 check_runs=check_runs,
+                seed=seed,
+                force=force,
             )
-    except (ScenarioError, GeographyError, EvidenceError, CalibrationError) as exc:
+    except (ScenarioError, GeographyError, EvidenceError, CalibrationError, OutputError) as exc:
         raise _fail(exc) from None
     s = result.summary
     say(f"{s['observations']} observed values fitted; {s['total_simulations']} simulations")
@@ -459,14 +479,20 @@ def forecast_cmd(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Parquet file (default forecasts/<scenario name>.parquet).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace an --out file (or .json beside it) that is not an earlier forecast.")
+    ] = False,
 ) -> None:
     """Forecast observed series month by month: median and 90% interval across runs of SCENARIO."""
     from corridor.ensemble import EnsembleError
     from corridor.evidence import EvidenceError
-    from corridor.forecast import ForecastError, forecast, read_requests, write_forecast
+    from corridor.forecast import ForecastError, forecast, is_forecast_file, read_requests, write_forecast
 
     try:
         sc = load_scenario(scenario)
+        target = out_file or Path("forecasts") / f"{sc.name}.parquet"
+        for file in (target, target.with_suffix(".json")):  # before the runs
+            check_output_file(file, recognised=is_forecast_file, force=force)
         requests = read_requests(targets, start.date(), end.date())
         with err.status(f"forecasting {sc.name}: {runs} runs, {len(requests)} values"):
             result = forecast(
@@ -478,8 +504,8 @@ def forecast_cmd(
                 observed=observed,
                 workers=workers,
             )
-        path = write_forecast(result, out_file or Path("forecasts") / f"{sc.name}.parquet")
-    except (ScenarioError, GeographyError, EvidenceError, EnsembleError, ForecastError) as exc:
+        path = write_forecast(result, target, force=force)
+    except (ScenarioError, GeographyError, EvidenceError, EnsembleError, ForecastError, OutputError) as exc:
         raise _fail(exc) from None
     shown = result.table.assign(
         month=result.table["period_start"].dt.strftime("%Y-%m"),
@@ -528,9 +554,13 @@ def sensitivity_cmd(
         typer.Option("--out", help="Folder for sensitivity.csv/.html (default runs/<name>-sensitivity)."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Write into an --out folder that holds other files (they are kept).")
+    ] = False,
 ) -> None:
     """Which uncertain parameters move which outcomes: Morris screening or Sobol indices (SALib)."""
     from corridor.sensitivity import (
+        SENSITIVITY_OUTPUTS,
         SensitivityError,
         check_parameters,
         default_parameters,
@@ -546,6 +576,8 @@ def sensitivity_cmd(
         sc = load_scenario(scenario, set_ or [])
         params = [parse_param(p) for p in param] if param else default_parameters(sc)
         check_parameters(scenario, params, set_ or [])
+        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-sensitivity"
+        check_output_folder(target, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force, what="--out")
         n = evaluations_needed(method, len(params), trajectories)
         err.print(f"{sc.name}: {method}, {len(params)} parameters, {n} runs of {agents:,} agents")
         with Progress(
@@ -570,10 +602,12 @@ def sensitivity_cmd(
                 overrides=set_ or [],
                 on_evaluation=lambda done, _total: progress.update(task, completed=done),
             )
-    except (ScenarioError, GeographyError, SensitivityError) as exc:
+    except (ScenarioError, GeographyError, SensitivityError, OutputError) as exc:
         raise _fail(exc) from None
-    target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-sensitivity"
-    paths = write_sensitivity(result, target)
+    try:
+        paths = write_sensitivity(result, target, force=force)
+    except OutputError as exc:  # the folder changed while the runs ran
+        raise _fail(exc) from None
     score = "Morris mu* x sd(parameter) / sd(outcome)" if method == "morris" else "total-order Sobol ST"
     say(f"Top parameters per outcome (score: {score}; ~ within seed noise):")
     say(result.ranking_table(top).to_string())

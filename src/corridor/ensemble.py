@@ -17,21 +17,28 @@ partition exists are skipped. ``OUT/manifest.json`` describes the ensemble (scen
 options, the seed and overrides of every run) and guards a folder against being resumed with
 another scenario or other options. ``OUT/summary.parquet`` holds the quantiles across runs.
 ``docs/cluster.md`` shows how to run an ensemble on a Dask cluster.
+
+A run is computed holding an exclusive lock on ``OUT/runs/run=<id>/.run.lock``: a run that
+another live process is computing is waited for, not computed again. ``OUT/.ensemble.lock``
+keeps two ensembles from writing one folder at once. Local workers die with the process
+that started them (:mod:`corridor.workers`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
-import multiprocessing
 import os
 import platform
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,13 +64,16 @@ from corridor.geography import load_network
 from corridor.run import choose_scale, simulate
 from corridor.scenario import Scenario, ScenarioError, load_scenario, parse_override
 from corridor.timeline import compile_timeline
+from corridor.workers import process_pool
 
 if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "ENSEMBLE_LOCK",
     "MANIFEST_FORMAT",
     "QUANTILES",
+    "RUN_LOCK",
     "EnsembleError",
     "EnsembleResult",
     "Posterior",
@@ -76,6 +86,10 @@ __all__ = [
 
 #: ``format`` field of ``manifest.json``; bumped when the layout changes.
 MANIFEST_FORMAT = "corridor-ensemble/1"
+#: Lock file of an ensemble folder, held by the corridor process writing the ensemble.
+ENSEMBLE_LOCK = ".ensemble.lock"
+#: Lock file of a run's folder ``runs/run=<id>``, held by the process computing the run.
+RUN_LOCK = ".run.lock"
 #: Quantiles of ``summary.parquet``: column name -> probability.
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 #: ``place`` label of the rows of ``summary.parquet`` summed over all places.
@@ -308,8 +322,10 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     """Compute one run and write its partition atomically; skip it if the partition exists.
 
     This is the task a worker runs (a process of the local pool, or a Dask worker). It is
-    idempotent: a retried or duplicated task finds the file and returns at once, and two
-    copies racing would each rename a complete, identical file into place.
+    idempotent: a retried or duplicated task finds the file and returns at once. The run is
+    computed holding an exclusive lock on its folder's ``.run.lock`` (released by the kernel
+    when the process dies): a copy that finds the lock taken waits for it, then finds the
+    partition written and skips the run, so two live processes never compute one run.
     """
     try:
         return _execute_run(spec)
@@ -322,6 +338,14 @@ def _execute_run(spec: RunSpec) -> RunOutcome:
     target = Path(spec.partition)
     if target.exists():
         return RunOutcome(run=spec.run, computed=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.parent / RUN_LOCK, wait=True):
+        if target.exists():  # written by the process that held the lock
+            return RunOutcome(run=spec.run, computed=False)
+        return _compute_run(spec, target)
+
+
+def _compute_run(spec: RunSpec, target: Path) -> RunOutcome:
     results = simulate(
         spec.scenario_path,
         seed=spec.seed,
@@ -339,11 +363,11 @@ def _execute_run(spec: RunSpec) -> RunOutcome:
         "versions": _versions(),
         "info": _jsonable(results.info),
         "identity_check": _jsonable(identity),
+        "written_by": {"host": socket.gethostname(), "pid": os.getpid()},
     }
     meta = dict(table.schema.metadata or {})
     meta[b"corridor"] = json.dumps(facts, default=str).encode()
     table = table.replace_schema_metadata(meta)
-    target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, lambda fh: pq.write_table(table, fh, compression="zstd"))
     return RunOutcome(
         run=spec.run,
@@ -354,6 +378,70 @@ def _execute_run(spec: RunSpec) -> RunOutcome:
         host=socket.gethostname(),
         pid=os.getpid(),
     )
+
+
+# --------------------------------------------------------------------------- locks
+def _flock(fd: int, wait: bool) -> bool:
+    """An exclusive ``flock`` on ``fd``: True once held, False if another process holds it.
+
+    Where the filesystem has no ``flock`` (some NFS or Lustre mounts), or on Windows, there
+    is no lock: True.
+    """
+    if sys.platform == "win32":
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return True
+        raise
+    return True
+
+
+@contextlib.contextmanager
+def _locked(path: Path, *, wait: bool) -> Iterator[bool]:
+    """Hold an exclusive lock on the file ``path`` (created if missing) for the block.
+
+    Yields whether it is held (``wait=False``: False at once if another process holds it).
+    The file stays; the lock goes when the block ends or the process dies.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        yield _flock(fd, wait)
+    finally:
+        os.close(fd)
+
+
+def _lock_holder(fd: int) -> str:
+    """Who holds an ensemble lock, from the file's text ("pid N", "pid N on host H")."""
+    for _ in range(20):  # the holder writes it just after locking
+        text = os.pread(fd, 256, 0).decode(errors="replace").split()
+        if len(text) >= 2 and text[0].isdigit():
+            pid, host = text[0], text[1]
+            return f"pid {pid}" if host == socket.gethostname() else f"pid {pid} on host {host}"
+        time.sleep(0.01)
+    return "pid unknown"
+
+
+@contextlib.contextmanager
+def _ensemble_lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``OUT/.ensemble.lock`` for the block, or refuse: another process writes ``out_dir``."""
+    fd = os.open(out_dir / ENSEMBLE_LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if not _flock(fd, wait=False):
+            raise EnsembleError(
+                f"{out_dir} is being written by another corridor process ({_lock_holder(fd)}); "
+                "wait for it to finish, or use another output folder (--out)"
+            )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- manifest
@@ -513,10 +601,19 @@ def _progress(enabled: bool, description: str, total: int, done: int) -> tuple[P
 
 
 def _remove_temporary_files(specs: Sequence[RunSpec]) -> None:
-    """Delete the temporary files that writers killed mid-write left in the runs' folders."""
+    """Delete the temporary files that writers killed mid-write left in the runs' folders.
+
+    Not those of a run whose lock a live process holds: it may be writing them now.
+    """
     for spec in specs:
-        for stale in Path(spec.partition).parent.glob(".part.parquet.*.tmp"):
-            stale.unlink(missing_ok=True)
+        folder = Path(spec.partition).parent
+        stale = list(folder.glob(".part.parquet.*.tmp"))
+        if not stale:
+            continue
+        with _locked(folder / RUN_LOCK, wait=False) as free:
+            if free:
+                for file in stale:
+                    file.unlink(missing_ok=True)
 
 
 def _describe_failure(exc: BaseException) -> str:
@@ -528,20 +625,17 @@ def _describe_failure(exc: BaseException) -> str:
 def _run_local(
     specs: Sequence[RunSpec], workers: int, on_done: Any
 ) -> tuple[list[RunOutcome], dict[int, BaseException]]:
-    """Run ``specs`` in a local process pool; rebuild the pool if a worker process dies."""
-    ctx: multiprocessing.context.BaseContext
-    try:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["corridor.ensemble"])
-    except ValueError:  # no forkserver on this platform
-        ctx = multiprocessing.get_context("spawn")
+    """Run ``specs`` in a local process pool; rebuild the pool if a worker process dies.
+
+    The workers die with this process (:func:`corridor.workers.process_pool`).
+    """
     outcomes: list[RunOutcome] = []
     failed: dict[int, BaseException] = {}
     todo = list(specs)
     restarts = 0
     while todo:
         broken: list[RunSpec] = []
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
+        with process_pool(min(workers, len(todo)), preload=["corridor.ensemble"]) as pool:
             pending: dict[Future[RunOutcome], RunSpec] = {pool.submit(execute_run, s): s for s in todo}
             try:
                 while pending:
@@ -819,18 +913,42 @@ def _execute(
     progress: bool,
     started: float,
 ) -> EnsembleResult:
-    """Check or start the folder, run what is missing, summarise (the body of :func:`run_ensemble`)."""
+    """Check or start the folder, run what is missing, summarise (the body of :func:`run_ensemble`).
+
+    All of it holds the folder's ``.ensemble.lock``: a second ensemble on the folder is refused.
+    """
+    _refuse_foreign(target)  # before putting a lock file in someone else's folder
+    target.mkdir(parents=True, exist_ok=True)
+    with _ensemble_lock(target):
+        return _execute_locked(specs, target, manifest, name, client, n_workers, progress, started)
+
+
+def _refuse_foreign(target: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None for a new folder; refuse a folder holding other files."""
     old = _read_manifest(target) if target.exists() else None
-    if old is not None:
-        _check_resume(target, old, manifest)
-        manifest["created"] = old.get("created", manifest["created"])
-    elif target.exists() and any(target.iterdir()):
+    if old is None and target.exists() and any(p.name != ENSEMBLE_LOCK for p in target.iterdir()):
         raise EnsembleError(
             f"{target} exists and holds no ensemble manifest; use a new or empty output folder"
         )
-    target.mkdir(parents=True, exist_ok=True)
+    return old
+
+
+def _execute_locked(
+    specs: list[RunSpec],
+    target: Path,
+    manifest: dict[str, Any],
+    name: str,
+    client: Client | None,
+    n_workers: int,
+    progress: bool,
+    started: float,
+) -> EnsembleResult:
+    old = _refuse_foreign(target)
+    if old is not None:
+        _check_resume(target, old, manifest)
+        manifest["created"] = old.get("created", manifest["created"])
+    _write_manifest(target, manifest)  # first: a folder with other files and no manifest is foreign
     (target / "runs").mkdir(exist_ok=True)
-    _write_manifest(target, manifest)
 
     done = [s.run for s in specs if Path(s.partition).exists()]
     todo = [s for s in specs if not Path(s.partition).exists()]

@@ -2,8 +2,10 @@
 
 The observed data ship with the package (``corridor/data/observed``: ``observed.csv`` and
 ``reported_in_press.csv``, one sourced value a row). :func:`load_observed` reads them, or
-any CSV in the same format, checks every row (errors name the file, line and column) and
-returns one table in the format of :data:`COLUMNS`. The mapping from observed series to
+any CSV in the same format, checks the file (a regular file of UTF-8 text, at most
+:data:`MAX_FILE_BYTES`), every row and that no observation comes twice (errors are one-line
+:class:`EvidenceError` messages naming the file, line and column) and returns one table in
+the format of :data:`COLUMNS`. The mapping from observed series to
 simulated metrics is data (``corridor/data/evidence/mapping.yaml``, read by
 :func:`load_mapping`); :func:`aggregate` applies one aggregation rule to a run, and
 :func:`validate` runs a scenario over several seeds and compares every observed value
@@ -18,9 +20,12 @@ dropped when the files are read unless ``include_held_out=True`` is asked for ex
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from corridor.atomic import write_text_atomically
 from corridor.geography import Network, load_network
 from corridor.metrics import EXTRA_STOCKS, FLOWS, STOCKS, Results
+from corridor.outputs import check_output_folder
 from corridor.run import simulate
 from corridor.scenario import Scenario, load_scenario
 
@@ -166,6 +172,10 @@ _DISPLAY = (
 )
 
 
+#: The files ``corridor validate`` writes into its folder (``validation.json`` marks it).
+VALIDATION_OUTPUTS = ("validation.csv", "validation_skipped.csv", "validation.json", "validation.html")
+
+
 class EvidenceError(ValueError):
     """An observed-data or mapping file is malformed; the message names file, line and column."""
 
@@ -244,10 +254,13 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
         The file is not a YAML list of valid rules; the message names the rule and field.
     """
     file = Path(path) if path is not None else _package_data("evidence", "mapping.yaml")
+    text = _decode(_shown(file), _read_bytes(file, "a YAML mapping file"), "UTF-8 YAML text")
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise EvidenceError(f"{file}: {exc}") from None
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise EvidenceError(
+            f"{_shown(file)}: {' '.join(str(exc).split())}; expected a YAML list of rules"
+        ) from None
     if not isinstance(raw, list):
         raise EvidenceError(f"{file}: the mapping must be a YAML list of rules")
     rules = []
@@ -300,92 +313,381 @@ def _nationality_label(breakdown: str) -> str:
     return dims.get("citizenship") or dims.get("nationality") or "all"
 
 
+#: Observed (and mapping) files larger than this are refused unread; the shipped ones are
+#: about half a megabyte.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+#: Signatures of files that are not text, and what they are.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed (decompress it first, e.g. with gunzip)"),
+    (b"\xfd7zXZ\x00", "xz-compressed (decompress it first, e.g. with unxz)"),
+    (b"BZh", "bzip2-compressed (decompress it first, e.g. with bunzip2)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed (decompress it first, e.g. with unzstd)"),
+    (b"PK\x03\x04", "a ZIP archive or an .xlsx workbook (export the sheet as CSV)"),
+    (b"\xd0\xcf\x11\xe0", "an .xls workbook or other OLE document (export the sheet as CSV)"),
+    (b"%PDF", "a PDF document"),
+)
+#: Byte-order marks of text in other encodings than UTF-8 (UTF-32 first: FF FE 00 00 starts
+#: with the UTF-16 LE mark).
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+)
+_UTF8_BOM = b"\xef\xbb\xbf"
+#: Control characters no text CSV contains (tab, line feed and carriage return allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
+#: A plain decimal number: no thousands separators, underscores, hex, words.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_FIRST_YEAR, _LAST_YEAR = 1900, 2100
+#: Units of relative changes, the only values that may be negative (besides rows a rule
+#: compares with statistic ``change``).
+_CHANGE_UNITS = frozenset({"fraction"})
+#: Fields that must not be blank on any row.
+_NON_BLANK = ("series", "geography", "value", "unit")
+#: Fields that must hold one line of printable text.
+_ONE_LINE = ("series", "geography", "breakdown", "unit", "period_start", "period_end", "value")
+_EXPECTED_HEADER = (
+    "a header line with the columns series, geography, period_start, period_end, value, unit "
+    "and source_title or source_url"
+)
+
+
+def _shown(path: Path | str) -> str:
+    """A path as it appears in messages: as given, or escaped if it has unprintable characters."""
+    text = str(path)
+    return text if text.isprintable() else ascii(text)
+
+
+def _where(data: bytes, offset: int) -> str:
+    """``line L, byte B`` (both from 1) of a byte offset into a file."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    return f"line {line}, byte {offset - line_start + 1}"
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _read_bytes(path: Path, what: str = "an observed CSV file") -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    The file is opened without blocking (a FIFO does not wait for a writer) and checked
+    before anything is read: folders, pipes, devices and sockets are refused, and so is a
+    file over the limit; at most the limit plus one byte is ever read (a file that grows).
+    """
+    name = _shown(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise EvidenceError(f"{name}: no such file; expected {what}") from None
+    except IsADirectoryError:
+        raise EvidenceError(f"{name}: is a folder, not a file; expected {what}") from None
+    except OSError as exc:
+        raise EvidenceError(f"{name}: cannot open ({exc.strerror}); expected {what}") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise EvidenceError(f"{name}: not a usable path ({exc}); expected {what}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EvidenceError(
+                f"{name}: is {_file_kind(info.st_mode)}; only regular files are read, expected {what}"
+            )
+        too_big = (
+            f"{name}: is larger than {MAX_FILE_BYTES // 2**20} MB; refused unread, expected {what} "
+            "of at most that size"
+        )
+        if info.st_size > MAX_FILE_BYTES:
+            raise EvidenceError(too_big)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:
+                raise EvidenceError(too_big)
+    except OSError as exc:
+        raise EvidenceError(f"{name}: cannot read ({exc.strerror}); expected {what}") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _decode(name: str, data: bytes, what: str = "UTF-8 text") -> str:
+    """UTF-8 text of a file's bytes (a UTF-8 byte-order mark is dropped), or an EvidenceError
+    saying what the bytes are instead: compressed, a workbook, UTF-16, binary, not UTF-8."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic) and (magic != b"BZh" or re.match(rb"BZh[1-9]1AY&SY", data)):
+            raise EvidenceError(
+                f"{name} line 1, byte 1: the file is {kind}: it starts with bytes "
+                f"{magic.hex(' ')}; expected {what}"
+            )
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            raise EvidenceError(
+                f"{name} line 1, byte 1: the file is {encoding} text (byte-order mark {bom.hex(' ')}); "
+                f"expected {what}: save it as UTF-8"
+            )
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        guess = "UTF-16 text without a byte-order mark" if data.count(b"\x00") * 4 >= len(data) else "binary"
+        raise EvidenceError(f"{name} {_where(data, nul)}: a NUL byte (is the file {guess}?); expected {what}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.end]
+        hint = ""
+        if all(b >= 0x80 for b in bad):
+            try:
+                hint = f" ({bad.decode('cp1252')!r} in Latin-1/Windows-1252: save the file as UTF-8)"
+            except UnicodeDecodeError:
+                hint = ""
+        raise EvidenceError(
+            f"{name} {_where(data, exc.start)}: byte {bad.hex(' ')} is not valid UTF-8 ({exc.reason})"
+            f"{hint}; expected {what}"
+        ) from None
+    control = _CONTROL.search(text)
+    if control is not None:
+        offset = len(text[: control.start()].encode("utf-8"))
+        raise EvidenceError(
+            f"{name} {_where(data, offset)}: control character U+{ord(control.group()):04X} "
+            f"(binary data?); expected {what}"
+        )
+    return text
+
+
 def _parse_date(file: str, line: int, column: str, text: str) -> pd.Timestamp | None:
     text = text.strip()
     if not text:
         return None
+    where = f"{file} line {line}, column {column!r}"
+    if _DATE.fullmatch(text) is None:
+        raise EvidenceError(f"{where}: {text!r} is not a date; expected YYYY-MM-DD")
     try:
-        return pd.Timestamp(date.fromisoformat(text))
+        day = date.fromisoformat(text)
     except ValueError:
+        raise EvidenceError(f"{where}: {text!r} is not a calendar date; expected YYYY-MM-DD") from None
+    if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
         raise EvidenceError(
-            f"{file} line {line}, column {column!r}: {text!r} is not a date (YYYY-MM-DD)"
-        ) from None
+            f"{where}: {text} is out of range; expected a date from {_FIRST_YEAR} to {_LAST_YEAR}"
+        )
+    return pd.Timestamp(day)
+
+
+def _parse_value(where: str, text: str, relative: bool) -> float:
+    """A row's value: a finite number, zero or more unless the row is a relative change
+    (then -1 or more: a fall cannot exceed 100%)."""
+    shown = repr(text)
+    if not text:
+        raise EvidenceError(f"{where}: empty; expected a number")
+    if text.lower() in _NOT_FINITE:
+        raise EvidenceError(f"{where}: {shown} is not a finite number; expected a number such as 1234")
+    if _NUMBER.fullmatch(text) is None:
+        hint = (
+            " without thousands separators"
+            if re.fullmatch(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?", text)
+            else ""
+        )
+        raise EvidenceError(
+            f"{where}: {shown} is not a number; expected a plain decimal number{hint} such as 1234 "
+            "or 0.25 (no words, units or blanks for unknown values: leave the row out)"
+        )
+    value = float(text) + 0.0  # -0 -> 0
+    if not math.isfinite(value):
+        raise EvidenceError(f"{where}: {shown} is out of range (overflows); expected a finite number")
+    if relative and value < -1:
+        raise EvidenceError(
+            f"{where}: {shown} is below -1 (a fall of more than 100%); "
+            "expected a relative change of -1 or more"
+        )
+    if not relative and value < 0:
+        raise EvidenceError(
+            f"{where}: {shown} is negative; expected a count of zero or more (only relative changes, "
+            "unit 'fraction' or a rule with statistic 'change', may be negative)"
+        )
+    return value
+
+
+def _duplicate_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes two observed rows the same observation: series, geography, breakdown,
+    period and source (releases that disagree are kept as rows of different sources).
+    Text is compared as the mapping reads it (case, accents and spacing aside)."""
+    dims, qualifiers = parse_breakdown(row["breakdown"])
+    return (
+        row["series"],
+        _norm(row["geography"]),
+        tuple(sorted((key, _norm(value)) for key, value in dims.items())),
+        tuple(sorted(_norm(q) for q in qualifiers)),
+        row["period_start"],
+        row["period_end"],
+        " ".join(row["source"].split()),
+    )
+
+
+def _check_duplicates(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Raise for rows that repeat an earlier one (same :func:`_duplicate_key`): identical
+    values are duplicates, different ones contradictions; the message lists the first few."""
+    seen: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    problems: list[str] = []
+    for row in rows:
+        key = _duplicate_key(row)
+        first = seen.setdefault(key, row)
+        if first is row:
+            continue
+        here = f"{row['_shown']} line {row['line']}"
+        there = f"line {first['line']}"
+        if first["_shown"] != row["_shown"]:
+            there = f"{first['_shown']} {there}"
+        if row["value"] == first["value"]:
+            problems.append(f"{here}: duplicate of {there}")
+        else:
+            problems.append(
+                f"{here}, column 'value': contradicts {there} (value {row['_value']} vs {first['_value']})"
+            )
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise EvidenceError(
+            f"{'; '.join(problems[:3])}{more}: same series, geography, breakdown, period and source; "
+            "expected each observation once"
+        )
 
 
 def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
-    name = str(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise EvidenceError(f"{name}: cannot read ({exc.strerror})") from None
+    """The rows of one observed CSV, checked (an EvidenceError names file, line and column).
+
+    Besides the :data:`COLUMNS`, each row has ``_shown`` (the file as named in messages) and
+    ``_value`` (the value as written), for :func:`_check_duplicates`.
+    """
+    name = _shown(path)
+    text = _decode(name, _read_bytes(path))
+    if not text.strip():
+        raise EvidenceError(f"{name} line 1: the file is empty; expected {_EXPECTED_HEADER}")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    header_line = 1
     rows: list[dict[str, Any]] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise EvidenceError(f"{name} line 1: missing column(s) {', '.join(map(repr, missing))}")
-        if "source_title" not in header and "source_url" not in header:
-            raise EvidenceError(f"{name} line 1: needs a 'source_title' or 'source_url' column")
-        reader.fieldnames = header
-        while True:
-            try:
-                raw = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise EvidenceError(f"{name} line {reader.line_num}: {exc}") from None
-            line = reader.line_num
-            if None in raw:
-                raise EvidenceError(f"{name} line {line}: more fields than the header has columns")
-            row = {k: (v or "").strip() for k, v in raw.items()}
-            if not any(row.values()):
-                continue
-            series = row["series"]
-            if not series:
-                raise EvidenceError(f"{name} line {line}, column 'series': empty")
-            try:
-                value = float(row["value"])
-            except ValueError:
+    while True:
+        line = reader.line_num + 1  # the first line of the next record
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            span = f"line {line}" if reader.line_num <= line else f"lines {line}-{reader.line_num}"
+            hint = " (a double quote left open?)" if "end of data" in str(exc) else ""
+            raise EvidenceError(
+                f"{name} {span}: {exc}{hint}; expected CSV fields separated by commas, "
+                "quoted with double quotes"
+            ) from None
+        if not any(f.strip() for f in fields):  # a blank line
+            continue
+        if header is None:
+            header, header_line = [h.strip() for h in fields], line
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
                 raise EvidenceError(
-                    f"{name} line {line}, column 'value': {row['value']!r} is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise EvidenceError(f"{name} line {line}, column 'value': {row['value']!r} is not finite")
-            start = _parse_date(name, line, "period_start", row["period_start"])
-            end = _parse_date(name, line, "period_end", row["period_end"])
-            if (start is None) != (end is None):
-                column = "period_start" if start is None else "period_end"
-                raise EvidenceError(
-                    f"{name} line {line}, column {column!r}: give both period dates or neither"
+                    f"{name} line {line}: missing column(s) {', '.join(map(repr, missing))}; "
+                    f"expected {_EXPECTED_HEADER}"
                 )
-            if start is not None and end is not None and end < start:
+            if "source_title" not in header and "source_url" not in header:
                 raise EvidenceError(
-                    f"{name} line {line}, column 'period_end': {row['period_end']} is before "
-                    f"period_start {row['period_start']}"
+                    f"{name} line {line}: needs a 'source_title' or 'source_url' column; "
+                    f"expected {_EXPECTED_HEADER}"
                 )
-            title, url = row.get("source_title", ""), row.get("source_url", "")
-            if not title and not url:
-                raise EvidenceError(f"{name} line {line}, column 'source_title': no source for this value")
-            breakdown = row.get("breakdown", "")
-            rule = find_rule(rules, series, row["geography"], breakdown)
-            rows.append(
-                {
-                    "series": series,
-                    "geography": row["geography"],
-                    "breakdown": breakdown,
-                    "nationality": _nationality_label(breakdown),
-                    "period_start": start,
-                    "period_end": end,
-                    "value": value,
-                    "unit": row["unit"],
-                    "statistic": rule.statistic if rule is not None and rule.statistic else "",
-                    "source": " ".join(p for p in (title, f"<{url}>" if url else "") if p),
-                    "note": row.get("note", ""),
-                    "file": path.name,
-                    "line": line,
-                }
+            twice = sorted({h for h in header if h and header.count(h) > 1})
+            if twice:
+                raise EvidenceError(
+                    f"{name} line {line}: column(s) {', '.join(map(repr, twice))} given twice; "
+                    "expected each column once"
+                )
+            continue
+        if len(fields) != len(header):
+            hint = " (a truncated line?)" if len(fields) < len(header) else ""
+            raise EvidenceError(
+                f"{name} line {line}: {len(fields)} fields where the header (line {header_line}) has "
+                f"{len(header)} columns{hint}; expected {len(header)} fields, one per column"
             )
+        row = {k: v.strip() for k, v in zip(header, fields, strict=True) if k}
+        for column in _ONE_LINE:
+            cell = row.get(column, "")
+            if _LINE_BREAK.search(cell):
+                raise EvidenceError(
+                    f"{name} line {line}, column {column!r}: {cell!r} has a line break; "
+                    "expected one line of text"
+                )
+        for column in _NON_BLANK:
+            if not row[column]:
+                raise EvidenceError(
+                    f"{name} line {line}, column {column!r}: empty; expected "
+                    + ("a number" if column == "value" else "a name")
+                )
+        series = row["series"]
+        start = _parse_date(name, line, "period_start", row["period_start"])
+        end = _parse_date(name, line, "period_end", row["period_end"])
+        if (start is None) != (end is None):
+            column = "period_start" if start is None else "period_end"
+            other = "period_end" if start is None else "period_start"
+            raise EvidenceError(
+                f"{name} line {line}, column {column!r}: give both period dates or neither; "
+                f"expected a date (YYYY-MM-DD) here, as {other} has one"
+            )
+        if start is not None and end is not None and end < start:
+            raise EvidenceError(
+                f"{name} line {line}, column 'period_end': {row['period_end']} is before "
+                f"period_start {row['period_start']}; expected a period ending on or after its start"
+            )
+        title, url = row.get("source_title", ""), row.get("source_url", "")
+        if not title and not url:
+            raise EvidenceError(
+                f"{name} line {line}, column 'source_title': no source for this value; "
+                "expected a source_title or source_url"
+            )
+        breakdown = row.get("breakdown", "")
+        rule = find_rule(rules, series, row["geography"], breakdown)
+        statistic = rule.statistic if rule is not None and rule.statistic else ""
+        relative = statistic == "change" or row["unit"].casefold() in _CHANGE_UNITS
+        value = _parse_value(f"{name} line {line}, column 'value'", row["value"], relative)
+        rows.append(
+            {
+                "series": series,
+                "geography": row["geography"],
+                "breakdown": breakdown,
+                "nationality": _nationality_label(breakdown),
+                "period_start": start,
+                "period_end": end,
+                "value": value,
+                "unit": row["unit"],
+                "statistic": statistic,
+                "source": " ".join(p for p in (title, f"<{url}>" if url else "") if p),
+                "note": row.get("note", ""),
+                "file": path.name,
+                "line": line,
+                "_shown": name,
+                "_value": row["value"],
+            }
+        )
+    if header is None:
+        raise EvidenceError(f"{name} line 1: the file is empty; expected {_EXPECTED_HEADER}")
     return rows
 
 
@@ -441,17 +743,30 @@ def load_observed(
     Raises
     ------
     EvidenceError
-        A file is missing or malformed; the message names the file, line and column.
+        A file is missing, not a regular file of UTF-8 text, over :data:`MAX_FILE_BYTES` or
+        malformed, or an observation comes twice (see docs/evidence.md); the message is one
+        line naming the file, line and column and what was expected.
     """
     rules = list(mapping) if mapping is not None else load_mapping()
+    if isinstance(files, str | Path):
+        files = [files]
     paths = [Path(f) for f in files] if files is not None else observed_files()
     if not paths:
         raise EvidenceError("no observed files given")
     rows: list[dict[str, Any]] = []
-    for path in paths:
-        if not path.is_file():
-            raise EvidenceError(f"{path}: no such file")
+    given: dict[Path, int] = {}
+    for i, path in enumerate(paths):
+        try:
+            same = path.resolve()
+        except (OSError, RuntimeError, ValueError):
+            same = path
+        if same in given:
+            raise EvidenceError(
+                f"{_shown(path)}: given twice (files {given[same] + 1} and {i + 1}); expected each file once"
+            )
+        given[same] = i
         rows += _read_rows(path, rules)
+    _check_duplicates(rows)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     frame["period_end"] = pd.to_datetime(frame["period_end"])
@@ -984,10 +1299,14 @@ class ValidationResult:
         against the simulated median and 5-95% band over time."""
         return _html(self, Path(path))
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
+    def write(self, out_dir: str | Path, *, force: bool = False) -> dict[str, Path]:
         """Write ``validation.csv`` (the table), ``validation_skipped.csv``,
-        ``validation.json`` (summary) and ``validation.html`` into ``out_dir``."""
+        ``validation.json`` (summary) and ``validation.html`` into ``out_dir``.
+
+        A folder holding files corridor did not write is refused (:class:`OutputError`)
+        unless ``force``; then the files are written beside them, and they are kept."""
         folder = Path(out_dir)
+        check_output_folder(folder, VALIDATION_OUTPUTS, "validation.json", force=force, what="--out")
         folder.mkdir(parents=True, exist_ok=True)
         paths = {
             "csv": folder / "validation.csv",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,8 +42,10 @@ from corridor.evidence import (
     simulated_values,
 )
 from corridor.geography import load_network
+from corridor.outputs import OutputError, check_output_file
 from corridor.run import simulate
 from corridor.scenario import load_scenario
+from corridor.workers import process_pool
 
 #: Columns of a forecast table.
 FORECAST_COLUMNS: tuple[str, ...] = (
@@ -333,7 +334,7 @@ def forecast(
         for i in range(runs):
             sims[:, i] = _one_run(scenario, seed + i, agents, draws[i], sim_rows, rules)
     else:
-        with ProcessPoolExecutor(n_workers) as pool:
+        with process_pool(n_workers, preload=["corridor.forecast"]) as pool:
             futures = [
                 pool.submit(_one_run, scenario, seed + i, agents, draws[i], sim_rows, rules)
                 for i in range(runs)
@@ -398,10 +399,28 @@ def forecast(
     return ForecastResult(table, pd.DataFrame(methods), sims[keep], info)
 
 
-def write_forecast(result: ForecastResult, path: str | Path) -> Path:
+def is_forecast_file(path: Path) -> bool:
+    """Whether ``path`` (a .parquet, or the .json beside it) is a forecast corridor wrote."""
+    meta = path.with_suffix(".json")
+    try:
+        return "methods" in json.loads(meta.read_text(encoding="utf-8")) and (
+            path.suffix == ".parquet" or path == meta
+        )
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def write_forecast(result: ForecastResult, path: str | Path, *, force: bool = False) -> Path:
     """Write the forecast table as Parquet (atomically), with ``info`` and methods in a JSON
-    file beside it (same name, ``.json``)."""
+    file beside it (same name, ``.json``).
+
+    An existing file (or .json beside it) that is not an earlier forecast is never replaced
+    (:class:`OutputError`), unless ``force``."""
     target = Path(path)
+    if target.suffix != ".parquet":
+        raise OutputError(f"--out {target}: a forecast is a .parquet file; give a name ending in .parquet")
+    for file in (target, target.with_suffix(".json")):
+        check_output_file(file, recognised=is_forecast_file, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, lambda fh: result.table.to_parquet(fh, index=False))
     methods = result.methods.assign(

@@ -827,6 +827,28 @@ def _node_shape(root: yaml.Node) -> tuple[int, int]:
     return size[id(root)]
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> ValueError:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return ValueError(f"not valid YAML: {problem}", mark.line + 1 if mark else None)
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting from the parser's events, before the (recursive) composer sees it."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep", line)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_problem(exc) from None
+
+
 def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
     """Node tree and data of a YAML text, refusing documents past the size limits.
 
@@ -836,6 +858,7 @@ def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
         With a message saying what is wrong and, for a syntax error, the 1-based line as
         ``args[1]`` (or None).
     """
+    _check_nesting(text)
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -843,9 +866,7 @@ def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
         except RecursionError:
             raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep", None) from None
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ValueError(f"not valid YAML: {problem}", mark.line + 1 if mark else None) from None
+            raise _yaml_problem(exc) from None
         if root is None:
             return None, None
         nodes, depth = _node_shape(root)
@@ -860,9 +881,7 @@ def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
         try:
             data = loader.construct_document(root)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ValueError(f"not valid YAML: {problem}", mark.line + 1 if mark else None) from None
+            raise _yaml_problem(exc) from None
         return root, data
     finally:
         loader.dispose()
@@ -961,6 +980,8 @@ def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any],
     if not base_file.exists():
         raise ScenarioError([("base", None, f"no such scenario file {base_file}")], str(file))
     base_text, _, base = _read_yaml(base_file, "base", file)
+    if "base" in base:
+        raise ScenarioError([("base", None, "a base scenario cannot itself have a base")], str(file))
     sections = {f.alias or n for n, f in Scenario.model_fields.items() if not f.exclude}
     strangers = [k for k in base if k not in sections and k != "base"]
     missing = [k for k in ("name", "horizon", "inflows") if k not in base]
@@ -979,8 +1000,6 @@ def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any],
             ],
             str(file),
         )
-    if "base" in base:
-        raise ScenarioError([("base", None, "a base scenario cannot itself have a base")], str(file))
     changes = variant.get("changes") or {}
     drop = variant.get("drop_events") or []
     add = variant.get("add_events") or []

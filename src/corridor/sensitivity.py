@@ -50,12 +50,11 @@ from __future__ import annotations
 import copy
 import json
 import math
-import multiprocessing
 import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -64,9 +63,11 @@ import numpy as np
 import pandas as pd
 
 from corridor.atomic import write_text_atomically
+from corridor.outputs import check_output_folder
 from corridor.report import MAIN_OUTCOMES, outcome_totals
 from corridor.run import simulate
 from corridor.scenario import Scenario, ScenarioError, load_scenario, parse_override
+from corridor.workers import process_pool
 
 __all__ = [
     "DEFAULT_AGENTS",
@@ -422,13 +423,7 @@ def _evaluate_all(
             if on_evaluation is not None:
                 on_evaluation(done, len(tasks))
     else:
-        ctx: multiprocessing.context.BaseContext
-        try:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["corridor.sensitivity"])
-        except ValueError:  # no forkserver on this platform
-            ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        with process_pool(min(workers, len(tasks)), preload=["corridor.sensitivity"]) as pool:
             futures: dict[Future[list[float]], int] = {
                 pool.submit(_evaluate, task): i for i, task in enumerate(tasks)
             }
@@ -776,10 +771,20 @@ def sensitivity_html(result: SensitivityResult, path: str | Path) -> Path:
     return out
 
 
-def write_sensitivity(result: SensitivityResult, out_dir: str | Path) -> dict[str, Path]:
+#: The files ``corridor sensitivity`` writes into its folder (``sensitivity.json``, last, marks it).
+SENSITIVITY_OUTPUTS = ("sensitivity.csv", "samples.csv", "sensitivity.html", "sensitivity.json")
+
+
+def write_sensitivity(
+    result: SensitivityResult, out_dir: str | Path, *, force: bool = False
+) -> dict[str, Path]:
     """Write ``sensitivity.csv`` (the ranked indices), ``samples.csv`` (every run's draw and
-    outcomes), ``sensitivity.html`` (the heatmap) and ``sensitivity.json`` (the options)."""
+    outcomes), ``sensitivity.html`` (the heatmap) and ``sensitivity.json`` (the options).
+
+    A folder holding files corridor did not write is refused (:class:`OutputError`) unless
+    ``force``; then the files are written beside them, and they are kept."""
     folder = Path(out_dir)
+    check_output_folder(folder, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force, what="--out")
     folder.mkdir(parents=True, exist_ok=True)
     paths = {
         "csv": folder / "sensitivity.csv",
