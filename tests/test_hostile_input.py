@@ -405,3 +405,59 @@ def test_inflow_file_that_is_a_device_or_a_fifo_is_refused_without_reading(tmp_p
         write_yaml(tmp_path / "s.yaml", data)
         code, output, seconds = cli(["run", "s.yaml", "--quiet"], tmp_path)
         assert code == 2 and "inflows.0.file" in output and seconds < 3, output
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    text = yaml.safe_dump(BASE, sort_keys=False) + "inflow_multiplier: 1.0\ninflow_multiplier: 50.0\n"
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(ScenarioError, match=r"key 'inflow_multiplier' given twice \(lines \d+ and \d+\)"):
+        load_scenario(tmp_path / "s.yaml")
+
+
+def test_a_scale_leaving_no_agent_is_refused(tmp_path: Path) -> None:
+    before = listing(tmp_path)
+    code, output, _ = cli(["run", str(SHIPPED_SCENARIO), "--quiet", "--scale", "1e300"], tmp_path)
+    assert_clean_refusal(code, output, "fewer than one agent", tmp_path, before)
+
+
+@pytest.mark.parametrize(
+    ("command", "existing"),
+    [
+        (["validate", str(SHIPPED_SCENARIO), "--runs", "1", "--agents", "500"], "validation.json"),
+        (
+            ["sensitivity", str(SHIPPED_SCENARIO), "--agents", "500", "--trajectories", "2"],
+            "sensitivity.json",
+        ),
+        (["compare", str(SHIPPED_SCENARIO), "--seeds", "1", "--agents", "500"], "compare_summary.csv"),
+    ],
+)
+def test_every_command_refuses_a_folder_of_user_files_before_running(
+    tmp_path: Path, command: list[str], existing: str
+) -> None:
+    (tmp_path / "thesis.tex").write_text("years of work")
+    (tmp_path / existing).write_text("a file that happens to share corridor's name")
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    code, output, seconds = cli([*command, "--out", "."], tmp_path)
+    assert code == 2 and "thesis.tex" in output and "nothing was changed" in output, output
+    assert seconds < 10  # refused before any simulation
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_forecast_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "notes.parquet").write_text("mine")
+    targets = tmp_path / "targets.csv"
+    targets.write_text("series,geography,breakdown\nusbp_sw_encounters,US southwest border,\n")
+    args = ["forecast", str(SHIPPED_SCENARIO), "--targets", str(targets), "--start", "2019-06"]
+    code, output, _ = cli([*args, "--end", "2019-06", "--out", "notes.parquet"], tmp_path)
+    assert code == 2 and "is not a corridor output" in output, output
+    assert (tmp_path / "notes.parquet").read_text() == "mine"
+
+
+def test_an_observed_file_with_a_header_and_no_rows_is_refused(tmp_path: Path) -> None:
+    from corridor.evidence import EvidenceError, load_observed
+
+    shipped = corridor.evidence.observed_files()[0]
+    header = shipped.read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "empty.csv").write_text(header + "\n")
+    with pytest.raises(EvidenceError, match=r"empty\.csv: a header and no rows"):
+        load_observed([tmp_path / "empty.csv"])

@@ -672,8 +672,9 @@ def _connect(scheduler: str | Client) -> Client:
     if not isinstance(scheduler, str):
         return scheduler
     try:
-        return Client(scheduler, set_as_default=False)  # type: ignore[no-untyped-call]
-    except OSError as exc:
+        # A time limit, so that a wrong address fails in seconds instead of waiting forever.
+        return Client(scheduler, set_as_default=False, timeout=30)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
         raise EnsembleError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
 
 

@@ -688,6 +688,8 @@ def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
         )
     if header is None:
         raise EvidenceError(f"{name} line 1: the file is empty; expected {_EXPECTED_HEADER}")
+    if not rows:
+        raise EvidenceError(f"{name}: a header and no rows; expected at least one observed value")
     return rows
 
 

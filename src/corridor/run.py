@@ -148,6 +148,18 @@ def check_run_size(timeline: Timeline, scale: float) -> int:
     """
     persons = float(timeline.arrivals_persons.sum())
     n_agents = persons / scale
+    if n_agents < 1:
+        raise ScenarioError(
+            [
+                (
+                    "options.scale",
+                    None,
+                    f"{scale:g} persons per agent leaves fewer than one agent for the "
+                    f"{persons:,.0f} persons who enter; use a smaller --scale or --agents",
+                )
+            ],
+            what="run size",
+        )
     need = estimate_peak_bytes(timeline, n_agents)
     have = available_memory_bytes()
     if have is not None and need > 0.8 * have:

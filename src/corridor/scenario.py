@@ -163,7 +163,8 @@ class Inflow(_Strict):
     file: str | None = Field(
         default=None,
         description="CSV with columns 'month' (YYYY-MM), 'nationality' and 'persons'; the rows of this "
-        "inflow's nationality are used. Path relative to the scenario file.",
+        "inflow's nationality are used, and rows of the same month add up (parts of one flow). Path "
+        "relative to the scenario file.",
     )
 
     @field_validator("entry")
@@ -791,6 +792,19 @@ MAX_YAML_NODES = 100_000
 MAX_YAML_DEPTH = 40
 
 
+def _check_unique_keys(node: yaml.MappingNode) -> None:
+    """A key given twice in one mapping is an error: YAML readers would keep the last silently."""
+    seen: dict[str, int] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            line = key.start_mark.line + 1
+            if key.value in seen:
+                raise ValueError(
+                    f"key {excerpt(key.value)} given twice (lines {seen[key.value]} and {line})", line
+                )
+            seen[key.value] = line
+
+
 def _node_shape(root: yaml.Node) -> tuple[int, int]:
     """(nodes, depth) of a composed YAML tree with every alias expanded, without expanding it.
 
@@ -816,6 +830,8 @@ def _node_shape(root: yaml.Node) -> tuple[int, int]:
         if not expanded:
             if key in on_path:
                 raise ValueError("a recursive alias (a value that contains itself)")
+            if isinstance(node, yaml.MappingNode):
+                _check_unique_keys(node)
             on_path.add(key)
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in size)

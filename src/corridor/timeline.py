@@ -282,7 +282,7 @@ def _read_monthly_file(scenario: Scenario, index: int, name: str) -> dict[str, f
                     )
                 ]
             )
-        if nat == nationality:
+        if nat == nationality:  # rows of one month add up (parts of a flow)
             out[month] = out.get(month, 0.0) + persons
     if not out:
         raise ScenarioError([(field, None, f"{path.name} has no rows for nationality {nationality!r}")])
