@@ -673,7 +673,7 @@ def _connect(scheduler: str | Client) -> Client:
         return scheduler
     try:
         # A time limit, so that a wrong address fails in seconds instead of waiting forever.
-        return Client(scheduler, set_as_default=False, timeout=30)  # type: ignore[no-untyped-call]
+        return Client(scheduler, set_as_default=False, timeout=10)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise EnsembleError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
 
