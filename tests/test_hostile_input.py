@@ -461,3 +461,11 @@ def test_an_observed_file_with_a_header_and_no_rows_is_refused(tmp_path: Path) -
     (tmp_path / "empty.csv").write_text(header + "\n")
     with pytest.raises(EvidenceError, match=r"empty\.csv: a header and no rows"):
         load_observed([tmp_path / "empty.csv"])
+
+
+@pytest.mark.parametrize(
+    "path", ["inflow_multiplier", "policy.checkpoint_intensity.Chiapas", "behaviour.settle_share"]
+)
+def test_a_boolean_is_not_a_number(path: str) -> None:
+    with pytest.raises(ScenarioError, match=r"expected a number, not True"):
+        load_scenario(SHIPPED_SCENARIO, [f"{path}=true"])
