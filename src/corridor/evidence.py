@@ -23,9 +23,7 @@ import csv
 import io
 import json
 import math
-import os
 import re
-import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from corridor.metrics import EXTRA_STOCKS, FLOWS, STOCKS, Results
 from corridor.outputs import check_output_folder
 from corridor.run import simulate
 from corridor.scenario import Scenario, load_scenario
+from corridor.textfile import TextFileError, read_text, shown
 
 __all__ = [
     "COLUMNS",
@@ -254,12 +253,12 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
         The file is not a YAML list of valid rules; the message names the rule and field.
     """
     file = Path(path) if path is not None else _package_data("evidence", "mapping.yaml")
-    text = _decode(_shown(file), _read_bytes(file, "a YAML mapping file"), "UTF-8 YAML text")
+    text = _read_text(file, "a YAML mapping file", "UTF-8 YAML text")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise EvidenceError(
-            f"{_shown(file)}: {' '.join(str(exc).split())}; expected a YAML list of rules"
+            f"{shown(file)}: {' '.join(str(exc).split())}; expected a YAML list of rules"
         ) from None
     if not isinstance(raw, list):
         raise EvidenceError(f"{file}: the mapping must be a YAML list of rules")
@@ -316,27 +315,6 @@ def _nationality_label(breakdown: str) -> str:
 #: Observed (and mapping) files larger than this are refused unread; the shipped ones are
 #: about half a megabyte.
 MAX_FILE_BYTES = 100 * 1024 * 1024
-#: Signatures of files that are not text, and what they are.
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x1f\x8b", "gzip-compressed (decompress it first, e.g. with gunzip)"),
-    (b"\xfd7zXZ\x00", "xz-compressed (decompress it first, e.g. with unxz)"),
-    (b"BZh", "bzip2-compressed (decompress it first, e.g. with bunzip2)"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed (decompress it first, e.g. with unzstd)"),
-    (b"PK\x03\x04", "a ZIP archive or an .xlsx workbook (export the sheet as CSV)"),
-    (b"\xd0\xcf\x11\xe0", "an .xls workbook or other OLE document (export the sheet as CSV)"),
-    (b"%PDF", "a PDF document"),
-)
-#: Byte-order marks of text in other encodings than UTF-8 (UTF-32 first: FF FE 00 00 starts
-#: with the UTF-16 LE mark).
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
-    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
-    (b"\xfe\xff", "UTF-16 (big-endian)"),
-    (b"\xff\xfe", "UTF-16 (little-endian)"),
-)
-_UTF8_BOM = b"\xef\xbb\xbf"
-#: Control characters no text CSV contains (tab, line feed and carriage return allowed).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
 #: A plain decimal number: no thousands separators, underscores, hex, words.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -356,124 +334,13 @@ _EXPECTED_HEADER = (
 )
 
 
-def _shown(path: Path | str) -> str:
-    """A path as it appears in messages: as given, or escaped if it has unprintable characters."""
-    text = str(path)
-    return text if text.isprintable() else ascii(text)
-
-
-def _where(data: bytes, offset: int) -> str:
-    """``line L, byte B`` (both from 1) of a byte offset into a file."""
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    line = data.count(b"\n", 0, offset) + 1
-    return f"line {line}, byte {offset - line_start + 1}"
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
-def _read_bytes(path: Path, what: str = "an observed CSV file") -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`.
-
-    The file is opened without blocking (a FIFO does not wait for a writer) and checked
-    before anything is read: folders, pipes, devices and sockets are refused, and so is a
-    file over the limit; at most the limit plus one byte is ever read (a file that grows).
-    """
-    name = _shown(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+def _read_text(path: Path, what: str = "an observed CSV file", text: str = "UTF-8 text") -> str:
+    """The text of a regular UTF-8 file of at most :data:`MAX_FILE_BYTES` (see
+    :mod:`corridor.textfile`), or an EvidenceError naming it."""
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise EvidenceError(f"{name}: no such file; expected {what}") from None
-    except IsADirectoryError:
-        raise EvidenceError(f"{name}: is a folder, not a file; expected {what}") from None
-    except OSError as exc:
-        raise EvidenceError(f"{name}: cannot open ({exc.strerror}); expected {what}") from None
-    except ValueError as exc:  # a NUL character in the path
-        raise EvidenceError(f"{name}: not a usable path ({exc}); expected {what}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise EvidenceError(
-                f"{name}: is {_file_kind(info.st_mode)}; only regular files are read, expected {what}"
-            )
-        too_big = (
-            f"{name}: is larger than {MAX_FILE_BYTES // 2**20} MB; refused unread, expected {what} "
-            "of at most that size"
-        )
-        if info.st_size > MAX_FILE_BYTES:
-            raise EvidenceError(too_big)
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > MAX_FILE_BYTES:
-                raise EvidenceError(too_big)
-    except OSError as exc:
-        raise EvidenceError(f"{name}: cannot read ({exc.strerror}); expected {what}") from None
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
-
-
-def _decode(name: str, data: bytes, what: str = "UTF-8 text") -> str:
-    """UTF-8 text of a file's bytes (a UTF-8 byte-order mark is dropped), or an EvidenceError
-    saying what the bytes are instead: compressed, a workbook, UTF-16, binary, not UTF-8."""
-    for magic, kind in _MAGIC:
-        if data.startswith(magic) and (magic != b"BZh" or re.match(rb"BZh[1-9]1AY&SY", data)):
-            raise EvidenceError(
-                f"{name} line 1, byte 1: the file is {kind}: it starts with bytes "
-                f"{magic.hex(' ')}; expected {what}"
-            )
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            raise EvidenceError(
-                f"{name} line 1, byte 1: the file is {encoding} text (byte-order mark {bom.hex(' ')}); "
-                f"expected {what}: save it as UTF-8"
-            )
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        guess = "UTF-16 text without a byte-order mark" if data.count(b"\x00") * 4 >= len(data) else "binary"
-        raise EvidenceError(f"{name} {_where(data, nul)}: a NUL byte (is the file {guess}?); expected {what}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.end]
-        hint = ""
-        if all(b >= 0x80 for b in bad):
-            try:
-                hint = f" ({bad.decode('cp1252')!r} in Latin-1/Windows-1252: save the file as UTF-8)"
-            except UnicodeDecodeError:
-                hint = ""
-        raise EvidenceError(
-            f"{name} {_where(data, exc.start)}: byte {bad.hex(' ')} is not valid UTF-8 ({exc.reason})"
-            f"{hint}; expected {what}"
-        ) from None
-    control = _CONTROL.search(text)
-    if control is not None:
-        offset = len(text[: control.start()].encode("utf-8"))
-        raise EvidenceError(
-            f"{name} {_where(data, offset)}: control character U+{ord(control.group()):04X} "
-            f"(binary data?); expected {what}"
-        )
-    return text
+        return read_text(path, MAX_FILE_BYTES, what, text)
+    except TextFileError as exc:
+        raise EvidenceError(str(exc)) from None
 
 
 def _parse_date(file: str, line: int, column: str, text: str) -> pd.Timestamp | None:
@@ -578,8 +445,8 @@ def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
     Besides the :data:`COLUMNS`, each row has ``_shown`` (the file as named in messages) and
     ``_value`` (the value as written), for :func:`_check_duplicates`.
     """
-    name = _shown(path)
-    text = _decode(name, _read_bytes(path))
+    name = shown(path)
+    text = _read_text(path)
     if not text.strip():
         raise EvidenceError(f"{name} line 1: the file is empty; expected {_EXPECTED_HEADER}")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -764,7 +631,7 @@ def load_observed(
             same = path
         if same in given:
             raise EvidenceError(
-                f"{_shown(path)}: given twice (files {given[same] + 1} and {i + 1}); expected each file once"
+                f"{shown(path)}: given twice (files {given[same] + 1} and {i + 1}); expected each file once"
             )
         given[same] = i
         rows += _read_rows(path, rules)

@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from corridor.textfile import TextFileError, read_text
+
 __all__ = [
     "Behaviour",
     "Event",
@@ -939,56 +941,6 @@ def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
         loader.dispose()
 
 
-def read_text_file(file: Path, max_bytes: int, kind: str) -> str:
-    """The UTF-8 text of a regular file of at most ``max_bytes``, or ValueError saying why not.
-
-    Never reads more than ``max_bytes + 1`` bytes, and only from a regular file (not a
-    folder, a FIFO or a device such as /dev/zero). ``kind`` names what the file should be
-    in messages ("a YAML scenario").
-    """
-    import stat
-
-    try:
-        info = file.stat()
-    except OSError as exc:
-        raise ValueError(f"cannot read it: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ValueError(f"is a folder, not {kind}")
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"is not a regular file (a pipe or a device?), not {kind}")
-    if info.st_size > max_bytes:
-        raise ValueError(f"is {info.st_size:,} bytes, more than the {max_bytes:,} allowed for {kind}")
-    try:
-        with file.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise ValueError(f"cannot read it: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:
-        raise ValueError(f"is more than the {max_bytes:,} bytes allowed for {kind}")
-    return decode_text(raw, kind)
-
-
-def decode_text(raw: bytes, kind: str) -> str:
-    """Decode UTF-8 (with or without a byte-order mark), or ValueError saying what the bytes are."""
-    if raw[:2] == b"\x1f\x8b":
-        raise ValueError(f"is gzip-compressed; decompress it (gunzip) to get {kind}")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or raw[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
-        raise ValueError("is UTF-16 or UTF-32 text; save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise ValueError(
-            f"is not UTF-8 text: byte 0x{raw[exc.start]:02X} at line {line}, column {column} "
-            "(Latin-1 or Windows-1252?); save it as UTF-8"
-        ) from None
-    if "\x00" in text:
-        raise ValueError(f"holds NUL bytes: a binary file, not {kind}")
-    return text
-
-
 def _read_yaml(
     file: Path, field: str = "", source: Path | None = None
 ) -> tuple[str, yaml.Node | None, dict[str, Any]]:
@@ -998,7 +950,10 @@ def _read_yaml(
     """
     where = f"{field}: {file}" if field else ""
     try:
-        text = read_text_file(file, MAX_YAML_BYTES, "a YAML scenario")
+        text = read_text(file, MAX_YAML_BYTES, "a YAML scenario", "UTF-8 YAML text")
+    except TextFileError as exc:  # the message names the file
+        raise ScenarioError([(field, None, str(exc))], str(source or file)) from None
+    try:
         root, data = parse_yaml_text(text)
     except ValueError as exc:
         line = exc.args[1] if len(exc.args) > 1 and not field else None

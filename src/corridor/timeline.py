@@ -35,8 +35,8 @@ from corridor.scenario import (
     ScenarioError,
     apply_overrides,
     excerpt,
-    read_text_file,
 )
+from corridor.textfile import TextFileError, read_text
 
 __all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]
 
@@ -254,10 +254,10 @@ def _read_monthly_file(scenario: Scenario, index: int, name: str) -> dict[str, f
     if not path.is_absolute() and scenario.base_dir is not None:
         path = scenario.base_dir / path
     try:
-        text = read_text_file(path, MAX_INFLOW_FILE_BYTES, "an inflow CSV")
+        text = read_text(path, MAX_INFLOW_FILE_BYTES, "an inflow CSV")
         rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    except ValueError as exc:
-        raise ScenarioError([(field, None, f"{path}: {exc.args[0]}")]) from None
+    except TextFileError as exc:  # the message names the file
+        raise ScenarioError([(field, None, str(exc))]) from None
     except csv.Error as exc:
         raise ScenarioError([(field, None, f"{path}: not a CSV file ({exc})")]) from None
     out: dict[str, float] = {}
