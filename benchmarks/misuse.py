@@ -999,174 +999,53 @@ def base_cases() -> Iterator[Case]:
     def variant(base: str, extra: str = "") -> str:
         return f"base: {base}\nname: variant\ndescription: a variant\n{extra}"
 
-    yield Case(
-        "base/etc-passwd",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("/etc/passwd")),
-        secret_file="/etc/passwd",
+    def through_variant(name: str, base: str, *setups: Setup, extra: str = "", **kw: Any) -> Case:
+        """Run scenarios/v.yaml, a variant of ``base``, after ``setups`` have made its files."""
+        return Case(
+            f"base/{name}",
+            "base",
+            run_args(scenario="{S}/v.yaml"),
+            setup=both(*setups, scenario_file("v.yaml", text=variant(base, extra))),
+            **kw,
+        )
+
+    passwd = {"secret_file": "/etc/passwd"}
+    yield through_variant("etc-passwd", "/etc/passwd", **passwd)
+    yield through_variant(
+        "etc-passwd-symlink-yaml",
+        "passwd.yaml",
+        make_symlink("scenarios/passwd.yaml", "/etc/passwd"),
+        **passwd,
     )
-    yield Case(
-        "base/etc-passwd-symlink-yaml",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            make_symlink("scenarios/passwd.yaml", "/etc/passwd"),
-            scenario_file("v.yaml", text=variant("passwd.yaml")),
-        ),
-        secret_file="/etc/passwd",
+    yield through_variant("etc-passwd-dotdot", "../../../../../../../../etc/passwd", **passwd)
+    yield Case("base/etc-passwd-as-scenario", "base", run_args(scenario="/etc/passwd"), **passwd)
+    yield Case("base/etc-passwd-as-observed", "base", validate_args("--observed", "/etc/passwd"), **passwd)
+    yield through_variant("dev-zero-yaml", "zero.yaml", make_symlink("scenarios/zero.yaml", "/dev/zero"))
+    yield through_variant("fifo-yaml", "pipe.yaml", make_fifo("scenarios/pipe.yaml"))
+    yield through_variant(
+        "non-yaml", "notes.yaml", text_file("scenarios/notes.yaml", "this: is: not: [yaml\n\x00\x01")
     )
-    yield Case(
-        "base/etc-passwd-dotdot",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("../../../../../../../../etc/passwd")),
-        secret_file="/etc/passwd",
+    yield through_variant("csv", "inputs/mexico-2019-inflows.csv")
+    yield through_variant(
+        "not-a-scenario", "other.yaml", text_file("scenarios/other.yaml", "foo: 1\nbar: [1, 2]\n")
     )
-    yield Case(
-        "base/etc-passwd-as-scenario", "base", run_args(scenario="/etc/passwd"), secret_file="/etc/passwd"
-    )
-    yield Case(
-        "base/etc-passwd-as-observed",
-        "base",
-        validate_args("--observed", "/etc/passwd"),
-        secret_file="/etc/passwd",
-    )
-    yield Case(
-        "base/dev-zero-yaml",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            make_symlink("scenarios/zero.yaml", "/dev/zero"),
-            scenario_file("v.yaml", text=variant("zero.yaml")),
-        ),
-    )
-    yield Case(
-        "base/fifo-yaml",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(make_fifo("scenarios/pipe.yaml"), scenario_file("v.yaml", text=variant("pipe.yaml"))),
-    )
-    yield Case(
-        "base/non-yaml",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            text_file("scenarios/notes.yaml", "this: is: not: [yaml\n\x00\x01"),
-            scenario_file("v.yaml", text=variant("notes.yaml")),
-        ),
-    )
-    yield Case(
-        "base/csv",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("inputs/mexico-2019-inflows.csv")),
-    )
-    yield Case(
-        "base/not-a-scenario",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            text_file("scenarios/other.yaml", "foo: 1\nbar: [1, 2]\n"),
-            scenario_file("v.yaml", text=variant("other.yaml")),
-        ),
-    )
-    yield Case(
-        "base/list-yaml",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            text_file("scenarios/other.yaml", "- 1\n- 2\n"),
-            scenario_file("v.yaml", text=variant("other.yaml")),
-        ),
-    )
-    yield Case(
-        "base/itself",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("v.yaml")),
-    )
-    yield Case(
-        "base/cycle",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            text_file("scenarios/w.yaml", variant("v.yaml")), scenario_file("v.yaml", text=variant("w.yaml"))
-        ),
-    )
-    yield Case(
-        "base/missing",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("nope.yaml")),
-    )
-    yield Case(
-        "base/folder",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(make_dir("scenarios/d.yaml"), scenario_file("v.yaml", text=variant("d.yaml"))),
-    )
-    yield Case(
-        "base/list",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("[mexico-2019.yaml]")),
-    )
-    yield Case(
-        "base/null",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("null")),
-    )
-    yield Case(
-        "base/empty-file",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(text_file("scenarios/e.yaml", ""), scenario_file("v.yaml", text=variant("e.yaml"))),
-    )
-    yield Case(
-        "base/laughs",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=both(
-            text_file("scenarios/b.yaml", "\n".join(billion_laughs()) + "\nname: *a8\n"),
-            scenario_file("v.yaml", text=variant("b.yaml")),
-        ),
-    )
-    yield Case(
-        "base/drop-missing-event",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("mexico-2019.yaml", "drop_events: [No such event]\n")),
-    )
-    yield Case(
-        "base/changes-unknown",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("mexico-2019.yaml", "changes: {policy.nosuch: 1}\n")),
-    )
-    yield Case(
-        "base/changes-nan",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file(
-            "v.yaml", text=variant("mexico-2019.yaml", "changes: {policy.bus_south_share: .nan}\n")
-        ),
-    )
-    yield Case(
-        "base/changes-list",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        setup=scenario_file("v.yaml", text=variant("mexico-2019.yaml", "changes: [1, 2]\n")),
-    )
-    yield Case(
-        "base/valid-variant",
-        "base",
-        run_args(scenario="{S}/v.yaml"),
-        expect="succeed",
-        setup=scenario_file(
-            "v.yaml", text=variant("mexico-2019.yaml", "changes: {policy.bus_south_share: 0.3}\n")
-        ),
+    yield through_variant("list-yaml", "other.yaml", text_file("scenarios/other.yaml", "- 1\n- 2\n"))
+    yield through_variant("itself", "v.yaml")
+    yield through_variant("cycle", "w.yaml", text_file("scenarios/w.yaml", variant("v.yaml")))
+    yield through_variant("missing", "nope.yaml")
+    yield through_variant("folder", "d.yaml", make_dir("scenarios/d.yaml"))
+    yield through_variant("list", "[mexico-2019.yaml]")
+    yield through_variant("null", "null")
+    yield through_variant("empty-file", "e.yaml", text_file("scenarios/e.yaml", ""))
+    laughs = "\n".join(billion_laughs()) + "\nname: *a8\n"
+    yield through_variant("laughs", "b.yaml", text_file("scenarios/b.yaml", laughs))
+    shipped = "mexico-2019.yaml"
+    yield through_variant("drop-missing-event", shipped, extra="drop_events: [No such event]\n")
+    yield through_variant("changes-unknown", shipped, extra="changes: {policy.nosuch: 1}\n")
+    yield through_variant("changes-nan", shipped, extra="changes: {policy.bus_south_share: .nan}\n")
+    yield through_variant("changes-list", shipped, extra="changes: [1, 2]\n")
+    yield through_variant(
+        "valid-variant", shipped, extra="changes: {policy.bus_south_share: 0.3}\n", expect="succeed"
     )
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from corridor.geography import GeographyError
 from corridor.metrics import Results
-from corridor.outputs import OutputError, check_output_file, check_output_folder
+from corridor.outputs import OutputError, check_output_folder
 from corridor.run import RUN_OUTPUTS, simulate, write_run
 from corridor.scenario import ScenarioError, load_scenario
 
@@ -486,13 +486,18 @@ def forecast_cmd(
     """Forecast observed series month by month: median and 90% interval across runs of SCENARIO."""
     from corridor.ensemble import EnsembleError
     from corridor.evidence import EvidenceError
-    from corridor.forecast import ForecastError, forecast, is_forecast_file, read_requests, write_forecast
+    from corridor.forecast import (
+        ForecastError,
+        check_forecast_target,
+        forecast,
+        read_requests,
+        write_forecast,
+    )
 
     try:
         sc = load_scenario(scenario)
         target = out_file or Path("forecasts") / f"{sc.name}.parquet"
-        for file in (target, target.with_suffix(".json")):  # before the runs
-            check_output_file(file, recognised=is_forecast_file, force=force)
+        check_forecast_target(target, force=force)  # before the runs
         requests = read_requests(targets, start.date(), end.date())
         with err.status(f"forecasting {sc.name}: {runs} runs, {len(requests)} values"):
             result = forecast(

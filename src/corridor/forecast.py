@@ -410,6 +410,15 @@ def is_forecast_file(path: Path) -> bool:
         return False
 
 
+def check_forecast_target(path: Path, *, force: bool = False) -> None:
+    """Refuse (:class:`OutputError`) a forecast file name that is not ``.parquet``, or whose
+    file or .json beside it exists and is not an earlier forecast, unless ``force``."""
+    if path.suffix != ".parquet":
+        raise OutputError(f"--out {path}: a forecast is a .parquet file; give a name ending in .parquet")
+    for file in (path, path.with_suffix(".json")):
+        check_output_file(file, recognised=is_forecast_file, force=force)
+
+
 def write_forecast(result: ForecastResult, path: str | Path, *, force: bool = False) -> Path:
     """Write the forecast table as Parquet (atomically), with ``info`` and methods in a JSON
     file beside it (same name, ``.json``).
@@ -417,10 +426,7 @@ def write_forecast(result: ForecastResult, path: str | Path, *, force: bool = Fa
     An existing file (or .json beside it) that is not an earlier forecast is never replaced
     (:class:`OutputError`), unless ``force``."""
     target = Path(path)
-    if target.suffix != ".parquet":
-        raise OutputError(f"--out {target}: a forecast is a .parquet file; give a name ending in .parquet")
-    for file in (target, target.with_suffix(".json")):
-        check_output_file(file, recognised=is_forecast_file, force=force)
+    check_forecast_target(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(target, lambda fh: result.table.to_parquet(fh, index=False))
     methods = result.methods.assign(
