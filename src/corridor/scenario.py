@@ -848,7 +848,8 @@ def _node_shape(root: yaml.Node) -> tuple[int, int]:
 
     Aliases make the tree a graph whose expansion can be exponentially large (the "billion
     laughs"); sizes are summed over the graph with memoisation, iteratively (no recursion),
-    and the count stops growing past the limit. A recursive alias raises ValueError.
+    and the count stops growing past the limit. A recursive alias, or a key given twice in
+    one mapping, raises ValueError.
     """
     size: dict[int, tuple[int, int]] = {}
     on_path: set[int] = set()
@@ -916,9 +917,7 @@ def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
     loader = yaml.SafeLoader(text)
     try:
         try:
-            root = loader.get_single_node()
-        except RecursionError:
-            raise ValueError(f"nested more than {MAX_YAML_DEPTH} levels deep", None) from None
+            root = loader.get_single_node()  # _check_nesting bounds its recursion
         except yaml.YAMLError as exc:
             raise _yaml_problem(exc) from None
         if root is None:
