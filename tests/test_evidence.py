@@ -363,7 +363,7 @@ def test_validate_on_known_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         seeds.append(seed)
         return res
 
-    monkeypatch.setattr(ev, "simulate", fake_simulate)
+    monkeypatch.setattr(ev.validation, "simulate", fake_simulate)
     rows = []
     for month_start, month_end in (("2019-01-01", "2019-01-31"), ("2019-02-01", "2019-02-28")):
         enc = ev.aggregate(res, "us_encounters", "sum", month_start, month_end, places=["Reynosa"])
@@ -455,7 +455,7 @@ def test_real_run_against_its_own_output(tmp_path: Path, base_results: Results) 
 
 def test_cli_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     res = hand_results(flows={"deportations": per_cell({("Tapachula", "Guatemala"): 2})})
-    monkeypatch.setattr(ev, "simulate", lambda *a, **k: res)
+    monkeypatch.setattr(ev.validation, "simulate", lambda *a, **k: res)
     observed = write_csv(
         tmp_path / "o.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 62)]
     )
@@ -616,7 +616,7 @@ def test_latin1_file_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.Mon
     def no_simulation(*args: Any, **kwargs: Any) -> Results:
         raise AssertionError("simulated before reading the observed data")
 
-    monkeypatch.setattr(ev, "simulate", no_simulation)
+    monkeypatch.setattr(ev.validation, "simulate", no_simulation)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
@@ -694,14 +694,14 @@ def test_only_regular_files_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert "/dev/zero: is a character device; only regular files" in one_line_error(Path("/dev/zero"))
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as f:
-        f.truncate(ev.MAX_FILE_BYTES + 1)  # sparse: nothing is read
+        f.truncate(ev.mapping.MAX_FILE_BYTES + 1)  # sparse: nothing is read
     assert one_line_error(huge) == (
         f"{huge}: is larger than 100 MB; refused unread, expected an observed CSV file of at most that size"
     )
     small = write_csv(
         tmp_path / "small.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)]
     )
-    monkeypatch.setattr(ev, "MAX_FILE_BYTES", 40)
+    monkeypatch.setattr(ev.mapping, "MAX_FILE_BYTES", 40)
     assert "is larger than" in one_line_error(small)
     monkeypatch.undo()
     assert "no such file; expected an observed CSV file" in one_line_error(tmp_path / "missing.csv")
@@ -800,7 +800,7 @@ def test_shipped_data_filtered_by_default() -> None:
 def test_validate_keeps_held_out_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     res = hand_results(flows={"deportations": per_cell({("Tapachula", "Guatemala"): 2})})
     shifted = Results(**{**res.__dict__, "dates": pd.date_range("2023-11-01", periods=DAYS, freq="D")})
-    monkeypatch.setattr(ev, "simulate", lambda *a, **k: shifted)
+    monkeypatch.setattr(ev.validation, "simulate", lambda *a, **k: shifted)
     rows = [
         row("mx_deportations", "Mexico", "2023-11-01", "2023-11-30", 60),
         row("mx_deportations", "Mexico", "2023-12-01", "2023-12-31", 62),

@@ -309,7 +309,7 @@ def missing_column(draw: st.DrawFn) -> Case:
         drop = [COL["source_title"], COL["source_url"]]
         expect = r"line 1: needs a 'source_title' or 'source_url' column"
     else:
-        drop = [COL[draw(st.sampled_from(ev.REQUIRED_COLUMNS))]]
+        drop = [COL[draw(st.sampled_from(ev.observed.REQUIRED_COLUMNS))]]
         expect = r"line 1: missing column"
     if how == "rename":
         header[drop[0]] = draw(st.sampled_from(["Value", "vaule", "", " series_", "period start", "units"]))
@@ -505,7 +505,7 @@ def _no_simulation(*args: Any, **kwargs: Any) -> Any:
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder for the working directories of the CLI runs; no simulation allowed meanwhile."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ev, "simulate", _no_simulation)
+        mp.setattr(ev.validation, "simulate", _no_simulation)
         yield tmp_path_factory.mktemp("cli-cwd")
 
 

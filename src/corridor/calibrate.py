@@ -52,16 +52,8 @@ import pandas as pd
 import yaml
 
 from corridor.atomic import write_text_atomically
-from corridor.evidence import (
-    ComparisonPlan,
-    ValidationResult,
-    compare_observed,
-    load_mapping,
-    load_observed,
-    plan_comparison,
-    simulated_values,
-    validate,
-)
+from corridor.evidence import ValidationResult, compare_observed, load_mapping, load_observed, validate
+from corridor.evidence.plan import ComparisonPlan, plan_comparison, simulated_values
 from corridor.geography import Network, load_network
 from corridor.outputs import check_output_folder
 from corridor.run import simulate

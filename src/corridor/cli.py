@@ -250,7 +250,8 @@ def validate_cmd(
     ] = False,
 ) -> None:
     """Run SCENARIO over --runs seeds and compare it with every observed value in its horizon."""
-    from corridor.evidence import VALIDATION_OUTPUTS, EvidenceError, observed_files, validate
+    from corridor.evidence import EvidenceError, observed_files, validate
+    from corridor.evidence.validation import VALIDATION_OUTPUTS
 
     files = None
     if observed:

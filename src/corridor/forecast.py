@@ -31,16 +31,9 @@ import pandas as pd
 
 from corridor.atomic import write_atomically, write_text_atomically
 from corridor.ensemble import read_posterior
-from corridor.evidence import (
-    COLUMNS,
-    HELD_OUT_FROM,
-    Rule,
-    find_rule,
-    load_mapping,
-    load_observed,
-    plan_comparison,
-    simulated_values,
-)
+from corridor.evidence import COLUMNS, HELD_OUT_FROM, Rule, load_mapping, load_observed
+from corridor.evidence.mapping import find_rule
+from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
 from corridor.outputs import OutputError, check_output_file
 from corridor.run import simulate
