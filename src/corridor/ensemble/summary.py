@@ -1,0 +1,147 @@
+"""The ensemble's ``summary.parquet``: quantiles across runs, in slabs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corridor.atomic import write_atomically
+
+if TYPE_CHECKING:
+    pass
+from corridor.ensemble.manifest import _read_manifest
+from corridor.ensemble.posterior import EnsembleError
+
+#: Quantiles of ``summary.parquet``: column name -> probability.
+QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
+#: ``place`` label of the rows of ``summary.parquet`` summed over all places.
+ALL_PLACES = "all"
+#: Memory for the dense (runs x keys) array of the summary; more runs are summarised in slabs.
+_SUMMARY_MEMORY_BYTES = 512 * 2**20
+
+
+# --------------------------------------------------------------------------- summary
+def _iter_slabs(n_keys: int, n_runs: int, memory_bytes: int) -> Iterator[tuple[int, int]]:
+    width = max(1, memory_bytes // (8 * max(n_runs, 1)))
+    for lo in range(0, n_keys, width):
+        yield lo, min(lo + width, n_keys)
+
+
+def summarize_ensemble(
+    out_dir: str | Path,
+    runs: Sequence[int] | None = None,
+    *,
+    memory_bytes: int = _SUMMARY_MEMORY_BYTES,
+) -> Path:
+    """Write ``summary.parquet``: quantiles across runs per metric, date and place.
+
+    For every run, values are summed over nationalities per (metric, date, place), and over
+    places too (``place == "all"``). A (metric, date, place) a run has no row for counts as 0
+    in that run (the tidy table leaves zeros out). Across runs: ``mean`` and the quantiles
+    of :data:`QUANTILES` (``numpy.quantile``, linear interpolation): the median, the 50%
+    band ``q25``-``q75`` and the 90% band ``q05``-``q95``. Rows that are 0 in every run are
+    left out.
+
+    Parameters
+    ----------
+    out_dir : path
+        An ensemble folder (its ``manifest.json`` gives the horizon and the runs).
+    runs : sequence of int, optional
+        The runs to summarise (default: all in the manifest; each must be written).
+    memory_bytes : int
+        Budget of the dense (runs x keys) array; above it, keys are summarised in slabs,
+        each reading every partition again.
+
+    Returns
+    -------
+    Path
+        ``summary.parquet``, written atomically.
+    """
+    folder = Path(out_dir)
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        raise EnsembleError(f"{folder} holds no ensemble (no manifest.json)")
+    run_ids = [int(r["run"]) for r in manifest["runs"]] if runs is None else list(runs)
+    files = [folder / "runs" / f"run={r}" / "part.parquet" for r in run_ids]
+    missing = [r for r, f in zip(run_ids, files, strict=True) if not f.exists()]
+    if missing:
+        raise EnsembleError(f"runs {missing} of {folder} are not written yet")
+    start = np.datetime64(manifest["scenario"]["horizon"]["start"], "D")
+    dates = pd.date_range(manifest["scenario"]["horizon"]["start"], manifest["scenario"]["horizon"]["end"])
+
+    # Names come from the first run's categories (complete lists: every metric, every place).
+    first = pd.read_parquet(files[0], columns=["metric", "place"])
+    metrics = [str(m) for m in first["metric"].cat.categories]
+    places = [str(p) for p in first["place"].cat.categories]
+    n_d, n_p = len(dates), len(places) + 1  # the last place index is "all"
+    n_keys = len(metrics) * n_d * n_p
+    metric_at = {m: i for i, m in enumerate(metrics)}
+    place_at = {p: i for i, p in enumerate(places)}
+
+    def keys_of(file: Path) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        frame = pd.read_parquet(file, columns=["date", "metric", "place", "value"])
+        try:
+            m_map = np.array([metric_at[str(c)] for c in frame["metric"].cat.categories], dtype=np.int64)
+            p_map = np.array([place_at[str(c)] for c in frame["place"].cat.categories], dtype=np.int64)
+        except KeyError as exc:
+            raise EnsembleError(
+                f"{file}: {exc.args[0]!r} is not a metric or place of the first run"
+            ) from None
+        m = m_map[frame["metric"].cat.codes.to_numpy()] if len(m_map) else np.zeros(len(frame), np.int64)
+        p = p_map[frame["place"].cat.codes.to_numpy()] if len(p_map) else np.zeros(len(frame), np.int64)
+        d = (frame["date"].to_numpy().astype("datetime64[D]") - start).astype(np.int64)
+        if len(d) and (d.min() < 0 or d.max() >= n_d):
+            raise EnsembleError(f"{file}: dates outside the ensemble's horizon")
+        base = (m * n_d + d) * n_p
+        value = frame["value"].to_numpy(dtype=np.float64)
+        return np.concatenate([base + p, base + (n_p - 1)]), np.concatenate([value, value])
+
+    names = list(QUANTILES)
+    probs = list(QUANTILES.values())
+
+    def slab_table(lo: int, hi: int) -> pa.Table:
+        dense = np.zeros((len(files), hi - lo))
+        if hi > lo:
+            for i, file in enumerate(files):
+                keys, values = keys_of(file)
+                inside = (keys >= lo) & (keys < hi)
+                dense[i] = np.bincount(keys[inside] - lo, weights=values[inside], minlength=hi - lo)
+        keep = np.flatnonzero(dense.max(axis=0, initial=0.0) > 0)
+        kept = dense[:, keep]
+        quant = np.quantile(kept, probs, axis=0) if keep.size else np.zeros((len(probs), 0))
+        flat = keep + lo
+        frame = pd.DataFrame(
+            {
+                "date": dates.values[(flat // n_p) % n_d].astype("datetime64[ms]"),
+                "metric": pd.Categorical.from_codes(flat // (n_p * n_d), pd.Index(metrics)),
+                "place": pd.Categorical.from_codes(flat % n_p, pd.Index([*places, ALL_PLACES])),
+                "runs": np.full(keep.size, len(files), dtype=np.int32),
+                "mean": kept.mean(axis=0),
+                **{name: quant[j] for j, name in enumerate(names)},
+            }
+        )
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    def write(fh: Any) -> None:
+        slabs = list(_iter_slabs(n_keys, len(files), memory_bytes)) or [(0, 0)]
+        writer: pq.ParquetWriter | None = None
+        try:
+            for lo, hi in slabs:
+                table = slab_table(lo, hi)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    target = folder / "summary.parquet"
+    write_atomically(target, write)
+    return target
