@@ -32,12 +32,12 @@ import yaml
 import corridor
 from corridor.calibrate import (
     CalibrationError,
-    _run_to_continue,
     calibrate,
     log_ratio_distance,
     weighted_quantile,
     write_calibrated_scenario,
 )
+from corridor.calibrate.session import _run_to_continue
 from corridor.ensemble import read_posterior
 from corridor.evidence import aggregate
 from corridor.scenario import ScenarioError, load_scenario, validate_data
@@ -264,7 +264,9 @@ KILLED_CALIBRATION = """
 import importlib, sys, time
 from pathlib import Path
 
-cal = importlib.import_module("corridor.calibrate")  # the module (corridor.calibrate is the function)
+from corridor.calibrate import calibrate
+
+cal = importlib.import_module("corridor.calibrate.model")  # where the model simulates
 
 scenario, observed, out, marker, kill_at, options = sys.argv[1:7]
 real, calls = cal.simulate, [0]
@@ -277,7 +279,7 @@ def simulate(*args, **kwargs):
     return real(*args, **kwargs)
 
 cal.simulate = simulate
-cal.calibrate(scenario, [observed], out_dir=out, generations=5, **eval(options))
+calibrate(scenario, [observed], out_dir=out, generations=5, **eval(options))
 """
 
 

@@ -1,391 +1,46 @@
-"""Calibration: fit a scenario's uncertain parameters to the observed data with ABC-SMC (pyabc).
-
-:func:`calibrate` takes the priors of a scenario (its ``priors:`` section, or given), and
-runs approximate Bayesian computation by sequential Monte Carlo (pyabc's ``ABCSMC``):
-
-- **model**: :func:`corridor.simulate` with the drawn values as overrides, a few thousand
-  agents, a fresh seed per evaluation (seed noise is part of the likelihood);
-- **summary statistics**: the simulated value of every observed row inside the horizon,
-  computed exactly as :func:`corridor.evidence.validate` computes it (same mapping, same
-  aggregation, same held-out filter: outcomes for periods ending on or after 2023-12-01
-  are never read);
-- **distance**: the mean absolute log ratio ``|log(sim + 1) - log(obs + 1)|`` over the rows
-  (counts of very different sizes weigh alike), one-sided for minimum and maximum counts
-  as in evidence; for ``change`` rows ``|log((1 + sim) / (1 + obs))|``;
-- **resumable**: every generation is stored in a SQLite database in the output folder;
-  running again with the same output folder continues the same ABC run (the same pyabc
-  run id) after its last completed generation, at the epsilon an uninterrupted run would
-  use (``budget`` counts all simulations in the database, earlier sessions included); a
-  database that is not a readable pyabc database is refused (:class:`CalibrationError`);
-- **reproducible**: with ``seed`` (and one worker) a calibration gives the same posterior
-  however often it was interrupted and resumed;
-- **parallel**: local cores by default (pyabc's multicore sampler), or a Dask cluster given
-  its scheduler address (pyabc's ``DaskDistributedSampler``).
-
-It writes the posterior (``posterior.parquet``: one row per particle, one column per
-dotted parameter path, plus ``weight``, the format :func:`corridor.run_ensemble` reads),
-a calibrated scenario (a variant of the original, ``base:`` + ``changes:`` at the
-posterior medians, naming the posterior file), ``calibration.json`` (generations,
-posterior and prior quantiles) and, as a posterior predictive check, the validation of
-the calibrated scenario (``validation/``) and of runs drawn from the posterior
-(``predictive/``). See docs/calibration.md.
-"""
+"""calibrate(): prepare, open or resume the pyabc database, run ABC-SMC, summarise, check."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import math
 import os
 import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import yaml
 
 from corridor.atomic import write_text_atomically
 from corridor.evidence import ValidationResult, compare_observed, load_mapping, load_observed, validate
-from corridor.evidence.plan import ComparisonPlan, plan_comparison, simulated_values
-from corridor.geography import Network, load_network
+from corridor.evidence.plan import plan_comparison
+from corridor.geography import Network
 from corridor.outputs import check_output_folder
 from corridor.run import simulate
-from corridor.scenario import Prior, Scenario, ScenarioError, apply_overrides, load_scenario, validate_data
-from corridor.workers import die_with_parent
+from corridor.scenario import Prior, Scenario, load_scenario
 
-__all__ = [
-    "CalibrationError",
-    "CalibrationResult",
-    "LogRatioDistance",
-    "calibrate",
-    "log_ratio_distance",
-    "weighted_quantile",
-    "write_calibrated_scenario",
-]
-
-#: Contribution of a row whose simulated value is undefined (a ``change`` from zero).
-NAN_PENALTY = 5.0
-#: Files written into the output folder.
-DB_NAME = "calibration.db"
-
-
-def calibration_outputs(name: str, db_path: Path) -> tuple[str, ...]:
-    """What a calibration folder holds: the database (and SQLite's journal files beside it),
-    its spec (the folder's marker), the posterior, summary, calibrated scenario and checks."""
-    db = db_path.name
-    return (
-        db,
-        f"{db}-journal",
-        f"{db}-wal",
-        f"{db}-shm",
-        db_path.stem + "_spec.json",
-        POSTERIOR_NAME,
-        SUMMARY_NAME,
-        f"{name}-calibrated.yaml",
-        "validation",
-        "predictive",
-    )
-
-
-POSTERIOR_NAME = "posterior.parquet"
-SUMMARY_NAME = "calibration.json"
-
-
-class CalibrationError(ValueError):
-    """Calibration cannot start or continue (bad priors, no observations, a foreign or unreadable
-    database)."""
-
-
-#: pyabc's tables (pyabc.storage.db_model): a database without them was not written by pyabc.
-PYABC_TABLES = (
-    "abc_smc",
-    "populations",
-    "models",
-    "particles",
-    "parameters",
-    "samples",
-    "summary_statistics",
-    "version",
+if TYPE_CHECKING:
+    from corridor.calibrate.priors import _Param
+from corridor.calibrate.calibrated import write_calibrated_scenario
+from corridor.calibrate.distance import LogRatioDistance
+from corridor.calibrate.files import (
+    _MOVE_AWAY,
+    DB_NAME,
+    POSTERIOR_NAME,
+    PYABC_TABLES,
+    SUMMARY_NAME,
+    CalibrationError,
+    calibration_outputs,
 )
-_MOVE_AWAY = "move it away or use another --out"
-
-
-# ------------------------------------------------------------------------ parameters
-@dataclass(frozen=True)
-class _Param:
-    """A calibrated parameter: its dotted path, prior and pyabc name (``p0``, ``p1``...).
-
-    pyabc samples log-uniform and log-normal priors in the logarithm of the value (its
-    perturbation kernels then work on the scale the prior is flat or normal on).
-    """
-
-    name: str
-    path: str
-    prior: Prior
-
-    @property
-    def logscale(self) -> bool:
-        return self.prior.distribution in ("loguniform", "lognormal")
-
-    def rv(self) -> Any:
-        import pyabc
-
-        p = self.prior
-        if p.distribution in ("uniform", "loguniform"):
-            assert p.low is not None and p.high is not None
-            lo, hi = (math.log(p.low), math.log(p.high)) if self.logscale else (p.low, p.high)
-            return pyabc.RV("uniform", lo, hi - lo)
-        assert p.mean is not None and p.sd is not None
-        return pyabc.RV("norm", p.mean, p.sd)
-
-    def value(self, internal: float) -> float:
-        """The parameter's value from pyabc's internal coordinate."""
-        return float(math.exp(internal)) if self.logscale else float(internal)
-
-    def quantiles(self, qs: Iterable[float]) -> list[float]:
-        """Prior quantiles of the value."""
-        from scipy import stats
-
-        p = self.prior
-        q = np.asarray(list(qs), dtype=float)
-        if p.distribution in ("uniform", "loguniform"):
-            assert p.low is not None and p.high is not None
-            lo, hi = (math.log(p.low), math.log(p.high)) if self.logscale else (p.low, p.high)
-            inner = lo + q * (hi - lo)
-        else:
-            inner = stats.norm.ppf(q, loc=p.mean, scale=p.sd)
-        return [self.value(float(v)) for v in inner]
-
-
-def _params(priors: Mapping[str, Prior | Mapping[str, Any]]) -> list[_Param]:
-    out = []
-    for i, (path, prior) in enumerate(priors.items()):
-        p = prior if isinstance(prior, Prior) else Prior.model_validate(dict(prior))
-        out.append(_Param(f"p{i}", str(path), p))
-    return out
-
-
-# ------------------------------------------------------------------------- distance
-def log_ratio_distance(
-    sim: npt.NDArray[np.float64],
-    obs: npt.NDArray[np.float64],
-    kinds: npt.NDArray[np.int8],
-    change: npt.NDArray[np.bool_],
-) -> float:
-    """Mean absolute log ratio between simulated and observed values.
-
-    Counts: ``|log(sim + 1) - log(obs + 1)|``; ``change`` rows (fractions):
-    ``|log((1 + sim) / (1 + obs))|``. ``kinds`` 1 (minimum counts) and 2 (maximum counts)
-    are one-sided, as in :mod:`corridor.evidence`: only too few (too many) is an error.
-    Undefined values cost :data:`NAN_PENALTY`.
-    """
-    sim = np.asarray(sim, dtype=float)
-    obs = np.asarray(obs, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        counts = np.log1p(np.maximum(sim, 0.0)) - np.log1p(np.maximum(obs, 0.0))
-        fractions = np.log((1.0 + sim) / (1.0 + obs))
-    ratio = np.where(change, fractions, counts)
-    error = np.where(
-        kinds == 1, np.maximum(-ratio, 0.0), np.where(kinds == 2, np.maximum(ratio, 0.0), np.abs(ratio))
-    )
-    error = np.where(np.isfinite(error), error, NAN_PENALTY)
-    return float(error.mean()) if error.size else 0.0
-
-
-class LogRatioDistance:
-    """pyabc distance (wrapped as a function distance): :func:`log_ratio_distance` on the
-    summary statistic ``y``; a draw that gave no valid scenario is infinitely far."""
-
-    def __init__(self, kinds: npt.NDArray[np.int8], change: npt.NDArray[np.bool_]) -> None:
-        self.kinds = np.asarray(kinds, dtype=np.int8)
-        self.change = np.asarray(change, dtype=bool)
-
-    def __call__(
-        self, x: dict[str, Any], x_0: dict[str, Any], t: int | None = None, par: dict[str, Any] | None = None
-    ) -> float:
-        sim = np.asarray(x["y"], dtype=float)
-        if sim.shape != self.kinds.shape or not np.isfinite(sim).any():
-            return float("inf")  # the draw gave no valid scenario
-        return log_ratio_distance(sim, np.asarray(x_0["y"], dtype=float), self.kinds, self.change)
-
-
-# ---------------------------------------------------------------------------- model
-_NETWORK: Network | None = None
-
-
-def _network() -> Network:
-    global _NETWORK
-    if _NETWORK is None:
-        _NETWORK = load_network()
-    return _NETWORK
-
-
-class _Model:
-    """pyabc model: simulate with the drawn overrides, return the simulated value per target."""
-
-    def __init__(
-        self,
-        scenario: str,
-        params: list[_Param],
-        fixed: Mapping[str, Any],
-        agents: int,
-        plan: ComparisonPlan,
-        places: list[str],
-        n_days: int,
-        nationalities: list[str],
-    ) -> None:
-        self.scenario = scenario
-        self.params = params
-        self.fixed = dict(fixed)
-        self.agents = agents
-        self.plan = plan
-        self.places = places
-        self.n_days = n_days
-        self.nationalities = nationalities
-        self._data: dict[str, Any] | None = None
-
-    def _scenario(self, drawn: Mapping[str, float]) -> Scenario:
-        """The scenario with the drawn values (the file is read once per process)."""
-        if self._data is None:
-            base = load_scenario(self.scenario, self.fixed)
-            self._data = {**base.model_dump(by_alias=True, exclude={"priors"}), "base_dir": base.base_dir}
-        return validate_data(apply_overrides(self._data, drawn), source=self.scenario, overridden=set(drawn))
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_data": None}
-
-    def __call__(self, par: Mapping[str, float]) -> dict[str, npt.NDArray[np.float64]]:
-        die_with_parent()  # pyabc's worker processes must not outlive a killed calibration
-        drawn = {p.path: p.value(float(par[p.name])) for p in self.params}
-        seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc seeds each worker's global state)
-        try:
-            sc = self._scenario(drawn)
-            res = simulate(sc, seed=seed, agents=self.agents, network=_network())
-        except ScenarioError:  # a draw outside the parameter's valid range
-            return {"y": np.full(len(self.plan.targets), np.nan)}
-        if (
-            list(res.places) != self.places
-            or len(res.dates) != self.n_days
-            or (list(res.nationalities) != self.nationalities)
-        ):
-            raise CalibrationError(
-                f"a draw of {sorted(par)} changed the simulated places, days or nationalities; "
-                "calibrate parameters, not the structure of the scenario"
-            )
-        return {"y": simulated_values(res, self.plan)}
-
-
-# ------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class CalibrationResult:
-    """What :func:`calibrate` produced.
-
-    Attributes
-    ----------
-    posterior : DataFrame
-        One row per particle of the last generation: a column per dotted path, ``weight``.
-    posterior_path, scenario_path, db_path, summary_path : Path
-        ``posterior.parquet``, the calibrated scenario, the pyabc database, ``calibration.json``.
-    summary : dict
-        Generations, simulations, posterior and prior quantiles per parameter.
-    validation : ValidationResult or None
-        ``evidence.validate`` of the calibrated scenario (posterior medians, seeds vary).
-    predictive : ValidationResult or None
-        Runs with parameters drawn from the posterior (posterior predictive check).
-    """
-
-    posterior: pd.DataFrame
-    posterior_path: Path
-    scenario_path: Path
-    db_path: Path
-    summary_path: Path
-    summary: dict[str, Any] = field(default_factory=dict)
-    validation: ValidationResult | None = None
-    predictive: ValidationResult | None = None
-
-
-def weighted_quantile(
-    values: npt.ArrayLike, weights: npt.ArrayLike, qs: Iterable[float]
-) -> npt.NDArray[np.float64]:
-    """Quantiles of weighted draws (the inverse of the weighted empirical CDF, midpoint rule)."""
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    order = np.argsort(v)
-    v, w = v[order], w[order]
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(np.asarray(list(qs), dtype=float), cdf, v)
-
-
-def _sig(x: float, digits: int = 4) -> float:
-    return float(f"{x:.{digits}g}")
-
-
-# -------------------------------------------------------------- calibrated scenario
-def write_calibrated_scenario(
-    original: str | Path,
-    medians: Mapping[str, float],
-    posterior_path: str | Path,
-    out: str | Path,
-    note: str = "",
-) -> Path:
-    """Write a variant of ``original`` that sets ``medians`` (``base:`` + ``changes:``).
-
-    The variant names the posterior file in its header comment and description, so that
-    ``corridor ensemble <variant> --posterior <file>`` runs draws from it; its provenance
-    states where the calibrated values come from. If ``original`` is itself a variant, the
-    new one keeps its base and adds the medians to its changes.
-    """
-    original = Path(original).resolve()
-    target = Path(out).resolve()
-    raw = yaml.safe_load(original.read_text(encoding="utf-8"))
-    if not isinstance(raw, dict):
-        raise CalibrationError(f"{original}: not a scenario mapping")
-    if "base" in raw:
-        base_file = (original.parent / str(raw["base"])).resolve()
-        base_raw = yaml.safe_load(base_file.read_text(encoding="utf-8"))
-        data: dict[str, Any] = dict(raw)
-        changes = dict(raw.get("changes") or {})
-        provenance = dict(raw.get("provenance") or base_raw.get("provenance") or {})
-    else:
-        base_file = original
-        data = {}
-        changes = {}
-        provenance = dict(raw.get("provenance") or {})
-    post = Path(posterior_path).resolve()
-    post_rel = os.path.relpath(post, target.parent)
-    name = f"{raw.get('name') or base_raw.get('name', 'scenario')}-calibrated"
-    data["base"] = os.path.relpath(base_file, target.parent)
-    data["name"] = name
-    data["description"] = (
-        f"{original.name} with its calibrated parameters at their posterior medians "
-        f"(corridor calibrate; posterior draws: {post_rel}). {note}".strip()
-    )
-    changes.update({k: _sig(float(v), 6) for k, v in medians.items()})
-    data["changes"] = changes
-    for path in medians:
-        provenance[path] = {
-            "source": f"posterior median of corridor calibrate (ABC-SMC) against the observed data "
-            f"before the held-out cut-off; draws in {post_rel}"
-        }
-    data["provenance"] = provenance
-    ordered: dict[str, Any] = {k: data[k] for k in ("base", "name", "description", "changes") if k in data}
-    ordered.update({k: v for k, v in data.items() if k not in ordered})
-    header = (
-        f"# Calibrated variant of {original.name}, written by corridor calibrate.\n"
-        f"# Posterior draws: {post_rel} (columns: dotted paths + weight).\n"
-        f"# Ensemble over the posterior: corridor ensemble {target.name} --posterior {post_rel} --runs N\n"
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(target, header + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True))
-    load_scenario(target)  # the variant must load
-    return target
+from corridor.calibrate.model import _Model, _network
+from corridor.calibrate.priors import _params
+from corridor.calibrate.result import CalibrationResult, weighted_quantile
 
 
 # ------------------------------------------------------------------------ calibrate

@@ -1,0 +1,67 @@
+"""Calibrated parameters: dotted path, prior, and pyabc's name and scale for each."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from corridor.scenario import Prior
+
+
+# ------------------------------------------------------------------------ parameters
+@dataclass(frozen=True)
+class _Param:
+    """A calibrated parameter: its dotted path, prior and pyabc name (``p0``, ``p1``...).
+
+    pyabc samples log-uniform and log-normal priors in the logarithm of the value (its
+    perturbation kernels then work on the scale the prior is flat or normal on).
+    """
+
+    name: str
+    path: str
+    prior: Prior
+
+    @property
+    def logscale(self) -> bool:
+        return self.prior.distribution in ("loguniform", "lognormal")
+
+    def rv(self) -> Any:
+        import pyabc
+
+        p = self.prior
+        if p.distribution in ("uniform", "loguniform"):
+            assert p.low is not None and p.high is not None
+            lo, hi = (math.log(p.low), math.log(p.high)) if self.logscale else (p.low, p.high)
+            return pyabc.RV("uniform", lo, hi - lo)
+        assert p.mean is not None and p.sd is not None
+        return pyabc.RV("norm", p.mean, p.sd)
+
+    def value(self, internal: float) -> float:
+        """The parameter's value from pyabc's internal coordinate."""
+        return float(math.exp(internal)) if self.logscale else float(internal)
+
+    def quantiles(self, qs: Iterable[float]) -> list[float]:
+        """Prior quantiles of the value."""
+        from scipy import stats
+
+        p = self.prior
+        q = np.asarray(list(qs), dtype=float)
+        if p.distribution in ("uniform", "loguniform"):
+            assert p.low is not None and p.high is not None
+            lo, hi = (math.log(p.low), math.log(p.high)) if self.logscale else (p.low, p.high)
+            inner = lo + q * (hi - lo)
+        else:
+            inner = stats.norm.ppf(q, loc=p.mean, scale=p.sd)
+        return [self.value(float(v)) for v in inner]
+
+
+def _params(priors: Mapping[str, Prior | Mapping[str, Any]]) -> list[_Param]:
+    out = []
+    for i, (path, prior) in enumerate(priors.items()):
+        p = prior if isinstance(prior, Prior) else Prior.model_validate(dict(prior))
+        out.append(_Param(f"p{i}", str(path), p))
+    return out
