@@ -23,11 +23,11 @@ from corridor.sensitivity import (
     SensitivityResult,
     check_parameters,
     default_parameters,
-    is_assumed,
     parameter_overrides,
     parse_param,
     run_sensitivity,
 )
+from corridor.sensitivity.parameters import is_assumed
 
 from .conftest import SHIPPED_SCENARIO
 

@@ -566,7 +566,6 @@ def sensitivity_cmd(
 ) -> None:
     """Which uncertain parameters move which outcomes: Morris screening or Sobol indices (SALib)."""
     from corridor.sensitivity import (
-        SENSITIVITY_OUTPUTS,
         SensitivityError,
         check_parameters,
         default_parameters,
@@ -575,6 +574,7 @@ def sensitivity_cmd(
         run_sensitivity,
         write_sensitivity,
     )
+    from corridor.sensitivity.outputs import SENSITIVITY_OUTPUTS
 
     try:
         if method not in ("morris", "sobol"):
