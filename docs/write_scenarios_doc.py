@@ -7,7 +7,7 @@ tests/test_docs.py fails when the committed file is out of date.
 
 from pathlib import Path
 
-from corridor.scenario import fields_reference
+from corridor.scenario.reference import fields_reference
 
 BEGIN, END = "<!-- fields:begin -->", "<!-- fields:end -->"
 

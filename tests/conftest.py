@@ -21,7 +21,8 @@ import yaml
 import corridor
 from corridor.engine import core
 from corridor.engine.population import State
-from corridor.scenario import Policy, validate_data
+from corridor.scenario import Policy
+from corridor.scenario.loading import validate_data
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_SCENARIO = REPO / "scenarios" / "mexico-2019.yaml"

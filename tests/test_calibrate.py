@@ -40,7 +40,8 @@ from corridor.calibrate import (
 from corridor.calibrate.session import _run_to_continue
 from corridor.ensemble import read_posterior
 from corridor.evidence import aggregate
-from corridor.scenario import ScenarioError, load_scenario, validate_data
+from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario.loading import validate_data
 
 from .conftest import base_scenario_data, write_yaml
 

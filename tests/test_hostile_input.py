@@ -28,7 +28,8 @@ from typer.testing import CliRunner
 import corridor
 from corridor.cli import app
 from corridor.run import check_run_size, estimate_peak_bytes
-from corridor.scenario import MAX_YAML_DEPTH, ScenarioError, load_scenario
+from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario.yamltext import MAX_YAML_DEPTH
 
 from .conftest import SHIPPED_SCENARIO, base_scenario_data, write_yaml
 
@@ -362,7 +363,7 @@ def test_memory_estimate_grows_with_agents_and_days_and_is_checked(
 
 
 def validate_base() -> corridor.Scenario:
-    from corridor.scenario import validate_data
+    from corridor.scenario.loading import validate_data
 
     return validate_data(BASE)
 

@@ -15,7 +15,7 @@ import pytest
 import corridor
 from corridor.engine.core import Simulation
 from corridor.engine.population import State
-from corridor.scenario import validate_data
+from corridor.scenario.loading import validate_data
 from corridor.timeline import compile_timeline
 from tests.conftest import base_scenario_data
 

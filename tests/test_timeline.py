@@ -12,7 +12,8 @@ import pytest
 
 import corridor
 from corridor.geography import TRAVEL_MODES
-from corridor.scenario import ScenarioError, load_scenario, validate_data
+from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario.loading import validate_data
 from corridor.timeline import day_index
 
 from .conftest import N_DAYS, RATES, links_of, set_path, uniform_detention_capacity, write_yaml

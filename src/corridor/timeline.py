@@ -26,16 +26,10 @@ import pandas as pd
 from pydantic import ValidationError
 
 from corridor.geography import TRAVEL_MODES, Network
-from corridor.scenario import (
-    DEFAULT,
-    MONTH_PATTERN,
-    Policy,
-    RouteRef,
-    Scenario,
-    ScenarioError,
-    apply_overrides,
-    excerpt,
-)
+from corridor.scenario import Policy, RouteRef, Scenario, ScenarioError, apply_overrides
+from corridor.scenario.base import DEFAULT
+from corridor.scenario.problems import excerpt
+from corridor.scenario.schema import MONTH_PATTERN
 from corridor.textfile import TextFileError, read_text
 
 __all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]

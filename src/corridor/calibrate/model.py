@@ -11,7 +11,8 @@ import numpy.typing as npt
 from corridor.evidence.plan import ComparisonPlan, simulated_values
 from corridor.geography import Network, load_network
 from corridor.run import simulate
-from corridor.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, validate_data
+from corridor.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
+from corridor.scenario.loading import validate_data
 from corridor.workers import die_with_parent
 
 if TYPE_CHECKING:

@@ -1,0 +1,364 @@
+"""The scenario and its parts: horizon, inflow, population, behaviour, hazards, events, provenance, priors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from corridor.scenario.base import KeyedProbability, NonNegative, Probability, RouteRef, _Strict
+from corridor.scenario.instruments import Policy
+from corridor.scenario.paths import apply_overrides
+from corridor.scenario.problems import ScenarioError, _clean_loc, _loc_to_path, excerpt
+
+#: Longest horizon: the engine keeps days in 16-bit counters, and no observed series is longer.
+MAX_HORIZON_DAYS = 10_000
+
+
+class Horizon(_Strict):
+    """Simulated dates, both inclusive."""
+
+    start: dt.date = Field(description="First simulated day (YYYY-MM-DD).")
+    end: dt.date = Field(description="Last simulated day, inclusive.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.days > MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"{self.days:,} days from {self.start} to {self.end}; at most {MAX_HORIZON_DAYS:,} "
+                "(about 27 years)"
+            )
+        return self
+
+    @property
+    def days(self) -> int:
+        """Number of simulated days."""
+        return (self.end - self.start).days + 1
+
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class Inflow(_Strict):
+    """People entering Mexico: one nationality, split over entry places.
+
+    Exactly one of ``persons_per_day``, ``monthly_persons`` or ``file`` gives the rate.
+    """
+
+    nationality: str = Field(min_length=1, description="Label used in outputs and keyed parameters.")
+    entry: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        description="Entry place -> relative weight (normalised to shares)."
+    )
+    persons_per_day: NonNegative | None = Field(default=None, description="Constant rate, persons/day.")
+    monthly_persons: dict[str, NonNegative] | None = Field(
+        default=None,
+        description="'YYYY-MM' -> persons entering in that month, spread evenly over its days. "
+        "Months of the horizon not listed get no arrivals.",
+    )
+    file: str | None = Field(
+        default=None,
+        description="CSV with columns 'month' (YYYY-MM), 'nationality' and 'persons'; the rows of this "
+        "inflow's nationality are used, and rows of the same month add up (parts of one flow). Path "
+        "relative to the scenario file.",
+    )
+
+    @field_validator("entry")
+    @classmethod
+    def _some_entry(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("at least one entry place is required")
+        return v
+
+    @field_validator("monthly_persons")
+    @classmethod
+    def _months(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for key in v or {}:
+            if not MONTH_PATTERN.match(key):
+                raise ValueError(f"month {excerpt(key)} is not a month of the form YYYY-MM (01-12)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Inflow:
+        given = [k for k in ("persons_per_day", "monthly_persons", "file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of persons_per_day, monthly_persons, file "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class Population(_Strict):
+    """Attributes drawn for each arriving person."""
+
+    minor_share: Probability = Field(description="Share of arrivals under 18.")
+    group_size_mean: Annotated[float, Field(ge=1, le=20)] = Field(
+        description="Mean size of the family/travel groups people arrive in (persons). "
+        "Groups share their draws when together, so they move, are caught and die together."
+    )
+    bus_access_share: KeyedProbability = Field(
+        description="Per nationality (or 'default'): share with money or papers to ride buses."
+    )
+    destination_weights: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        description="Northern border city -> relative weight of being the person's target."
+    )
+
+
+class Behaviour(_Strict):
+    """How people decide and move. Constant over the horizon."""
+
+    speed_km_per_day: dict[Literal["foot", "bus", "rail", "sea", "trek"], Annotated[float, Field(gt=0)]]
+    route_distance_weight: NonNegative = Field(
+        description="Route choice: cost weight of travel time (per day of travel)."
+    )
+    route_risk_weight: NonNegative = Field(
+        description="Route choice: cost weight of the death hazard (per expected death per 1000 people)."
+    )
+    route_enforcement_weight: NonNegative = Field(
+        description="Route choice: cost weight of the interdiction probability (per 100%)."
+    )
+    route_choice_temperature: Annotated[float, Field(gt=0)] = Field(
+        description="Route choice: spread of the logit over link costs (days-equivalent). "
+        "Small values pick the cheapest link; large values spread people over all links toward the goal."
+    )
+    move_on_probability_per_day: Probability = Field(
+        description="Chance a free person waiting at a place sets off again on a given day."
+    )
+    continue_probability: Probability = Field(
+        description="Chance a traveller reaching a place with part of the day left goes straight on "
+        "instead of stopping there."
+    )
+    rest_days_after_arrival: Annotated[int, Field(ge=0)] = Field(
+        description="Days a person stays at a place before moving on may start."
+    )
+    give_up_probability_per_day: Probability = Field(
+        description="Daily chance a waiting person gives up the journey, at the first attempt."
+    )
+    give_up_growth_per_attempt: NonNegative = Field(
+        description="Relative increase of the give-up chance per earlier failed attempt."
+    )
+    settle_share: Probability = Field(
+        description="Of those who give up, share who settle in Mexico (the rest return home)."
+    )
+    reentry_probability: KeyedProbability = Field(
+        description="Per nationality: chance a person deported or removed comes back later."
+    )
+    reentry_delay_days: Annotated[int, Field(ge=1)] = Field(
+        description="Mean days between deportation and a new entry (exponentially distributed)."
+    )
+    border_crossing_probability_per_day: Probability = Field(
+        description="Daily chance a person waiting at their northern border city crosses between ports."
+    )
+
+
+class Hazards(_Strict):
+    """Death on the way."""
+
+    death_per_1000km: dict[Literal["foot", "bus", "rail", "sea", "trek"], NonNegative] = Field(
+        description="Deaths and disappearances per 1000 person-km by travel mode."
+    )
+    river_crossing_death_probability: Probability = Field(
+        default=0.0,
+        description="Chance of death or disappearance per crossing between ports into the US "
+        "(Rio Bravo, desert).",
+    )
+
+
+class Event(_Strict):
+    """A dated change of policy fields."""
+
+    date: dt.date = Field(description="Day the change takes effect (before the horizon: from day 0).")
+    name: str = Field(min_length=1, description="What happened.")
+    source: str | None = Field(default=None, description="Where the event is documented.")
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted path inside `policy` -> new value, e.g. 'checkpoint_intensity.Chiapas: 3'.",
+    )
+    close_routes: list[RouteRef] = Field(default_factory=list, description="Routes closed from this date.")
+    reopen_routes: list[RouteRef] = Field(default_factory=list, description="Closed routes opened again.")
+
+
+class CaravanEvent(_Strict):
+    """A caravan that leaves a place on a date."""
+
+    date: dt.date = Field(description="Day it sets off.")
+    name: str = Field(min_length=1, description="What it was called or reported as.")
+    place: str = Field(description="Where it forms (places.csv name).")
+    size_persons: Annotated[float, Field(gt=0)] = Field(
+        description="Reported size; members are recruited from the free and pending people at the place, "
+        "up to this number (the size reached is reported)."
+    )
+    target: str | None = Field(default=None, description="Where it heads (default: policy.caravans.target).")
+    source: str | None = Field(default=None, description="Where it is documented.")
+
+
+class Provenance(_Strict):
+    """Where a parameter comes from: a source, or an assumption with its reasoning."""
+
+    source: str | None = Field(default=None, description="Title and address of the data behind the value.")
+    assumption: str | None = Field(default=None, description="Why this value, where no data give it.")
+
+    @model_validator(mode="after")
+    def _one(self) -> Provenance:
+        if (self.source is None) == (self.assumption is None):
+            raise ValueError("give exactly one of 'source' or 'assumption'")
+        return self
+
+
+#: Prior distributions a scenario may give a calibrated parameter (see :class:`Prior`).
+PriorDistribution = Literal["uniform", "loguniform", "normal", "lognormal"]
+
+
+class Prior(_Strict):
+    """Prior distribution of one parameter, for calibration (``corridor calibrate``).
+
+    ``uniform`` and ``loguniform`` take ``low`` and ``high`` (``loguniform``: ``low > 0``;
+    uniform in the logarithm); ``normal`` takes ``mean`` and ``sd``; ``lognormal`` takes
+    ``mean`` and ``sd`` of the natural logarithm of the value (its median is ``exp(mean)``).
+    """
+
+    distribution: PriorDistribution = Field(description="uniform, loguniform, normal or lognormal.")
+    low: float | None = Field(default=None, description="Lower bound (uniform, loguniform).")
+    high: float | None = Field(default=None, description="Upper bound (uniform, loguniform).")
+    mean: float | None = Field(
+        default=None, description="Mean (normal), or mean of the log of the value (lognormal)."
+    )
+    sd: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Standard deviation (normal), or of the log of the value (lognormal)."
+    )
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Prior:
+        bounded = self.distribution in ("uniform", "loguniform")
+        need, other = (("low", "high"), ("mean", "sd")) if bounded else (("mean", "sd"), ("low", "high"))
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.distribution} prior needs {' and '.join(need)}")
+        extra = [k for k in other if getattr(self, k) is not None]
+        if extra:
+            raise ValueError(
+                f"a {self.distribution} prior takes {' and '.join(need)}, not {', '.join(extra)}"
+            )
+        if bounded:
+            assert self.low is not None and self.high is not None
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+            if self.distribution == "loguniform" and not self.low > 0:
+                raise ValueError(f"a loguniform prior needs low > 0 (got {self.low})")
+        return self
+
+    def probe_values(self) -> list[float]:
+        """Values checked against the scenario schema: the bounds, or the centre."""
+        if self.distribution in ("uniform", "loguniform"):
+            assert self.low is not None and self.high is not None
+            return [self.low, self.high]
+        assert self.mean is not None
+        return [self.mean if self.distribution == "normal" else float(2.718281828459045**self.mean)]
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class Scenario(_Strict):
+    """A validated scenario. Build one with :func:`load_scenario` or ``Scenario.model_validate``."""
+
+    name: str = Field(
+        description="Short name: letters, digits, '.', '_' and '-' (not a path); the default output "
+        "folder is runs/<name>.",
+    )
+    description: str = Field(default="", description="What the scenario represents.")
+    horizon: Horizon = Field(description="First and last simulated day.")
+    inflows: list[Inflow] = Field(min_length=1, description="Who enters Mexico, where and when.")
+    inflow_multiplier: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="Multiplies every inflow (a calibration handle on their net bias)."
+    )
+    population: Population = Field(description="Attributes drawn for each arriving person.")
+    behaviour: Behaviour = Field(description="How people decide and move (constant).")
+    hazards: Hazards = Field(description="Death on the way.")
+    policy: Policy = Field(description="The instruments at the start of the horizon.")
+    events: list[Event] = Field(default_factory=list, description="Dated changes of the policy.")
+    caravans: list[CaravanEvent] = Field(default_factory=list, description="Scheduled caravans.")
+    provenance: dict[str, Provenance] = Field(
+        default_factory=dict,
+        description="Dotted parameter path -> source or assumption. A path covers its children.",
+    )
+    priors: dict[str, Prior] = Field(
+        default_factory=dict,
+        description="Dotted parameter path (as for --set: 'behaviour.settle_share', "
+        "'policy.asylum.application_probability_per_day.default') -> prior distribution, for "
+        "`corridor calibrate` (see docs/calibration.md). Each path is checked by applying the prior's "
+        "bounds (or centre) as an override; the horizon cannot be calibrated. Give the reasoning "
+        "behind each range in `provenance`.",
+    )
+    base_dir: Path | None = Field(default=None, exclude=True, description="Folder of the YAML file.")
+    sha256: str | None = Field(default=None, exclude=True, description="Digest of the file and overrides.")
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{excerpt(value)} is not a name: use 1-100 letters, digits, '.', '_' or '-', starting "
+                "with a letter or digit (no '/' or '..': the name is not a path)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _priors_apply(self) -> Scenario:
+        if not self.priors:
+            return self
+        data = self.model_dump(by_alias=True, exclude={"priors"})
+        problems = []
+        for path, prior in self.priors.items():
+            if not path or any(not p for p in path.split(".")):
+                problems.append(f"priors.{path}: not a dotted parameter path")
+                continue
+            if path.split(".")[0] in ("horizon", "name", "priors", "provenance"):
+                problems.append(f"priors.{path}: {path.split('.')[0]} cannot be calibrated")
+                continue
+            for value in prior.probe_values():
+                try:
+                    Scenario.model_validate(apply_overrides(data, {path: value}))
+                except ScenarioError as exc:
+                    problems.append(f"priors.{path}: {exc.problems[0][2]}")
+                    break
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = _loc_to_path(_clean_loc(first["loc"]))
+                    msg = (
+                        "not a scenario parameter (unknown key)"
+                        if first["type"] == "extra_forbidden"
+                        else f"{where}: {first['msg']}"
+                    )
+                    problems.append(f"priors.{path}: value {value:g} is invalid: {msg}")
+                    break
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def nationalities(self) -> list[str]:
+        """Nationalities in the order the inflows first name them."""
+        seen: dict[str, None] = {}
+        for inflow in self.inflows:
+            seen.setdefault(inflow.nationality, None)
+        return list(seen)
+
+    def provenance_of(self, path: str) -> Provenance | None:
+        """The provenance entry covering ``path`` (itself or its nearest parent), if any."""
+        parts = path.split(".")
+        for k in range(len(parts), 0, -1):
+            hit = self.provenance.get(".".join(parts[:k]))
+            if hit is not None:
+                return hit
+        return None
