@@ -187,8 +187,8 @@ def validate_small(py: Path, work: Path, seeds: int) -> list[dict[str, Any]]:
     """Daily shares per location, Flee vs corridor, on ``VALIDATION_NETWORKS`` (mean over seeds)."""
     import numpy as np
 
-    from corridor.engine.flee_kernel import run_flee_movement
     from corridor.flee import load_flee_network
+    from corridor.flee.kernel import run_flee_movement
 
     out = []
     for name, (locations, routes, n, days) in VALIDATION_NETWORKS.items():

@@ -30,9 +30,7 @@ def module_name(root: Path, path: Path) -> str:
 
 def modules(root: Path) -> dict[str, tuple[Path, ast.Module]]:
     """Every module of the package, parsed."""
-    return {
-        module_name(root, p): (p, ast.parse(p.read_text(), str(p))) for p in sorted(root.rglob("*.py"))
-    }
+    return {module_name(root, p): (p, ast.parse(p.read_text(), str(p))) for p in sorted(root.rglob("*.py"))}
 
 
 def imports(name: str, path: Path, tree: ast.Module, known: set[str]) -> set[str]:

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from corridor.cli import app
-from corridor.engine.flee_kernel import FleeRules, run_flee_movement
 from corridor.flee import FleeInputError, FleeNetwork, bundled_flee_corridor, load_flee_network
+from corridor.flee.kernel import FleeRules, run_flee_movement
 
 DATA = Path(__file__).parent / "data" / "flee-corridor"
 FILES = ("locations.csv", "routes.csv", "closures.csv", "sim_period.csv")

@@ -1,67 +1,19 @@
-"""Networks in Flee's input format, and the movement-only comparison with Flee 3.1.
-
-`Flee <https://flee.readthedocs.io>`_ describes a network with four CSV files in one folder:
-
-``locations.csv``
-    ``name, region, country, gps_x, gps_y, location_type, conflict_date, pop/cap`` and, after
-    these eight, optional custom attribute columns named in the ``#`` header line. Lines that
-    are empty or whose first cell starts with ``#`` are headers or comments.
-``routes.csv``
-    ``name1, name2, distance, forced_redirection`` (the fourth column optional), then optional
-    custom attributes; each row is a two-way link.
-``closures.csv`` (optional here)
-    ``closure_type, name1, name2, closure_start, closure_end``.
-``sim_period.csv`` (optional here)
-    ``StartDate,YYYY-MM-DD`` and ``Length,days``.
-
-The parsing rules are those of Flee 3.1 (``flee/InputGeography.py``): the first eight
-columns are positional whatever the header says; the location type is recognised by
-substring (``camp``, with ``idp`` an IDP camp; ``conflict``; ``forward``; ``marker``;
-``town`` or ``default``); a conflict zone with a ``conflict_date`` after day 0 starts as a
-town; a blank ``pop/cap`` is 0, and a camp with capacity below 1 is unlimited. Where Flee
-would crash or silently guess, :func:`load_flee_network` raises a :class:`FleeInputError`
-naming the file, line and column.
-
-:func:`load_flee_network` returns a :class:`FleeNetwork`: a corridor
-:class:`~corridor.geography.Network` (every route a ``road`` walked on ``foot``) plus what
-Flee needs beyond it (location types, camp capacities, conflict dates, closures). The
-movement-only engine that runs Flee's rules on it lives in
-:mod:`corridor.engine.flee_kernel`; :func:`bench_flee_network` is ``corridor bench
-flee-network``. The differences from Flee are listed in ``docs/flee.md``.
-"""
+"""Flee 3.1's input files (locations, routes, closures, conflicts), read as Flee reads them."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import math
-import os
-import platform
-import resource
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from corridor.geography import TRAVEL_MODES, GeographyError, Network
 
-__all__ = [
-    "CLOSURE_TYPES",
-    "LOCATION_KINDS",
-    "Closure",
-    "FleeInputError",
-    "FleeNetwork",
-    "bench_flee_network",
-    "bundled_flee_corridor",
-    "load_flee_network",
-]
-
-#: Location kinds, as Flee 3.1 recognises them from ``location_type``.
 LOCATION_KINDS: tuple[str, ...] = ("conflict_zone", "town", "camp", "idpcamp", "forwarding_hub", "marker")
 #: Closure types Flee 3.1 knows (``Ecosystem.enact_border_closures``).
 CLOSURE_TYPES: tuple[str, ...] = (
@@ -494,129 +446,3 @@ def load_flee_network(directory: str | Path) -> FleeNetwork:
         length_days=length,
         source=folder,
     )
-
-
-# --------------------------------------------------------------------------- benchmark
-
-
-def _machine() -> dict[str, Any]:
-    model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 0
-    return {
-        "platform": platform.platform(),
-        "cpu": model,
-        "cpus": os.cpu_count(),
-        "cpus_usable": usable,
-        "memory_bytes": _total_memory(),
-    }
-
-
-def _total_memory() -> int | None:
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def bench_flee_network(
-    directory: str | Path,
-    n_agents: int,
-    days: int | None = None,
-    seed: int = 0,
-    capacities_for: int | None = None,
-    on_day: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Run Flee's movement rules on a Flee network with corridor's kernel; return the bench record.
-
-    Parameters
-    ----------
-    directory : path
-        The Flee input folder.
-    n_agents : int
-        People placed at the day-0 conflict zones (one agent each).
-    days : int, optional
-        Days to simulate (default: ``Length`` of sim_period.csv).
-    seed : int
-    capacities_for : int, optional
-        The agent count the camp capacities of locations.csv are meant for; they are scaled by
-        ``n_agents / capacities_for`` (the shared corridor network: 10,000). Default: as written.
-    on_day : callable, optional
-        Called with each day index after it is simulated.
-
-    Returns
-    -------
-    dict
-        One JSON-able record: machine, versions, sizes, wall seconds, agent-steps per second,
-        peak memory, and the outcome (shares of people per camp, in towns and in transit).
-    """
-    from corridor import __version__
-    from corridor.engine.flee_kernel import FleeRules, run_flee_movement
-
-    fnet = load_flee_network(directory)
-    if days is None:
-        if fnet.length_days is None:
-            raise FleeInputError(f"{fnet.source}: no sim_period.csv Length; give the number of days")
-        days = fnet.length_days
-    if n_agents < 1:
-        raise FleeInputError(f"agents must be >= 1 (got {n_agents})")
-    if days < 0:
-        raise FleeInputError(f"days must be >= 0 (got {days})")
-    capacity = fnet.capacity.copy()
-    if capacities_for is not None:
-        if capacities_for < 1:
-            raise FleeInputError(f"capacities_for must be >= 1 (got {capacities_for})")
-        capacity = np.where(capacity > 0, capacity * n_agents // capacities_for, capacity)
-
-    result = run_flee_movement(
-        fnet, n_agents, days, seed=seed, rules=FleeRules(), capacity=capacity, on_day=on_day
-    )
-    n = float(n_agents)
-    counts = result.final_counts
-    camps = fnet.camps
-    cap_out = {fnet.names[i]: int(result.capacity[i]) for i in camps}
-    return {
-        "bench": "flee-network",
-        "engine": "corridor",
-        "machine": _machine(),
-        "versions": {
-            "corridor": __version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
-        "input": str(fnet.source),
-        "locations": fnet.network.n_places,
-        "routes": int(fnet.network.route_from.size),
-        "n_agents": n_agents,
-        "days": days,
-        "seed": seed,
-        "camp_capacity": cap_out,
-        "setup_seconds": result.setup_seconds,
-        "wall_seconds": result.wall_seconds,
-        "agent_steps": result.agent_steps,
-        "agent_steps_per_s": result.agent_steps / result.wall_seconds if result.wall_seconds > 0 else None,
-        "peak_rss_bytes": _peak_rss_bytes(),
-        "population_bytes": result.population_bytes,
-        "outcome": {
-            "camp_share": {fnet.names[i]: float(counts[i]) / n for i in camps},
-            "in_camps_share": float(counts[camps].sum()) / n,
-            "in_transit_share": result.final_in_transit / n,
-            "elsewhere_share": 1.0 - (float(counts[camps].sum()) + result.final_in_transit) / n,
-            "place_counts": {name: int(counts[i]) for i, name in enumerate(fnet.names)},
-            "camp_peak_occupancy": {fnet.names[i]: int(result.peak_occupancy[i]) for i in camps},
-        },
-    }
