@@ -30,17 +30,12 @@ import pytest
 import yaml
 
 import corridor
-from corridor.calibrate import (
-    CalibrationError,
-    calibrate,
-    log_ratio_distance,
-    weighted_quantile,
-    write_calibrated_scenario,
-)
+from corridor.calibrate import calibrate, log_ratio_distance, weighted_quantile, write_calibrated_scenario
 from corridor.calibrate.session import _run_to_continue
 from corridor.ensemble import read_posterior
+from corridor.errors import CalibrationError, ScenarioError
 from corridor.evidence import aggregate
-from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario import load_scenario
 from corridor.scenario.loading import validate_data
 
 from .conftest import base_scenario_data, write_yaml

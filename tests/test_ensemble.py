@@ -27,14 +27,8 @@ from typer.testing import CliRunner
 
 import corridor
 from corridor.cli import app
-from corridor.ensemble import (
-    ENSEMBLE_LOCK,
-    RUN_LOCK,
-    EnsembleError,
-    EnsembleResult,
-    run_ensemble,
-    summarize_ensemble,
-)
+from corridor.ensemble import ENSEMBLE_LOCK, RUN_LOCK, EnsembleResult, run_ensemble, summarize_ensemble
+from corridor.errors import EnsembleError
 
 from .test_workers import descendants, kill_all, wait_for, wait_gone
 

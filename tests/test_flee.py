@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from corridor.cli import app
-from corridor.flee import FleeInputError, FleeNetwork, bundled_flee_corridor, load_flee_network
+from corridor.errors import FleeInputError
+from corridor.flee import FleeNetwork, bundled_flee_corridor, load_flee_network
 from corridor.flee.kernel import FleeRules, run_flee_movement
 
 DATA = Path(__file__).parent / "data" / "flee-corridor"

@@ -9,15 +9,9 @@ import pandas as pd
 import pytest
 
 import corridor
+from corridor.errors import ForecastError
 from corridor.evidence import aggregate
-from corridor.forecast import (
-    FORECAST_COLUMNS,
-    ForecastError,
-    forecast,
-    monthly_requests,
-    persistence_draws,
-    write_forecast,
-)
+from corridor.forecast import FORECAST_COLUMNS, forecast, monthly_requests, persistence_draws, write_forecast
 
 from .conftest import base_scenario_data, write_yaml
 

@@ -13,7 +13,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 import corridor
-from corridor.geography import EDGE_MODES, TRAVEL_MODES, GeographyError
+from corridor.errors import GeographyError
+from corridor.geography import EDGE_MODES, TRAVEL_MODES
 
 from .conftest import GEOGRAPHY_DIR
 

@@ -27,8 +27,9 @@ from typer.testing import CliRunner
 
 import corridor
 from corridor.cli import app
+from corridor.errors import ScenarioError
 from corridor.run import check_run_size, estimate_peak_bytes
-from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario import load_scenario
 from corridor.scenario.yamltext import MAX_YAML_DEPTH
 
 from .conftest import SHIPPED_SCENARIO, base_scenario_data, write_yaml
@@ -455,7 +456,8 @@ def test_forecast_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None
 
 
 def test_an_observed_file_with_a_header_and_no_rows_is_refused(tmp_path: Path) -> None:
-    from corridor.evidence import EvidenceError, load_observed
+    from corridor.errors import EvidenceError
+    from corridor.evidence import load_observed
 
     shipped = corridor.evidence.observed_files()[0]
     header = shipped.read_text(encoding="utf-8").splitlines()[0]

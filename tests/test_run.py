@@ -15,7 +15,7 @@ import pytest
 
 import corridor
 import corridor.run as run_module
-from corridor.scenario import ScenarioError
+from corridor.errors import ScenarioError
 from corridor.scenario.loading import validate_data
 
 from .conftest import base_scenario_data

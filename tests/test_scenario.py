@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import corridor
-from corridor.scenario import ScenarioError, apply_overrides, load_scenario, parse_override
+from corridor.errors import ScenarioError
+from corridor.scenario import apply_overrides, load_scenario, parse_override
 from corridor.scenario.loading import validate_data
 
 from .conftest import SHIPPED_SCENARIO, base_scenario_data, set_path, write_yaml

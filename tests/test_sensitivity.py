@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from corridor.cli import app
+from corridor.errors import SensitivityError
 from corridor.scenario import load_scenario
 from corridor.sensitivity import (
     Parameter,
-    SensitivityError,
     SensitivityResult,
     check_parameters,
     default_parameters,

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import corridor
+from corridor.errors import ScenarioError
 from corridor.geography import TRAVEL_MODES
-from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario import load_scenario
 from corridor.scenario.loading import validate_data
 from corridor.timeline import day_index
 

@@ -17,18 +17,25 @@ The public API is small:
   data from runs of a (calibrated) scenario, see docs/forecast.md.
 """
 
-from corridor.calibrate import CalibrationError, CalibrationResult, calibrate
-from corridor.ensemble import EnsembleError, EnsembleResult, run_ensemble
-from corridor.evidence import EvidenceError, ValidationResult, load_observed, validate
-from corridor.forecast import ForecastError, ForecastResult, forecast, monthly_requests
-from corridor.geography import GeographyError, Network, load_network
+from corridor._version import __version__
+from corridor.calibrate import CalibrationResult, calibrate
+from corridor.ensemble import EnsembleResult, run_ensemble
+from corridor.errors import (
+    CalibrationError,
+    EnsembleError,
+    EvidenceError,
+    ForecastError,
+    GeographyError,
+    OutputError,
+    ScenarioError,
+)
+from corridor.evidence import ValidationResult, load_observed, validate
+from corridor.forecast import ForecastResult, forecast, monthly_requests
+from corridor.geography import Network, load_network
 from corridor.metrics import Results
-from corridor.outputs import OutputError
 from corridor.run import simulate, write_run
-from corridor.scenario import Scenario, ScenarioError, load_scenario
+from corridor.scenario import Scenario, load_scenario
 from corridor.timeline import Timeline, compile_timeline
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CalibrationError",

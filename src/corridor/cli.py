@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
@@ -13,11 +15,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from corridor.geography import GeographyError
+from corridor.errors import CorridorError
 from corridor.metrics import Results
-from corridor.outputs import OutputError, check_output_folder
+from corridor.outputs import check_output_folder
 from corridor.run import RUN_OUTPUTS, simulate, write_run
-from corridor.scenario import ScenarioError, load_scenario
+from corridor.scenario import load_scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -30,7 +32,7 @@ out = Console()
 
 def _version(value: bool) -> None:
     if value:
-        from corridor import __version__
+        from corridor._version import __version__
 
         out.print(f"corridor {__version__}")
         raise typer.Exit()
@@ -51,6 +53,30 @@ def _fail(exc: Exception) -> typer.Exit:
         f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True, emoji=False
     )
     return typer.Exit(code=2)
+
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def _command(group: typer.Typer, name: str | None = None) -> Callable[[_Command], _Command]:
+    """Register a command that reports any :class:`CorridorError` as one line and exit 2.
+
+    This is the one place the command line catches corridor's errors: each command calls the
+    API and lets them rise.
+    """
+
+    def register(command: _Command) -> _Command:
+        @functools.wraps(command)
+        def reporting(*args: Any, **kwargs: Any) -> None:
+            try:
+                command(*args, **kwargs)
+            except CorridorError as exc:
+                raise _fail(exc) from None
+
+        group.command(name)(reporting)
+        return command
+
+    return register
 
 
 def print_summary(results: Results, console: Console) -> None:
@@ -91,7 +117,7 @@ def print_frame(frame: pd.DataFrame, title: str) -> None:
     say(frame.T.to_string(float_format=lambda v: f"{v:,.0f}"))
 
 
-@app.command()
+@_command(app)
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     out_dir: Annotated[
@@ -116,50 +142,47 @@ def run(
     ] = False,
 ) -> None:
     """Simulate SCENARIO once; write daily.parquet and run.json to the output folder."""
-    try:
-        sc = load_scenario(scenario, set_ or [])
-        target = out_dir if out_dir is not None else Path("runs") / sc.name
-        check_output_folder(target, RUN_OUTPUTS, "run.json", force=force, what="--out")  # before the run
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=quiet,
-            transient=True,
-        ) as progress:
-            task = progress.add_task(sc.name, total=(sc.horizon.end - sc.horizon.start).days + 1)
+    sc = load_scenario(scenario, set_ or [])
+    target = out_dir if out_dir is not None else Path("runs") / sc.name
+    check_output_folder(target, RUN_OUTPUTS, "run.json", force=force, what="--out")  # before the run
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(sc.name, total=(sc.horizon.end - sc.horizon.start).days + 1)
 
-            def starting(n_agents: int, days: int) -> None:
-                if not quiet:
-                    progress.console.print(f"{sc.name}: about {n_agents:,} agents x {days:,} days")
+        def starting(n_agents: int, days: int) -> None:
+            if not quiet:
+                progress.console.print(f"{sc.name}: about {n_agents:,} agents x {days:,} days")
 
-            results = simulate(
-                sc,
-                seed=seed,
-                agents=agents,
-                scale=scale,
-                on_day=lambda _d: progress.advance(task),
-                on_start=starting,
-            )
-        options = {
-            "scenario_path": str(scenario),
-            "seed": seed,
-            "agents": agents,
-            "scale": scale,
-            "set": set_ or [],
-        }
-        table = None
-        if monthly:
-            from corridor.report import monthly_outcomes
+        results = simulate(
+            sc,
+            seed=seed,
+            agents=agents,
+            scale=scale,
+            on_day=lambda _d: progress.advance(task),
+            on_start=starting,
+        )
+    options = {
+        "scenario_path": str(scenario),
+        "seed": seed,
+        "agents": agents,
+        "scale": scale,
+        "set": set_ or [],
+    }
+    table = None
+    if monthly:
+        from corridor.report import monthly_outcomes
 
-            table = monthly_outcomes(results)
-        extra = {} if table is None else {"monthly.csv": table.to_csv}
-        written = write_run(results, target, options, extra=extra, force=force)
-    except (ScenarioError, GeographyError, OutputError) as exc:
-        raise _fail(exc) from None
+        table = monthly_outcomes(results)
+    extra = {} if table is None else {"monthly.csv": table.to_csv}
+    written = write_run(results, target, options, extra=extra, force=force)
     if not quiet:
         print_summary(results, out)
     if table is not None:
@@ -168,7 +191,7 @@ def run(
         out.print(f"wrote {written / 'daily.parquet'} and {written / 'run.json'}")
 
 
-@app.command("compare")
+@_command(app, "compare")
 def compare_cmd(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario files; the first is the reference.")],
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per scenario (the same seeds for all).")] = 5,
@@ -184,14 +207,11 @@ def compare_cmd(
     from corridor.atomic import write_text_atomically
     from corridor.report import COMPARE_OUTPUTS, compare, comparison_html
 
-    try:
-        for path in scenarios:
-            load_scenario(path)  # fail fast, before any run
-        check_output_folder(out_dir, COMPARE_OUTPUTS, "compare_summary.csv", force=force, what="--out")
-        with err.status(f"running {len(scenarios)} scenarios x {seeds} seeds"):
-            result = compare(scenarios, seeds=range(seeds), agents=agents)
-    except (ScenarioError, GeographyError, OutputError) as exc:
-        raise _fail(exc) from None
+    for path in scenarios:
+        load_scenario(path)  # fail fast, before any run
+    check_output_folder(out_dir, COMPARE_OUTPUTS, "compare_summary.csv", force=force, what="--out")
+    with err.status(f"running {len(scenarios)} scenarios x {seeds} seeds"):
+        result = compare(scenarios, seeds=range(seeds), agents=agents)
     summary = result.summary()
     order = list(result.totals.columns)
 
@@ -212,7 +232,7 @@ def compare_cmd(
     out.print(f"wrote {html}, {out_dir / 'compare_summary.csv'}, {out_dir / 'compare_monthly.csv'}")
 
 
-@app.command("validate")
+@_command(app, "validate")
 def validate_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     observed: Annotated[
@@ -250,28 +270,25 @@ def validate_cmd(
     ] = False,
 ) -> None:
     """Run SCENARIO over --runs seeds and compare it with every observed value in its horizon."""
-    from corridor.evidence import EvidenceError, observed_files, validate
+    from corridor.evidence import observed_files, validate
     from corridor.evidence.validation import VALIDATION_OUTPUTS
 
     files = None
     if observed:
         files = [p for f in observed for p in (observed_files() if f == "shipped" else [Path(f)])]
-    try:
-        sc = load_scenario(scenario, set_ or [])
-        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-validate"
-        check_output_folder(target, VALIDATION_OUTPUTS, "validation.json", force=force, what="--out")
-        with err.status(f"validating {sc.name}: {runs} runs"):
-            result = validate(
-                sc,
-                runs=runs,
-                observed=files,
-                agents=agents,
-                include_held_out=include_held_out,
-                held_out_from=held_out_from,
-                warmup_days=warmup_days,
-            )
-    except (ScenarioError, GeographyError, EvidenceError, OutputError) as exc:
-        raise _fail(exc) from None
+    sc = load_scenario(scenario, set_ or [])
+    target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-validate"
+    check_output_folder(target, VALIDATION_OUTPUTS, "validation.json", force=force, what="--out")
+    with err.status(f"validating {sc.name}: {runs} runs"):
+        result = validate(
+            sc,
+            runs=runs,
+            observed=files,
+            agents=agents,
+            include_held_out=include_held_out,
+            held_out_from=held_out_from,
+            warmup_days=warmup_days,
+        )
     summary = result.summary()
     say(f"Observed against simulated (median and 5-95% over {runs} seeds):")
     table = result.display().to_string(index=False) if len(result.table) else "(no observed value in range)"
@@ -286,14 +303,11 @@ def validate_cmd(
         f"inside the 90% interval {inside_text}; {summary['skipped_rows']} observed rows skipped "
         f"(see validation_skipped.csv), {summary['held_out_rows']} held-out rows not read."
     )
-    try:
-        paths = result.write(target, force=force)
-    except OutputError as exc:  # the folder changed while the runs ran
-        raise _fail(exc) from None
+    paths = result.write(target, force=force)
     out.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
-@app.command()
+@_command(app)
 def ensemble(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     runs: Annotated[int, typer.Option("--runs", min=1, help="Number of runs.")],
@@ -327,26 +341,23 @@ def ensemble(
 
     Re-running the same command resumes: runs already written are skipped.
     """
-    from corridor.ensemble import EnsembleError, run_ensemble
+    from corridor.ensemble import run_ensemble
 
-    try:
-        sc = load_scenario(scenario, set_ or [])
-        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-ensemble"
-        result = run_ensemble(
-            scenario,
-            target,
-            runs,
-            first_seed=first_seed,
-            agents=agents,
-            scale=scale,
-            overrides=set_ or [],
-            posterior=posterior,
-            workers=workers,
-            scheduler=scheduler,
-            progress=not quiet,
-        )
-    except (ScenarioError, GeographyError, EnsembleError) as exc:
-        raise _fail(exc) from None
+    sc = load_scenario(scenario, set_ or [])
+    target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-ensemble"
+    result = run_ensemble(
+        scenario,
+        target,
+        runs,
+        first_seed=first_seed,
+        agents=agents,
+        scale=scale,
+        overrides=set_ or [],
+        posterior=posterior,
+        workers=workers,
+        scheduler=scheduler,
+        progress=not quiet,
+    )
     if not quiet:
         out.print(
             f"{result.n_runs} runs of {sc.name}: {len(result.computed)} computed, "
@@ -355,7 +366,7 @@ def ensemble(
         out.print(f"wrote {result.runs_dir}/run=*/part.parquet, {result.summary_path} and manifest.json")
 
 
-@app.command("calibrate")
+@_command(app, "calibrate")
 def calibrate_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a 'priors:' section.")],
     budget: Annotated[
@@ -402,33 +413,30 @@ def calibrate_cmd(
 ) -> None:
     """Fit SCENARIO's priors to the observed data (ABC-SMC, pyabc); write the posterior and a
     calibrated scenario. Re-running with the same --out resumes from the database."""
-    from corridor.calibrate import CalibrationError, calibrate
-    from corridor.evidence import EvidenceError, observed_files
+    from corridor.calibrate import calibrate
+    from corridor.evidence import observed_files
 
     files = None
     if observed:
         files = [p for f in observed for p in (observed_files() if f == "shipped" else [Path(f)])]
-    try:
-        sc = load_scenario(scenario)
-        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-calibration"
-        with err.status(f"calibrating {sc.name}: up to {budget} simulations of {agents:,} agents"):
-            result = calibrate(
-                scenario,
-                files,
-                budget=budget,
-                population_size=population,
-                generations=generations,
-                agents=agents,
-                scheduler=scheduler,
-                workers=workers,
-                out_dir=target,
-                warmup_days=warmup_days,
-                check_runs=check_runs,
-                seed=seed,
-                force=force,
-            )
-    except (ScenarioError, GeographyError, EvidenceError, CalibrationError, OutputError) as exc:
-        raise _fail(exc) from None
+    sc = load_scenario(scenario)
+    target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-calibration"
+    with err.status(f"calibrating {sc.name}: up to {budget} simulations of {agents:,} agents"):
+        result = calibrate(
+            scenario,
+            files,
+            budget=budget,
+            population_size=population,
+            generations=generations,
+            agents=agents,
+            scheduler=scheduler,
+            workers=workers,
+            out_dir=target,
+            warmup_days=warmup_days,
+            check_runs=check_runs,
+            seed=seed,
+            force=force,
+        )
     s = result.summary
     say(f"{s['observations']} observed values fitted; {s['total_simulations']} simulations")
     for g in s["generations"]:
@@ -458,7 +466,7 @@ def calibrate_cmd(
     out.print(f"wrote {result.posterior_path}, {result.scenario_path}, {result.summary_path}")
 
 
-@app.command("forecast")
+@_command(app, "forecast")
 def forecast_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (typically a calibrated one).")],
     targets: Annotated[
@@ -485,34 +493,23 @@ def forecast_cmd(
     ] = False,
 ) -> None:
     """Forecast observed series month by month: median and 90% interval across runs of SCENARIO."""
-    from corridor.ensemble import EnsembleError
-    from corridor.evidence import EvidenceError
-    from corridor.forecast import (
-        ForecastError,
-        check_forecast_target,
-        forecast,
-        read_requests,
-        write_forecast,
-    )
+    from corridor.forecast import check_forecast_target, forecast, read_requests, write_forecast
 
-    try:
-        sc = load_scenario(scenario)
-        target = out_file or Path("forecasts") / f"{sc.name}.parquet"
-        check_forecast_target(target, force=force)  # before the runs
-        requests = read_requests(targets, start.date(), end.date())
-        with err.status(f"forecasting {sc.name}: {runs} runs, {len(requests)} values"):
-            result = forecast(
-                scenario,
-                requests,
-                runs=runs,
-                agents=agents,
-                posterior=posterior,
-                observed=observed,
-                workers=workers,
-            )
-        path = write_forecast(result, target, force=force)
-    except (ScenarioError, GeographyError, EvidenceError, EnsembleError, ForecastError, OutputError) as exc:
-        raise _fail(exc) from None
+    sc = load_scenario(scenario)
+    target = out_file or Path("forecasts") / f"{sc.name}.parquet"
+    check_forecast_target(target, force=force)  # before the runs
+    requests = read_requests(targets, start.date(), end.date())
+    with err.status(f"forecasting {sc.name}: {runs} runs, {len(requests)} values"):
+        result = forecast(
+            scenario,
+            requests,
+            runs=runs,
+            agents=agents,
+            posterior=posterior,
+            observed=observed,
+            workers=workers,
+        )
+    path = write_forecast(result, target, force=force)
     shown = result.table.assign(
         month=result.table["period_start"].dt.strftime("%Y-%m"),
         breakdown=result.table["breakdown"].replace("", "total"),
@@ -525,7 +522,7 @@ def forecast_cmd(
     out.print(f"wrote {path} and {path.with_suffix('.json')}")
 
 
-@app.command("sensitivity")
+@_command(app, "sensitivity")
 def sensitivity_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     method: Annotated[
@@ -565,8 +562,8 @@ def sensitivity_cmd(
     ] = False,
 ) -> None:
     """Which uncertain parameters move which outcomes: Morris screening or Sobol indices (SALib)."""
+    from corridor.errors import SensitivityError
     from corridor.sensitivity import (
-        SensitivityError,
         check_parameters,
         default_parameters,
         evaluations_needed,
@@ -576,44 +573,38 @@ def sensitivity_cmd(
     )
     from corridor.sensitivity.outputs import SENSITIVITY_OUTPUTS
 
-    try:
-        if method not in ("morris", "sobol"):
-            raise SensitivityError(f"--method {method!r}: morris or sobol")
-        sc = load_scenario(scenario, set_ or [])
-        params = [parse_param(p) for p in param] if param else default_parameters(sc)
-        check_parameters(scenario, params, set_ or [])
-        target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-sensitivity"
-        check_output_folder(target, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force, what="--out")
-        n = evaluations_needed(method, len(params), trajectories)
-        err.print(f"{sc.name}: {method}, {len(params)} parameters, {n} runs of {agents:,} agents")
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f} runs"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=quiet,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("sensitivity", total=n)
-            result = run_sensitivity(
-                scenario,
-                params,
-                method=method,
-                trajectories=trajectories,
-                agents=agents,
-                seed=seed,
-                workers=workers,
-                overrides=set_ or [],
-                on_evaluation=lambda done, _total: progress.update(task, completed=done),
-            )
-    except (ScenarioError, GeographyError, SensitivityError, OutputError) as exc:
-        raise _fail(exc) from None
-    try:
-        paths = write_sensitivity(result, target, force=force)
-    except OutputError as exc:  # the folder changed while the runs ran
-        raise _fail(exc) from None
+    if method not in ("morris", "sobol"):
+        raise SensitivityError(f"--method {method!r}: morris or sobol")
+    sc = load_scenario(scenario, set_ or [])
+    params = [parse_param(p) for p in param] if param else default_parameters(sc)
+    check_parameters(scenario, params, set_ or [])
+    target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-sensitivity"
+    check_output_folder(target, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force, what="--out")
+    n = evaluations_needed(method, len(params), trajectories)
+    err.print(f"{sc.name}: {method}, {len(params)} parameters, {n} runs of {agents:,} agents")
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} runs"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("sensitivity", total=n)
+        result = run_sensitivity(
+            scenario,
+            params,
+            method=method,
+            trajectories=trajectories,
+            agents=agents,
+            seed=seed,
+            workers=workers,
+            overrides=set_ or [],
+            on_evaluation=lambda done, _total: progress.update(task, completed=done),
+        )
+    paths = write_sensitivity(result, target, force=force)
     score = "Morris mu* x sd(parameter) / sd(outcome)" if method == "morris" else "total-order Sobol ST"
     say(f"Top parameters per outcome (score: {score}; ~ within seed noise):")
     say(result.ranking_table(top).to_string())
@@ -625,7 +616,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (one JSON line ea
 app.add_typer(bench_app, name="bench")
 
 
-@bench_app.command("flee-network")
+@_command(bench_app, "flee-network")
 def bench_flee_network_cmd(
     flee_input: Annotated[
         Path | None, typer.Option(help="Flee input folder (default: the synthetic corridor shipped).")
@@ -643,12 +634,9 @@ def bench_flee_network_cmd(
 
     from corridor.flee import bench_flee_network, bundled_flee_corridor
 
-    try:
-        record = bench_flee_network(
-            flee_input or bundled_flee_corridor(), agents, days, seed=seed, capacities_for=capacities_for
-        )
-    except GeographyError as exc:
-        raise _fail(exc) from None
+    record = bench_flee_network(
+        flee_input or bundled_flee_corridor(), agents, days, seed=seed, capacities_for=capacities_for
+    )
     print(json.dumps(record))
 
 

@@ -31,11 +31,12 @@ import pandas as pd
 
 from corridor.atomic import write_atomically, write_text_atomically
 from corridor.ensemble import read_posterior
+from corridor.errors import ForecastError, OutputError
 from corridor.evidence import COLUMNS, HELD_OUT_FROM, Rule, load_mapping, load_observed
 from corridor.evidence.mapping import find_rule
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
-from corridor.outputs import OutputError, check_output_file
+from corridor.outputs import check_output_file
 from corridor.run import simulate
 from corridor.scenario import load_scenario
 from corridor.workers import process_pool
@@ -57,10 +58,6 @@ REQUEST_COLUMNS: tuple[str, ...] = ("series", "geography", "breakdown", "period_
 PERSISTENCE_MONTHS = 3
 #: Persistence draws added to each simulated run.
 DRAWS_PER_RUN = 50
-
-
-class ForecastError(ValueError):
-    """A forecast cannot be made as asked (message names the row and the reason)."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from corridor.errors import GeographyError
+
 __all__ = [
     "EDGE_MODES",
     "TRAVEL_MODES",
@@ -47,10 +49,6 @@ PLACE_KINDS: tuple[str, ...] = (
     "northern_border_city",
     "us_port_of_entry",
 )
-
-
-class GeographyError(ValueError):
-    """A geography data file is malformed; the message names file, row and field."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,16 +18,13 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from corridor.atomic import fsync_dir, make_shareable
+from corridor.errors import OutputError
 
 __all__ = ["OutputError", "check_output_file", "check_output_folder", "foreign_entries", "publish_folder"]
 
 #: Temporary names corridor's atomic writers use (``.daily.parquet.abc123.tmp``,
 #: ``.mexico-2019.x1y2.tmp``); left behind only by a killed writer.
 _TEMPORARY = re.compile(r"^\..+\.tmp$")
-
-
-class OutputError(ValueError):
-    """An output folder or file that corridor must not write into (it holds other work)."""
 
 
 def _is_temporary(name: str) -> bool:

@@ -26,10 +26,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corridor.engine.core import run_engine
+from corridor.errors import ScenarioError
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
 from corridor.outputs import publish_folder
-from corridor.scenario import Scenario, ScenarioError, load_scenario
+from corridor.scenario import Scenario, load_scenario
 from corridor.timeline import Timeline, compile_timeline
 
 __all__ = [
@@ -265,7 +266,7 @@ def simulate(
 
 
 def _versions() -> dict[str, str]:
-    from corridor import __version__
+    from corridor._version import __version__
 
     return {
         "corridor": __version__,

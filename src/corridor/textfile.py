@@ -15,11 +15,9 @@ import re
 import stat
 from pathlib import Path
 
+from corridor.errors import TextFileError
+
 __all__ = ["TextFileError", "decode", "read_bytes", "read_text", "shown"]
-
-
-class TextFileError(ValueError):
-    """A file that is not the text file expected; the message is one line naming it."""
 
 
 #: Signatures of files that are not text, and what they are.

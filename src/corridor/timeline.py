@@ -25,12 +25,13 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
+from corridor.errors import ScenarioError, TextFileError
 from corridor.geography import TRAVEL_MODES, Network
-from corridor.scenario import Policy, RouteRef, Scenario, ScenarioError, apply_overrides
+from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
 from corridor.scenario.problems import excerpt
 from corridor.scenario.schema import MONTH_PATTERN
-from corridor.textfile import TextFileError, read_text
+from corridor.textfile import read_text
 
 __all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]
 

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from corridor.calibrate.calibrated import write_calibrated_scenario
 from corridor.calibrate.distance import LogRatioDistance, log_ratio_distance
-from corridor.calibrate.files import CalibrationError
 from corridor.calibrate.result import CalibrationResult, weighted_quantile
 from corridor.calibrate.session import calibrate
+from corridor.errors import CalibrationError
 
 __all__ = [
     "CalibrationError",

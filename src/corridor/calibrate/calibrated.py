@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from corridor.atomic import write_text_atomically
-from corridor.calibrate.files import CalibrationError
 from corridor.calibrate.result import _sig
+from corridor.errors import CalibrationError
 from corridor.scenario import load_scenario
 
 

@@ -30,11 +30,6 @@ POSTERIOR_NAME = "posterior.parquet"
 SUMMARY_NAME = "calibration.json"
 
 
-class CalibrationError(ValueError):
-    """Calibration cannot start or continue (bad priors, no observations, a foreign or unreadable
-    database)."""
-
-
 #: pyabc's tables (pyabc.storage.db_model): a database without them was not written by pyabc.
 PYABC_TABLES = (
     "abc_smc",

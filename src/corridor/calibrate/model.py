@@ -8,16 +8,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from corridor.errors import ScenarioError
 from corridor.evidence.plan import ComparisonPlan, simulated_values
 from corridor.geography import Network, load_network
 from corridor.run import simulate
-from corridor.scenario import Scenario, ScenarioError, apply_overrides, load_scenario
+from corridor.scenario import Scenario, apply_overrides, load_scenario
 from corridor.scenario.loading import validate_data
 from corridor.workers import die_with_parent
 
 if TYPE_CHECKING:
     from corridor.calibrate.priors import _Param
-from corridor.calibrate.files import CalibrationError
+from corridor.errors import CalibrationError
 
 # ---------------------------------------------------------------------------- model
 _NETWORK: Network | None = None

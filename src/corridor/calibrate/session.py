@@ -35,12 +35,12 @@ from corridor.calibrate.files import (
     POSTERIOR_NAME,
     PYABC_TABLES,
     SUMMARY_NAME,
-    CalibrationError,
     calibration_outputs,
 )
 from corridor.calibrate.model import _Model, _network
 from corridor.calibrate.priors import _params
 from corridor.calibrate.result import CalibrationResult, weighted_quantile
+from corridor.errors import CalibrationError
 
 
 # ------------------------------------------------------------------------ calibrate

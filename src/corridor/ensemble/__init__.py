@@ -27,10 +27,11 @@ that started them (:mod:`corridor.workers`).
 from __future__ import annotations
 
 from corridor.ensemble.manifest import MANIFEST_FORMAT
-from corridor.ensemble.posterior import EnsembleError, Posterior, RunError, read_posterior
+from corridor.ensemble.posterior import Posterior, read_posterior
 from corridor.ensemble.run import EnsembleResult, run_ensemble
 from corridor.ensemble.runs import ENSEMBLE_LOCK, RUN_LOCK, RunSpec
 from corridor.ensemble.summary import QUANTILES, summarize_ensemble
+from corridor.errors import EnsembleError, RunError
 
 __all__ = [
     "ENSEMBLE_LOCK",

@@ -20,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from corridor.scenario import ScenarioError
+from corridor.errors import ScenarioError
 from corridor.workers import process_pool
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from corridor.ensemble.runs import RunSpec
-from corridor.ensemble.posterior import EnsembleError, RunError
 from corridor.ensemble.runs import RUN_LOCK, RunOutcome, _locked, execute_run
+from corridor.errors import EnsembleError, RunError
 
 #: Times a local process pool is rebuilt after a worker process died.
 _POOL_RESTARTS = 2

@@ -16,7 +16,7 @@ from corridor.scenario import Scenario
 
 if TYPE_CHECKING:
     pass
-from corridor.ensemble.posterior import EnsembleError
+from corridor.errors import EnsembleError
 
 #: ``format`` field of ``manifest.json``; bumped when the layout changes.
 MANIFEST_FORMAT = "corridor-ensemble/1"

@@ -12,6 +12,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from corridor.errors import EnsembleError
+
 if TYPE_CHECKING:
     pass
 
@@ -23,30 +25,6 @@ WEIGHT_COLUMN = "weight"
 _DRAW_STREAM = 0x636F7272_69646F72  # "corridor"
 
 PosteriorSampling = Literal["cycle", "weighted"]
-
-
-class EnsembleError(ValueError):
-    """An ensemble could not be started, resumed or completed (bad options, a foreign folder...)."""
-
-
-class RunError(EnsembleError):
-    """A run failed in its worker: ``str()`` is the error, ``.details`` its traceback there.
-
-    Workers raise this instead of the original exception, which may not survive the trip
-    back to the parent process (an exception whose ``__init__`` takes other arguments than
-    its message cannot be unpickled, and would break a process pool).
-    """
-
-    def __init__(self, message: str, details: str = "") -> None:
-        super().__init__(message, details)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-    @property
-    def details(self) -> str:
-        """The traceback in the worker."""
-        return str(self.args[1])
 
 
 # --------------------------------------------------------------------------- posterior

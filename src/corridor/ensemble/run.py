@@ -40,9 +40,10 @@ from corridor.ensemble.manifest import (
     _read_manifest,
     _write_manifest,
 )
-from corridor.ensemble.posterior import EnsembleError, _draw_of, read_posterior
+from corridor.ensemble.posterior import _draw_of, read_posterior
 from corridor.ensemble.runs import ENSEMBLE_LOCK, RunSpec, _ensemble_lock, _versions
 from corridor.ensemble.summary import QUANTILES, summarize_ensemble
+from corridor.errors import EnsembleError
 
 
 # --------------------------------------------------------------------------- result

@@ -22,13 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corridor.atomic import write_atomically
+from corridor.errors import ScenarioError
 from corridor.run import simulate
-from corridor.scenario import ScenarioError
 
 if TYPE_CHECKING:
     pass
 from corridor.ensemble.manifest import _jsonable
-from corridor.ensemble.posterior import EnsembleError, RunError
+from corridor.errors import EnsembleError, RunError
 
 #: Lock file of an ensemble folder, held by the corridor process writing the ensemble.
 ENSEMBLE_LOCK = ".ensemble.lock"
@@ -93,7 +93,7 @@ class RunOutcome:
 
 
 def _versions() -> dict[str, str]:
-    from corridor import __version__
+    from corridor._version import __version__
 
     return {
         "corridor": __version__,

@@ -17,7 +17,7 @@ from corridor.atomic import write_atomically
 if TYPE_CHECKING:
     pass
 from corridor.ensemble.manifest import _read_manifest
-from corridor.ensemble.posterior import EnsembleError
+from corridor.errors import EnsembleError
 
 #: Quantiles of ``summary.parquet``: column name -> probability.
 QUANTILES: dict[str, float] = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}

@@ -19,7 +19,8 @@ dropped when the files are read unless ``include_held_out=True`` is asked for ex
 
 from __future__ import annotations
 
-from corridor.evidence.mapping import EvidenceError, Rule, load_mapping
+from corridor.errors import EvidenceError
+from corridor.evidence.mapping import Rule, load_mapping
 from corridor.evidence.observed import (
     COLUMNS,
     HELD_OUT_FROM,

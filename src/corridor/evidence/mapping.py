@@ -11,18 +11,15 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from corridor.errors import EvidenceError, TextFileError
 from corridor.metrics import EXTRA_STOCKS, FLOWS, STOCKS
-from corridor.textfile import TextFileError, read_text, shown
+from corridor.textfile import read_text, shown
 
 Statistic = Literal["sum", "rate", "end", "mean", "change"]
 Observation = Literal["count", "minimum", "maximum"]
 
 _FLOW_METRICS = frozenset({*FLOWS, "exits"})
 _STOCK_METRICS = frozenset({"present", *STOCKS, *EXTRA_STOCKS})
-
-
-class EvidenceError(ValueError):
-    """An observed-data or mapping file is malformed; the message names file, line and column."""
 
 
 # ----------------------------------------------------------------------------- mapping

@@ -17,7 +17,8 @@ from corridor.textfile import shown
 
 if TYPE_CHECKING:
     from corridor.evidence.mapping import Rule
-from corridor.evidence.mapping import EvidenceError, _package_data, _read_text, find_rule, load_mapping
+from corridor.errors import EvidenceError
+from corridor.evidence.mapping import _package_data, _read_text, find_rule, load_mapping
 from corridor.evidence.resolve import _nationality_label, _norm, parse_breakdown
 
 #: Columns of the table :func:`load_observed` returns.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from corridor.errors import EvidenceError
 from corridor.geography import Network
 from corridor.metrics import Results
 
@@ -145,7 +146,7 @@ class _Places:
         return None
 
 
-class _Skip(Exception):
+class _Skip(EvidenceError):
     """An observed row that cannot be compared (the message is the reason)."""
 
 

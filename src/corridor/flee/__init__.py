@@ -32,12 +32,12 @@ flee-network``. The differences from Flee are listed in ``docs/flee.md``.
 
 from __future__ import annotations
 
+from corridor.errors import FleeInputError
 from corridor.flee.bench import bench_flee_network
 from corridor.flee.network import (
     CLOSURE_TYPES,
     LOCATION_KINDS,
     Closure,
-    FleeInputError,
     FleeNetwork,
     bundled_flee_corridor,
     load_flee_network,

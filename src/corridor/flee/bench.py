@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from corridor.flee.network import FleeInputError, load_flee_network
+from corridor.errors import FleeInputError
+from corridor.flee.network import load_flee_network
 
 # --------------------------------------------------------------------------- benchmark
 
@@ -82,7 +83,7 @@ def bench_flee_network(
         One JSON-able record: machine, versions, sizes, wall seconds, agent-steps per second,
         peak memory, and the outcome (shares of people per camp, in towns and in transit).
     """
-    from corridor import __version__
+    from corridor._version import __version__
     from corridor.flee.kernel import FleeRules, run_flee_movement
 
     fnet = load_flee_network(directory)

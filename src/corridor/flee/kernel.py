@@ -115,7 +115,7 @@ class FleeRunResult:
 
 
 def _check_supported(fnet: FleeNetwork, rules: FleeRules) -> None:
-    from corridor.flee import FleeInputError
+    from corridor.errors import FleeInputError
 
     if rules.awareness_level != 1:
         raise FleeInputError(
@@ -225,7 +225,7 @@ class _Kernel:
         # Population: everyone at the day-0 conflict zones, in proportion to population.
         zones = np.flatnonzero(conflict)
         if zones.size == 0:
-            from corridor.flee import FleeInputError
+            from corridor.errors import FleeInputError
 
             raise FleeInputError(f"{fnet.source}: no conflict zone on day 0 to place people at")
         weight = fnet.population[zones].astype(np.float64) * intensity[zones]

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from corridor.geography import TRAVEL_MODES, GeographyError, Network
+from corridor.errors import FleeInputError
+from corridor.geography import TRAVEL_MODES, Network
 
 LOCATION_KINDS: tuple[str, ...] = ("conflict_zone", "town", "camp", "idpcamp", "forwarding_hub", "marker")
 #: Closure types Flee 3.1 knows (``Ecosystem.enact_border_closures``).
@@ -38,10 +39,6 @@ _ROUTE_COLUMNS: tuple[str, ...] = ("name1", "name2", "distance", "forced_redirec
 _CLOSURE_COLUMNS: tuple[str, ...] = ("closure_type", "name1", "name2", "closure_start", "closure_end")
 #: Link attributes (extra routes.csv columns) that Flee 3.1's movement reads.
 LINK_ATTRIBUTES: tuple[str, ...] = ("max_move_speed", "walk_probability")
-
-
-class FleeInputError(GeographyError):
-    """A Flee input file is malformed; the message names file, line and column."""
 
 
 @dataclass(frozen=True)

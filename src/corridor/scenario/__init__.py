@@ -11,11 +11,11 @@ expected. Unknown keys are errors: a typo is never silently ignored.
 
 from __future__ import annotations
 
+from corridor.errors import ScenarioError
 from corridor.scenario.base import RouteRef
 from corridor.scenario.instruments import Policy
 from corridor.scenario.loading import load_scenario
 from corridor.scenario.paths import apply_overrides, parse_override
-from corridor.scenario.problems import ScenarioError
 from corridor.scenario.schema import Behaviour, Event, Hazards, Inflow, Population, Prior, Scenario
 
 __all__ = [

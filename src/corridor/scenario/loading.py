@@ -12,11 +12,12 @@ from pydantic import (
     ValidationError,
 )
 
+from corridor.errors import ScenarioError, TextFileError
 from corridor.scenario.paths import apply_overrides, parse_override
-from corridor.scenario.problems import ScenarioError, _clean_loc, _line_of, _loc_to_path, excerpt
+from corridor.scenario.problems import _clean_loc, _line_of, _loc_to_path, excerpt
 from corridor.scenario.schema import Scenario
 from corridor.scenario.yamltext import MAX_YAML_BYTES, parse_yaml_text
-from corridor.textfile import TextFileError, read_text
+from corridor.textfile import read_text
 
 # --------------------------------------------------------------------------- loading
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corridor.scenario.problems import ScenarioError, excerpt
+from corridor.errors import ScenarioError
+from corridor.scenario.problems import excerpt
 from corridor.scenario.yamltext import parse_yaml_text
 
 

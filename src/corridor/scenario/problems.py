@@ -7,45 +7,6 @@ from collections.abc import Sequence
 import yaml
 
 
-class ScenarioError(ValueError):
-    """A scenario could not be loaded or compiled.
-
-    Attributes
-    ----------
-    problems : list of (path, line, message)
-        ``path`` is the dotted YAML path (``policy.checkpoint_intensity.Chiapas``),
-        ``line`` the 1-based line in the file or None.
-    """
-
-    def __init__(
-        self, problems: Sequence[tuple[str, int | None, str]], source: str = "", what: str = "scenario"
-    ) -> None:
-        self.problems = list(problems)
-        self.source = source
-        self.what = what
-        super().__init__(self._format())
-
-    def _format(self) -> str:
-        head = f"invalid {self.what} {self.source}" if self.source else f"invalid {self.what}"
-        shown = [_where(path, line) + msg for path, line, msg in self.problems[:_MAX_PROBLEMS_SHOWN]]
-        if len(self.problems) == 1:
-            return f"{head}: {shown[0]}"
-        lines = [f"{head}: {len(self.problems)} problems", *(f"  {line}" for line in shown)]
-        if len(self.problems) > _MAX_PROBLEMS_SHOWN:
-            lines.append(f"  ... and {len(self.problems) - _MAX_PROBLEMS_SHOWN} more")
-        return "\n".join(lines)
-
-
-def _where(path: str, line: int | None) -> str:
-    if not path:
-        return f"line {line}: " if line else ""
-    return path + (f" (line {line})" if line else "") + ": "
-
-
-#: Problems an error lists (a file that is not a scenario would otherwise be echoed line by line).
-_MAX_PROBLEMS_SHOWN = 12
-
-
 def excerpt(value: object, limit: int = 40) -> str:
     """``repr(value)``, cut to ``limit`` characters: what error messages quote of an input."""
     text = repr(value)

@@ -47,13 +47,13 @@ draw as it was and gets exactly 0.
 
 from __future__ import annotations
 
+from corridor.errors import SensitivityError
 from corridor.sensitivity.analysis import SensitivityResult, evaluations_needed, run_sensitivity
 from corridor.sensitivity.evaluation import DEFAULT_AGENTS
 from corridor.sensitivity.outputs import sensitivity_html, write_sensitivity
 from corridor.sensitivity.parameters import (
     DEFAULT_CANDIDATES,
     Parameter,
-    SensitivityError,
     check_parameters,
     default_parameters,
     parameter_overrides,

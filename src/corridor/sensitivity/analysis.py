@@ -19,14 +19,9 @@ from corridor.scenario import load_scenario
 
 if TYPE_CHECKING:
     from corridor.sensitivity.parameters import Parameter
+from corridor.errors import SensitivityError
 from corridor.sensitivity.evaluation import DEFAULT_AGENTS, _evaluate_all
-from corridor.sensitivity.parameters import (
-    SensitivityError,
-    _fixed,
-    check_parameters,
-    default_parameters,
-    parameter_overrides,
-)
+from corridor.sensitivity.parameters import _fixed, check_parameters, default_parameters, parameter_overrides
 
 #: Morris grid levels (SALib's default).
 NUM_LEVELS = 4

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from corridor.scenario import Scenario, ScenarioError, load_scenario, parse_override
+from corridor.errors import ScenarioError, SensitivityError
+from corridor.scenario import Scenario, load_scenario, parse_override
 
 Kind = Literal["probability", "positive", "multiplier"]
 
@@ -34,10 +35,6 @@ DEFAULT_CANDIDATES: tuple[tuple[str, Kind], ...] = (
     ("policy.metering.join_share.default", "probability"),
     ("hazards.death_per_1000km", "multiplier"),
 )
-
-
-class SensitivityError(ValueError):
-    """Parameters or options of a sensitivity analysis that cannot be used."""
 
 
 @dataclass(frozen=True)
