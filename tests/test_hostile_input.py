@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 import corridor
 from corridor.cli import app
 from corridor.errors import ScenarioError
-from corridor.run import check_run_size, estimate_peak_bytes
+from corridor.runner.single import check_run_size, estimate_peak_bytes
 from corridor.scenario import load_scenario
 from corridor.scenario.yamltext import MAX_YAML_DEPTH
 
@@ -358,7 +358,7 @@ def test_memory_estimate_grows_with_agents_and_days_and_is_checked(
     assert two - one == one - estimate_peak_bytes(timeline, 0) > 0
     persons = float(timeline.arrivals_persons.sum())
     assert check_run_size(timeline, persons / 1000) == 1000
-    monkeypatch.setattr("corridor.run.available_memory_bytes", lambda: 10**6)
+    monkeypatch.setattr("corridor.runner.single.available_memory_bytes", lambda: 10**6)
     with pytest.raises(ScenarioError, match=r"need about .* GiB of memory, and 0\.00 GiB is available"):
         check_run_size(timeline, persons / 1000)
 

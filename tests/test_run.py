@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import corridor
-import corridor.run as run_module
+import corridor.runner.single as run_module
 from corridor.errors import ScenarioError
 from corridor.scenario.loading import validate_data
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 import psutil
 import pytest
 
-from corridor.workers import ORPHANED_EXIT_CODE, WATCHDOG_THREAD, die_with_parent, process_pool
+from corridor.runner.workers import ORPHANED_EXIT_CODE, WATCHDOG_THREAD, die_with_parent, process_pool
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process tree")
 
@@ -117,7 +117,7 @@ def test_pool_workers_are_guarded_once_and_the_owner_not_at_all() -> None:
 def test_pool_workers_die_within_seconds_of_their_owner_kill9() -> None:
     code = """
         import time
-        from corridor.workers import process_pool
+        from corridor.runner.workers import process_pool
         pool = process_pool(2)
         for _ in range(2):
             pool.submit(time.sleep, 120)
@@ -135,7 +135,7 @@ def test_pool_workers_die_within_seconds_of_their_owner_kill9() -> None:
 def test_the_watchdog_ends_a_worker_whose_owner_died_while_its_parent_lives() -> None:
     # owner -> middle (not guarded, outlives the owner) -> guarded worker: no parent-death
     # signal can fire (its parent lives on); only the watchdog, watching the owner, ends it.
-    worker = "import os, sys, time; from corridor.workers import die_with_parent; " + (
+    worker = "import os, sys, time; from corridor.runner.workers import die_with_parent; " + (
         "die_with_parent(int(sys.argv[1])); print('guarded', flush=True); time.sleep(120)"
     )
     middle = (
@@ -165,6 +165,8 @@ def test_the_watchdog_ends_a_worker_whose_owner_died_while_its_parent_lives() ->
 def test_a_worker_whose_owner_is_already_gone_exits_at_once() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    code = f"from corridor.workers import die_with_parent; die_with_parent({gone.pid}); print('survived')"
+    code = (
+        f"from corridor.runner.workers import die_with_parent; die_with_parent({gone.pid}); print('survived')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == ORPHANED_EXIT_CODE and "survived" not in done.stdout

@@ -33,7 +33,7 @@ from corridor.evidence import ValidationResult, load_observed, validate
 from corridor.forecast import ForecastResult, forecast, monthly_requests
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
-from corridor.run import simulate, write_run
+from corridor.runner.single import simulate, write_run
 from corridor.scenario import Scenario, load_scenario
 from corridor.timeline import Timeline, compile_timeline
 

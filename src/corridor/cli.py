@@ -18,7 +18,7 @@ from rich.table import Table
 from corridor.errors import CorridorError
 from corridor.metrics import Results
 from corridor.outputs import check_output_folder
-from corridor.run import RUN_OUTPUTS, simulate, write_run
+from corridor.runner.single import RUN_OUTPUTS, simulate, write_run
 from corridor.scenario import load_scenario
 
 app = typer.Typer(

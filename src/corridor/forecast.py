@@ -37,9 +37,9 @@ from corridor.evidence.mapping import find_rule
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
 from corridor.outputs import check_output_file
-from corridor.run import simulate
+from corridor.runner.single import simulate
+from corridor.runner.workers import process_pool
 from corridor.scenario import load_scenario
-from corridor.workers import process_pool
 
 #: Columns of a forecast table.
 FORECAST_COLUMNS: tuple[str, ...] = (

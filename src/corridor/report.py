@@ -17,7 +17,7 @@ import pandas as pd
 
 from corridor.atomic import write_text_atomically
 from corridor.metrics import Results
-from corridor.run import simulate
+from corridor.runner.single import simulate
 
 __all__ = [
     "COMPARE_OUTPUTS",

@@ -11,10 +11,10 @@ import numpy.typing as npt
 from corridor.errors import ScenarioError
 from corridor.evidence.plan import ComparisonPlan, simulated_values
 from corridor.geography import Network, load_network
-from corridor.run import simulate
+from corridor.runner.single import simulate
+from corridor.runner.workers import die_with_parent
 from corridor.scenario import Scenario, apply_overrides, load_scenario
 from corridor.scenario.loading import validate_data
-from corridor.workers import die_with_parent
 
 if TYPE_CHECKING:
     from corridor.calibrate.priors import _Param

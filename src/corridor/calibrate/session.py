@@ -22,7 +22,7 @@ from corridor.evidence import ValidationResult, compare_observed, load_mapping, 
 from corridor.evidence.plan import plan_comparison
 from corridor.geography import Network
 from corridor.outputs import check_output_folder
-from corridor.run import simulate
+from corridor.runner.single import simulate
 from corridor.scenario import Prior, Scenario, load_scenario
 
 if TYPE_CHECKING:

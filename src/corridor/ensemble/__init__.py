@@ -21,7 +21,7 @@ another scenario or other options. ``OUT/summary.parquet`` holds the quantiles a
 A run is computed holding an exclusive lock on ``OUT/runs/run=<id>/.run.lock``: a run that
 another live process is computing is waited for, not computed again. ``OUT/.ensemble.lock``
 keeps two ensembles from writing one folder at once. Local workers die with the process
-that started them (:mod:`corridor.workers`).
+that started them (:mod:`corridor.runner.workers`).
 """
 
 from __future__ import annotations

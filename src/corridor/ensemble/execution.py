@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from corridor.errors import ScenarioError
-from corridor.workers import process_pool
+from corridor.runner.workers import process_pool
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -81,7 +81,7 @@ def _run_local(
 ) -> tuple[list[RunOutcome], dict[int, BaseException]]:
     """Run ``specs`` in a local process pool; rebuild the pool if a worker process dies.
 
-    The workers die with this process (:func:`corridor.workers.process_pool`).
+    The workers die with this process (:func:`corridor.runner.workers.process_pool`).
     """
     outcomes: list[RunOutcome] = []
     failed: dict[int, BaseException] = {}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.geography import load_network
-from corridor.run import choose_scale
+from corridor.runner.single import choose_scale
 from corridor.scenario import load_scenario, parse_override
 from corridor.timeline import compile_timeline
 

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from corridor.atomic import write_atomically
 from corridor.errors import ScenarioError
-from corridor.run import simulate
+from corridor.runner.single import simulate
 
 if TYPE_CHECKING:
     pass

@@ -18,7 +18,7 @@ from corridor.atomic import write_text_atomically
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
 from corridor.outputs import check_output_folder
-from corridor.run import simulate
+from corridor.runner.single import simulate
 from corridor.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:

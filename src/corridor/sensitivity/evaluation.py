@@ -7,8 +7,8 @@ from concurrent.futures import Future, as_completed
 from typing import Any
 
 from corridor.report import outcome_totals
-from corridor.run import simulate
-from corridor.workers import process_pool
+from corridor.runner.single import simulate
+from corridor.runner.workers import process_pool
 
 #: Agents per evaluation unless told otherwise: many runs, each small.
 DEFAULT_AGENTS = 20_000

@@ -114,7 +114,7 @@ def pool_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseCon
         ctx = multiprocessing.get_context("forkserver")
     except ValueError:  # no forkserver on this platform (Windows)
         return multiprocessing.get_context("spawn")
-    ctx.set_forkserver_preload(list(dict.fromkeys(["corridor.workers", *preload])))
+    ctx.set_forkserver_preload(list(dict.fromkeys(["corridor.runner.workers", *preload])))
     return ctx
 
 
