@@ -1,0 +1,86 @@
+"""Scenarios compared over the same seeds (common random numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from corridor.report.outcomes import monthly_outcomes, outcome_totals
+from corridor.runner.single import simulate
+
+#: The files ``corridor compare`` writes into its folder (``compare_summary.csv`` last, as its marker).
+COMPARE_OUTPUTS = ("compare.html", "compare_monthly.csv", "compare_summary.csv")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Outcomes of several scenarios over the same seeds.
+
+    Attributes
+    ----------
+    totals : DataFrame
+        One row per (scenario, seed), one column per main outcome.
+    monthly : DataFrame
+        Rows (scenario, seed, month), outcome columns.
+    scenarios : list of str
+        Scenario names, the first being the reference.
+    """
+
+    totals: pd.DataFrame
+    monthly: pd.DataFrame
+    scenarios: list[str]
+
+    def summary(self) -> pd.DataFrame:
+        """Per scenario and outcome: median and 5-95% range over seeds, and the paired
+        difference from the reference scenario (median and 5-95% over seeds)."""
+        ref = self.scenarios[0]
+        rows = []
+        base = pd.DataFrame(self.totals.xs(ref, level="scenario"))
+        for sc in self.scenarios:
+            t = pd.DataFrame(self.totals.xs(sc, level="scenario"))
+            diff = pd.DataFrame(t - base)
+            for outcome in t.columns:
+                rows.append(
+                    {
+                        "scenario": sc,
+                        "outcome": outcome,
+                        "median": t[outcome].median(),
+                        "q05": t[outcome].quantile(0.05),
+                        "q95": t[outcome].quantile(0.95),
+                        "diff_median": diff[outcome].median(),
+                        "diff_q05": diff[outcome].quantile(0.05),
+                        "diff_q95": diff[outcome].quantile(0.95),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+
+def compare(
+    scenarios: Sequence[str | Path],
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    agents: int | None = None,
+    scale: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Comparison:
+    """Run each scenario with each seed and collect the main outcomes."""
+    totals, monthly, names = [], [], []
+    for path in scenarios:
+        name = ""
+        for seed in seeds:
+            res = simulate(path, seed=seed, agents=agents, scale=scale, overrides=overrides)
+            name = str(res.info["scenario"])
+            totals.append(outcome_totals(res).rename((name, seed)))
+            m = monthly_outcomes(res)
+            m.index = pd.MultiIndex.from_product(
+                [[name], [seed], m.index], names=["scenario", "seed", "month"]
+            )
+            monthly.append(m)
+        names.append(name)
+    t = pd.DataFrame(totals)
+    t.index = pd.MultiIndex.from_tuples(t.index, names=["scenario", "seed"])
+    return Comparison(totals=t, monthly=pd.concat(monthly), scenarios=names)
