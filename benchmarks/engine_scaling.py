@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -41,18 +39,10 @@ print(json.dumps({
 
 
 def machine() -> dict[str, object]:
-    import numpy
+    """The machine and the versions (:mod:`corridor.provenance`)."""
+    from corridor.provenance import machine, versions
 
-    import corridor
-
-    return {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "corridor": corridor.__version__,
-    }
+    return {**machine(), **versions()}
 
 
 def main() -> None:

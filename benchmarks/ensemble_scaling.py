@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import tempfile
 import time
@@ -23,32 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
-import corridor
+from corridor import provenance
 from corridor.ensemble import run_ensemble
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def machine() -> dict[str, Any]:
-    """Where the benchmark ran."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """Where the benchmark ran (:func:`corridor.provenance.machine`) and its host and load."""
     return {
+        **provenance.machine(),
         "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": usable,
         "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
 
@@ -57,15 +42,7 @@ def versions() -> dict[str, str]:
     import dask
     import distributed
 
-    return {
-        "corridor": corridor.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-        "dask": dask.__version__,
-        "distributed": distributed.__version__,
-    }
+    return {**provenance.versions(), "dask": dask.__version__, "distributed": distributed.__version__}
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from corridor.engine import core
 from corridor.engine.population import State
 from corridor.scenario import Policy
 from corridor.scenario.loading import validate_data
+from corridor.testing import step_checked
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_SCENARIO = REPO / "scenarios" / "mexico-2019.yaml"
@@ -260,6 +261,16 @@ def watch_days(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[core.Simu
         return log
 
     return _watch
+
+
+@pytest.fixture
+def checked_phases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check the books of every phase of every simulated day (:func:`corridor.testing.step_checked`).
+
+    It replaces the day loop's ``step`` with the checked one, which makes the same draws, so
+    runs give the same results; a phase that breaks the books raises ``AssertionError``.
+    """
+    monkeypatch.setattr(core, "step", step_checked)
 
 
 def links_of(network: corridor.Network, a: str, b: str, mode: str | None) -> np.ndarray:

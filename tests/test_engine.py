@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import corridor
 from corridor.engine import core
 from corridor.engine.population import State
+from corridor.testing import assert_identity
 
 from .conftest import (
     COUNTED,
@@ -723,3 +724,13 @@ def test_agents_and_scale_options(run_small: Run) -> None:
     frame = by_scale.to_frame()
     values = frame.loc[frame["metric"].isin(COUNTED), "value"].to_numpy()
     assert values.size and (values % 4.0 == 0).all()
+
+
+@pytest.mark.usefixtures("checked_phases")
+def test_every_phase_keeps_the_books(run_small: Run, base_results: corridor.Results) -> None:
+    """Each phase of each day moves people between states without creating or losing anyone,
+    and records the flows that match (corridor.testing); the checks change no result."""
+    checked = run_small(base_scenario_data())
+    assert_identity(checked)
+    assert np.array_equal(checked.flows, base_results.flows)
+    assert np.array_equal(checked.stocks, base_results.stocks)

@@ -127,7 +127,7 @@ def test_detention_facilities(network: corridor.Network) -> None:
 def test_place_lookup(network: corridor.Network) -> None:
     assert network.place_names[network.place_id("Tapachula")] == "Tapachula"
     assert network.has_place("Reynosa") and not network.has_place("Reynoza")
-    with pytest.raises(KeyError, match=r"Reynoza.*did you mean.*Reynosa"):
+    with pytest.raises(GeographyError, match=r"Reynoza.*did you mean.*Reynosa"):
         network.place_id("Reynoza")
 
 

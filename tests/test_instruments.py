@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import corridor
-from corridor.engine.core import Simulation
+from corridor.engine.core import Simulation, step
 from corridor.engine.population import State
 from corridor.scenario.loading import validate_data
+from corridor.testing import assert_identity
 from corridor.timeline import compile_timeline
 from tests.conftest import base_scenario_data
 
@@ -64,7 +65,7 @@ def test_asylum_applicants_stay_in_the_state_where_they_filed(network: corridor.
     moved = 0
     ever_pending = 0
     for day in range(sim.timeline.n_days):
-        sim.step(day)
+        step(sim, day)
         rows = np.flatnonzero(sim.pop.state == State.ASYLUM_PENDING)
         ever_pending = max(ever_pending, rows.size)
         now = dict(zip(rows.tolist(), network.place_state[sim.pop.place[rows]].tolist(), strict=True))
@@ -127,7 +128,7 @@ def test_visas_respect_the_daily_capacity_and_protect_holders(network: corridor.
     sim = _stepper(data, network, scale=2.0)
     holders_caught = 0
     for day in range(sim.timeline.n_days):
-        sim.step(day)
+        step(sim, day)
         detained = sim.pop.state == State.DETAINED
         holders_caught += int(np.sum(detained & (sim.pop.since == day) & (sim.pop.papers_until > day)))
     res = sim.results()
@@ -215,6 +216,7 @@ def test_mpp_returns_only_in_mpp_cities_and_people_wait_there(run_small: RunSmal
     assert res.flow("us_released").sum(axis=(0, 2))[res.places.index("Reynosa")] > 0
 
 
+@pytest.mark.usefixtures("checked_phases")
 def test_expelled_people_stay_and_try_again(run_small: RunSmall) -> None:
     data = with_border(base_scenario_data())
     data["policy"]["us_outcome_shares"] = {"default": {"expelled": 0.9, "released": 0.1}}
@@ -225,7 +227,7 @@ def test_expelled_people_stay_and_try_again(run_small: RunSmall) -> None:
     assert res.total("us_encounters").sum() > 1.5 * (
         res.total("us_released").sum() + res.total("us_evaded").sum()
     )
-    assert res.identity_check()["holds"]
+    assert_identity(res)
 
 
 def test_river_crossing_deaths_follow_their_probability(run_small: RunSmall) -> None:
@@ -277,7 +279,7 @@ def test_caravan_members_move_together_until_dispersed(network: corridor.Network
     sim = _stepper(with_caravan(base_scenario_data()), network, scale=2.0)
     checked = 0
     for day in range(sim.timeline.n_days):
-        sim.step(day)
+        step(sim, day)
         members = np.flatnonzero(sim.pop.caravan >= 0)
         for cid in np.unique(sim.pop.caravan[members]):
             rows = members[sim.pop.caravan[members] == cid]
@@ -298,7 +300,7 @@ def test_caravans_walk_at_caravan_speed(network: corridor.Network) -> None:
     sim = _stepper(data, network, scale=2.0)
     start = sim.timeline.caravans[0].day
     for day in range(start + 11):
-        sim.step(day)
+        step(sim, day)
     # 10 days of marching at 20 km a day: at most 200 km from the start, as the crow flies.
     net = network
     start_place, now = net.place_id("Ciudad Hidalgo"), sim.caravans[0].place
@@ -311,11 +313,12 @@ def test_caravans_walk_at_caravan_speed(network: corridor.Network) -> None:
     assert walked <= 200.0 + 1e-6
 
 
+@pytest.mark.usefixtures("checked_phases")
 def test_dispersal_breaks_caravans_into_detentions_and_scattered_people(run_small: RunSmall) -> None:
     res = run_small(with_caravan(base_scenario_data(), dispersal=1.0), agents=4000)
     assert res.total("caravan_dispersed").sum() > 0
     assert res.total("in_caravan")[-1] == 0
-    assert res.identity_check()["holds"]
+    assert_identity(res)
 
 
 # ----------------------------------------------------------------------------- routes and deaths
@@ -331,7 +334,7 @@ def test_enforcement_on_roads_and_rail_pushes_people_to_sea_and_trek(network: co
         used = 0
         total = 0
         for day in range(sim.timeline.n_days):
-            sim.step(day)
+            step(sim, day)
             moving = sim.pop.link[sim.pop.state == State.IN_TRANSIT]
             modes = network.link_mode[moving[moving >= 0]]
             used += int(np.isin(modes, (3, 4)).sum())  # sea, trek
@@ -374,6 +377,7 @@ def test_overcrowding_is_held_over_capacity(run_small: RunSmall) -> None:
 # ----------------------------------------------------------------------------- all together
 
 
+@pytest.mark.usefixtures("checked_phases")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_identity_holds_with_every_instrument_on(run_small: RunSmall, seed: int) -> None:
     data = with_caravan(with_visas(with_asylum(with_border(base_scenario_data()))), dispersal=0.05)
@@ -399,7 +403,7 @@ def test_identity_holds_with_every_instrument_on(run_small: RunSmall, seed: int)
     data["policy"]["bus_south_share"] = 0.5
     data["hazards"]["river_crossing_death_probability"] = 0.01
     res = run_small(data, seed=seed, agents=4000)
-    assert res.identity_check()["holds"]
+    assert_identity(res)
     for name in (
         "present",
         "in_transit",

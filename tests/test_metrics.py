@@ -161,3 +161,13 @@ def test_identity_check_detects_broken_books(base_results: corridor.Results) -> 
     check = dataclasses.replace(base_results, present_agents=present).identity_check()
     assert not check["holds"]
     assert check["max_abs_gap_states_vs_present"] == pytest.approx(2 * base_results.scale)
+
+
+def test_unknown_metric_names_raise_corridor_errors(base_results: corridor.Results) -> None:
+    from corridor.errors import CorridorError, InputError
+
+    for get in (base_results.per_place, base_results.flow, base_results.stock):
+        with pytest.raises(InputError, match="unknown"):
+            get("no_such_metric")
+    with pytest.raises(CorridorError):
+        base_results.values("no_such_metric")

@@ -20,7 +20,8 @@ from collections.abc import Iterator, Sequence
 import psutil
 import pytest
 
-from corridor.runner.workers import ORPHANED_EXIT_CODE, WATCHDOG_THREAD, die_with_parent, process_pool
+from corridor.runner.executors import process_pool
+from corridor.runner.workers import ORPHANED_EXIT_CODE, WATCHDOG_THREAD, die_with_parent
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process tree")
 
@@ -117,7 +118,7 @@ def test_pool_workers_are_guarded_once_and_the_owner_not_at_all() -> None:
 def test_pool_workers_die_within_seconds_of_their_owner_kill9() -> None:
     code = """
         import time
-        from corridor.runner.workers import process_pool
+        from corridor.runner.executors import process_pool
         pool = process_pool(2)
         for _ in range(2):
             pool.submit(time.sleep, 120)

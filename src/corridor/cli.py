@@ -12,7 +12,15 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from corridor.errors import CorridorError
@@ -77,6 +85,56 @@ def _command(group: typer.Typer, name: str | None = None) -> Callable[[_Command]
         return command
 
     return register
+
+
+class Bar:
+    """The command line's one progress renderer: a rich bar on stderr.
+
+    It implements :class:`corridor.runner.progress.Progress`, the protocol through which the
+    library reports progress (the library draws nothing). Each ``start`` shows a new bar
+    (transient: gone once finished). With ``announce``, the description is first printed as
+    a line of its own, and the bar is labelled with the part before its first colon.
+    """
+
+    def __init__(self, unit: str = "runs", *, enabled: bool = True, announce: bool = False) -> None:
+        self.unit = unit
+        self.enabled = enabled
+        self.announce = announce
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, description: str, total: int, done: int = 0) -> None:
+        """Show a bar of ``total`` steps, ``done`` of them done."""
+        self.finish()
+        if not self.enabled:
+            return
+        label = description
+        if self.announce:
+            err.print(description, highlight=False, markup=False, soft_wrap=True)
+            label = description.partition(":")[0]
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(self.unit),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self._task = self._bar.add_task(escape(label), total=total, completed=done)
+        self._bar.start()
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` more steps done."""
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def finish(self) -> None:
+        """Remove the bar."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def print_summary(results: Results, console: Console) -> None:
@@ -145,30 +203,9 @@ def run(
     sc = load_scenario(scenario, set_ or [])
     target = out_dir if out_dir is not None else Path("runs") / sc.name
     check_output_folder(target, RUN_OUTPUTS, "run.json", force=force, what="--out")  # before the run
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(sc.name, total=(sc.horizon.end - sc.horizon.start).days + 1)
-
-        def starting(n_agents: int, days: int) -> None:
-            if not quiet:
-                progress.console.print(f"{sc.name}: about {n_agents:,} agents x {days:,} days")
-
-        results = simulate(
-            sc,
-            seed=seed,
-            agents=agents,
-            scale=scale,
-            on_day=lambda _d: progress.advance(task),
-            on_start=starting,
-        )
+    results = simulate(
+        sc, seed=seed, agents=agents, scale=scale, progress=Bar("days", enabled=not quiet, announce=True)
+    )
     options = {
         "scenario_path": str(scenario),
         "seed": seed,
@@ -210,8 +247,7 @@ def compare_cmd(
     for path in scenarios:
         load_scenario(path)  # fail fast, before any run
     check_output_folder(out_dir, COMPARE_OUTPUTS, "compare_summary.csv", force=force, what="--out")
-    with err.status(f"running {len(scenarios)} scenarios x {seeds} seeds"):
-        result = compare(scenarios, seeds=range(seeds), agents=agents)
+    result = compare(scenarios, seeds=range(seeds), agents=agents, progress=Bar())
     summary = result.summary()
     order = list(result.totals.columns)
 
@@ -279,16 +315,16 @@ def validate_cmd(
     sc = load_scenario(scenario, set_ or [])
     target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-validate"
     check_output_folder(target, VALIDATION_OUTPUTS, "validation.json", force=force, what="--out")
-    with err.status(f"validating {sc.name}: {runs} runs"):
-        result = validate(
-            sc,
-            runs=runs,
-            observed=files,
-            agents=agents,
-            include_held_out=include_held_out,
-            held_out_from=held_out_from,
-            warmup_days=warmup_days,
-        )
+    result = validate(
+        sc,
+        runs=runs,
+        observed=files,
+        agents=agents,
+        include_held_out=include_held_out,
+        held_out_from=held_out_from,
+        warmup_days=warmup_days,
+        progress=Bar(),
+    )
     summary = result.summary()
     say(f"Observed against simulated (median and 5-95% over {runs} seeds):")
     table = result.display().to_string(index=False) if len(result.table) else "(no observed value in range)"
@@ -356,7 +392,7 @@ def ensemble(
         posterior=posterior,
         workers=workers,
         scheduler=scheduler,
-        progress=not quiet,
+        progress=Bar(enabled=not quiet),
     )
     if not quiet:
         out.print(
@@ -421,22 +457,22 @@ def calibrate_cmd(
         files = [p for f in observed for p in (observed_files() if f == "shipped" else [Path(f)])]
     sc = load_scenario(scenario)
     target = out_dir if out_dir is not None else Path("runs") / f"{sc.name}-calibration"
-    with err.status(f"calibrating {sc.name}: up to {budget} simulations of {agents:,} agents"):
-        result = calibrate(
-            scenario,
-            files,
-            budget=budget,
-            population_size=population,
-            generations=generations,
-            agents=agents,
-            scheduler=scheduler,
-            workers=workers,
-            out_dir=target,
-            warmup_days=warmup_days,
-            check_runs=check_runs,
-            seed=seed,
-            force=force,
-        )
+    result = calibrate(
+        scenario,
+        files,
+        budget=budget,
+        population_size=population,
+        generations=generations,
+        agents=agents,
+        scheduler=scheduler,
+        workers=workers,
+        out_dir=target,
+        warmup_days=warmup_days,
+        check_runs=check_runs,
+        seed=seed,
+        force=force,
+        progress=Bar("simulations"),
+    )
     s = result.summary
     say(f"{s['observations']} observed values fitted; {s['total_simulations']} simulations")
     for g in s["generations"]:
@@ -499,16 +535,16 @@ def forecast_cmd(
     target = out_file or Path("forecasts") / f"{sc.name}.parquet"
     check_forecast_target(target, force=force)  # before the runs
     requests = read_requests(targets, start.date(), end.date())
-    with err.status(f"forecasting {sc.name}: {runs} runs, {len(requests)} values"):
-        result = forecast(
-            scenario,
-            requests,
-            runs=runs,
-            agents=agents,
-            posterior=posterior,
-            observed=observed,
-            workers=workers,
-        )
+    result = forecast(
+        scenario,
+        requests,
+        runs=runs,
+        agents=agents,
+        posterior=posterior,
+        observed=observed,
+        workers=workers,
+        progress=Bar(),
+    )
     path = write_forecast(result, target, force=force)
     shown = result.table.assign(
         month=result.table["period_start"].dt.strftime("%Y-%m"),
@@ -582,28 +618,17 @@ def sensitivity_cmd(
     check_output_folder(target, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force, what="--out")
     n = evaluations_needed(method, len(params), trajectories)
     err.print(f"{sc.name}: {method}, {len(params)} parameters, {n} runs of {agents:,} agents")
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} runs"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("sensitivity", total=n)
-        result = run_sensitivity(
-            scenario,
-            params,
-            method=method,
-            trajectories=trajectories,
-            agents=agents,
-            seed=seed,
-            workers=workers,
-            overrides=set_ or [],
-            on_evaluation=lambda done, _total: progress.update(task, completed=done),
-        )
+    result = run_sensitivity(
+        scenario,
+        params,
+        method=method,
+        trajectories=trajectories,
+        agents=agents,
+        seed=seed,
+        workers=workers,
+        overrides=set_ or [],
+        progress=Bar(enabled=not quiet),
+    )
     paths = write_sensitivity(result, target, force=force)
     score = "Morris mu* x sd(parameter) / sd(outcome)" if method == "morris" else "total-order Sobol ST"
     say(f"Top parameters per outcome (score: {score}; ~ within seed noise):")

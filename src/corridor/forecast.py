@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from corridor.atomic import write_atomically, write_text_atomically
-from corridor.ensemble import read_posterior
 from corridor.errors import ForecastError, OutputError
 from corridor.evidence import COLUMNS, HELD_OUT_FROM, Rule, load_mapping, load_observed
 from corridor.evidence.mapping import find_rule
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
 from corridor.outputs import check_output_file
+from corridor.params.posterior import read_posterior
+from corridor.runner.executors import make_executor, run_many
+from corridor.runner.progress import Progress
 from corridor.runner.single import simulate
-from corridor.runner.workers import process_pool
 from corridor.scenario import load_scenario
 
 #: Columns of a forecast table.
@@ -228,6 +230,18 @@ def _one_run(
     return values
 
 
+def _run_of(
+    scenario: str | Path,
+    agents: int | None,
+    observations: pd.DataFrame,
+    rules: list[Rule],
+    run: tuple[int, dict[str, Any]],
+) -> npt.NDArray[np.float64]:
+    """One forecast run (a task of :func:`corridor.runner.run_many`): ``run`` is (seed, draw)."""
+    seed, overrides = run
+    return _one_run(scenario, seed, agents, overrides, observations, rules)
+
+
 def forecast(
     scenario: str | Path,
     requests: pd.DataFrame,
@@ -239,6 +253,8 @@ def forecast(
     held_out_from: pd.Timestamp | str | date = HELD_OUT_FROM,
     workers: int | None = None,
     seed: int = 0,
+    scheduler: Any = None,
+    progress: Progress | None = None,
 ) -> ForecastResult:
     """Forecast observed series: median and 90% interval across runs of a scenario.
 
@@ -261,6 +277,10 @@ def forecast(
         Local processes (default: the CPU count, at most ``runs``).
     seed : int
         First seed; also seeds the draws.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler to run on, instead of local ``workers``.
+    progress : Progress, optional
+        Told of the runs (:mod:`corridor.runner.progress`).
 
     Raises
     ------
@@ -269,15 +289,57 @@ def forecast(
     """
     if runs < 2:
         raise ForecastError("a forecast interval needs at least 2 runs")
+    rules = load_mapping()
+    requests = _checked_requests(scenario, requests)
+    cutoff = pd.Timestamp(held_out_from)
+    observations = _as_observations(requests, rules)
+    history = load_observed(observed, held_out_from=cutoff, mapping=rules)
+    kinds = _kinds(observations, rules)
+
+    rng = np.random.default_rng([seed, 20231201])
+    draws: list[dict[str, Any]] = [{} for _ in range(runs)]
+    if posterior is not None:
+        post = read_posterior(posterior)
+        w = post.weights if post.weights is not None else np.ones(len(post))
+        picks = rng.choice(len(post), size=runs, p=w / w.sum())
+        draws = [dict(post.draws[int(i)]) for i in picks]
+    n_workers = max(1, min(runs, workers or os.cpu_count() or 1))
+    sims = np.empty((len(observations), runs))
+    work = partial(_run_of, scenario, agents, observations.drop(columns="_extra"), rules)
+    with make_executor(n_workers, scheduler, preload=["corridor.forecast"]) as executor:
+        values = run_many(
+            work,
+            [(seed + i, draws[i]) for i in range(runs)],
+            executor=executor,
+            progress=progress,
+            description="forecast",
+        )
+    for i, column in enumerate(values):
+        sims[:, i] = column
+    parts = _persistence_parts(observations, kinds, history, cutoff, runs, rng)
+    table, methods = _forecast_table(observations, kinds, sims, parts, rules)
+    info = {
+        "scenario": str(scenario),
+        "runs": runs,
+        "seeds": [seed, seed + runs - 1],
+        "agents": agents,
+        "posterior": None if posterior is None else str(posterior),
+        "observations_read_before": str(cutoff.date()),
+        "persistence_months": PERSISTENCE_MONTHS,
+    }
+    keep = ~observations["_extra"].to_numpy()
+    return ForecastResult(table, methods, sims[keep], info)
+
+
+def _checked_requests(scenario: str | Path, requests: pd.DataFrame) -> pd.DataFrame:
+    """The requests, normalised (breakdown text, dates), each inside the scenario's horizon."""
     missing = [c for c in REQUEST_COLUMNS if c not in requests.columns]
     if missing:
         raise ForecastError(f"requests lack column(s) {', '.join(missing)}")
-    rules = load_mapping()
     requests = requests.copy()
     requests["breakdown"] = requests["breakdown"].fillna("").astype(str)
     for col in ("period_start", "period_end"):
         requests[col] = pd.to_datetime(requests[col])
-    cutoff = pd.Timestamp(held_out_from)
     horizon = load_scenario(scenario).horizon
     outside = requests[
         (requests["period_start"] < pd.Timestamp(horizon.start))
@@ -290,10 +352,11 @@ def forecast(
             f"{r['period_start']:%Y-%m-%d}..{r['period_end']:%Y-%m-%d} is outside the scenario's "
             f"horizon ({horizon.start}..{horizon.end})"
         )
-    observations = _as_observations(requests, rules)
-    history = load_observed(observed, held_out_from=cutoff, mapping=rules)
+    return requests
 
-    # What each row is: simulated, simulated + a persistence part, or persistence only.
+
+def _kinds(observations: pd.DataFrame, rules: list[Rule]) -> list[str]:
+    """What each row is: simulated, simulated + a persistence part, or persistence only."""
     kinds: list[str] = []
     for rec in observations.to_dict("records"):
         rule = find_rule(rules, rec["series"], rec["geography"], rec["breakdown"])
@@ -309,30 +372,18 @@ def forecast(
             kinds.append(f"simulated + persistence of {rule.subtract}")
         else:
             kinds.append("simulated")
+    return kinds
 
-    rng = np.random.default_rng([seed, 20231201])
-    draws: list[dict[str, Any]] = [{} for _ in range(runs)]
-    if posterior is not None:
-        post = read_posterior(posterior)
-        w = post.weights if post.weights is not None else np.ones(len(post))
-        picks = rng.choice(len(post), size=runs, p=w / w.sum())
-        draws = [dict(post.draws[int(i)]) for i in picks]
-    n_workers = max(1, min(runs, workers or os.cpu_count() or 1))
-    sims = np.empty((len(observations), runs))
-    sim_rows = observations.drop(columns="_extra")
-    if n_workers == 1:
-        for i in range(runs):
-            sims[:, i] = _one_run(scenario, seed + i, agents, draws[i], sim_rows, rules)
-    else:
-        with process_pool(n_workers, preload=["corridor.forecast"]) as pool:
-            futures = [
-                pool.submit(_one_run, scenario, seed + i, agents, draws[i], sim_rows, rules)
-                for i in range(runs)
-            ]
-            for i, fut in enumerate(futures):
-                sims[:, i] = fut.result()
 
-    # Persistence parts, drawn DRAWS_PER_RUN times for every run.
+def _persistence_parts(
+    observations: pd.DataFrame,
+    kinds: list[str],
+    history: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    runs: int,
+    rng: np.random.Generator,
+) -> dict[int, npt.NDArray[np.float64]]:
+    """Persistence parts, drawn :data:`DRAWS_PER_RUN` times for every run (rows x draws)."""
     parts: dict[int, npt.NDArray[np.float64]] = {}
     for i, rec in enumerate(observations.to_dict("records")):
         if kinds[i] == "persistence":
@@ -347,13 +398,24 @@ def forecast(
                 raise ForecastError(
                     f"{rec['series']} / {rec['geography']} / {rec['breakdown']}: {exc}"
                 ) from None
+    return parts
+
+
+def _forecast_table(
+    observations: pd.DataFrame,
+    kinds: list[str],
+    sims: npt.NDArray[np.float64],
+    parts: dict[int, npt.NDArray[np.float64]],
+    rules: list[Rule],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The forecast table (median and 90% interval per request) and the method of each."""
+    records = observations.to_dict("records")
     index = {
-        (r["series"], r["geography"], r["breakdown"], r["period_start"]): i
-        for i, r in enumerate(observations.to_dict("records"))
+        (r["series"], r["geography"], r["breakdown"], r["period_start"]): i for i, r in enumerate(records)
     }
     table_rows = []
     methods = []
-    for i, rec in enumerate(observations.to_dict("records")):
+    for i, rec in enumerate(records):
         if rec["_extra"]:
             continue
         if kinds[i] == "simulated":
@@ -375,18 +437,7 @@ def forecast(
             }
         )
         methods.append({**{c: rec[c] for c in REQUEST_COLUMNS}, "method": kinds[i]})
-    table = pd.DataFrame(table_rows, columns=list(FORECAST_COLUMNS))
-    info = {
-        "scenario": str(scenario),
-        "runs": runs,
-        "seeds": [seed, seed + runs - 1],
-        "agents": agents,
-        "posterior": None if posterior is None else str(posterior),
-        "observations_read_before": str(cutoff.date()),
-        "persistence_months": PERSISTENCE_MONTHS,
-    }
-    keep = ~observations["_extra"].to_numpy()
-    return ForecastResult(table, pd.DataFrame(methods), sims[keep], info)
+    return pd.DataFrame(table_rows, columns=list(FORECAST_COLUMNS)), pd.DataFrame(methods)
 
 
 def is_forecast_file(path: Path) -> bool:

@@ -15,19 +15,20 @@ import csv
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from corridor.errors import GeographyError
+from corridor.packagedata import package_data
 
 __all__ = [
     "EDGE_MODES",
     "TRAVEL_MODES",
     "GeographyError",
     "Network",
+    "build_network",
     "load_network",
 ]
 
@@ -130,7 +131,7 @@ class Network:
 
         Raises
         ------
-        KeyError
+        GeographyError
             If no place has that name; the message lists close names.
         """
         try:
@@ -140,7 +141,7 @@ class Network:
 
             close = difflib.get_close_matches(name, self.place_names, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise KeyError(f"unknown place {name!r}{hint}") from None
+            raise GeographyError(f"unknown place {name!r}{hint}") from None
 
     def has_place(self, name: str) -> bool:
         """Whether a place called ``name`` exists."""
@@ -162,7 +163,7 @@ class Network:
 
 
 def _data_dir() -> Path:
-    return Path(str(resources.files("corridor") / "data" / "geography"))
+    return package_data("geography")
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -220,97 +221,38 @@ def load_network(directory: str | Path | None = None) -> Network:
     for p in (places_path, routes_path, facilities_path):
         if not p.is_file():
             raise GeographyError(f"missing geography file {p}")
+    return build_network(
+        _read_csv(places_path),
+        _read_csv(routes_path),
+        _read_csv(facilities_path),
+        files=(places_path, routes_path, facilities_path),
+    )
 
-    places = _read_csv(places_path)
-    _require_columns(places_path, places, ("name", "state", "country", "lat", "lon", "kind"))
-    names: list[str] = []
-    lat: list[float] = []
-    lon: list[float] = []
-    for row_no, r in enumerate(places, start=2):
-        name = r["name"].strip()
-        if not name:
-            raise GeographyError(f"{places_path.name} row {row_no} column 'name': empty")
-        if name in names:
-            raise GeographyError(f"{places_path.name} row {row_no} column 'name': duplicate place {name!r}")
-        if r["kind"] not in PLACE_KINDS:
-            raise GeographyError(
-                f"{places_path.name} row {row_no} column 'kind': {r['kind']!r} is not one of "
-                f"{', '.join(PLACE_KINDS)}"
-            )
-        la = _number(places_path, row_no, "lat", r["lat"])
-        lo = _number(places_path, row_no, "lon", r["lon"])
-        if not (-90 <= la <= 90 and -180 <= lo <= 180):
-            raise GeographyError(
-                f"{places_path.name} row {row_no} ({name}): coordinates {la}, {lo} out of range"
-            )
-        names.append(name)
-        lat.append(la)
-        lon.append(lo)
+
+def build_network(
+    places: list[dict[str, str]],
+    routes: list[dict[str, str]],
+    facilities: list[dict[str, str]],
+    files: tuple[Path, Path, Path] = (Path("places.csv"), Path("routes.csv"), Path("facilities.csv")),
+) -> Network:
+    """Check rows of the three geography tables (as :class:`csv.DictReader` gives them) and
+    build the :class:`Network`; ``files`` name the tables in error messages.
+
+    This is how a test builds a tiny world in code: three places and two routes are a few
+    dictionaries. Values are strings, as in the CSV files.
+
+    Raises
+    ------
+    GeographyError
+        As :func:`load_network`.
+    """
+    places_path, routes_path, facilities_path = files
+    names, lat, lon = _check_places(places_path, places)
     index = {n: i for i, n in enumerate(names)}
+    r_from, r_to, r_mode, r_dist = _check_routes(routes_path, routes, index, places_path.name)
+    l_from, l_to, l_route, l_mode, l_dist = _directed_links(r_from, r_to, r_mode, r_dist)
+    det_place, det_name, det_cap, shelter, comar = _check_facilities(facilities_path, facilities, index)
     lat_a = np.asarray(lat)
-
-    routes = _read_csv(routes_path)
-    _require_columns(routes_path, routes, ("from", "to", "mode", "distance_km"))
-    r_from, r_to, r_mode, r_dist = [], [], [], []
-    for row_no, r in enumerate(routes, start=2):
-        for col in ("from", "to"):
-            if r[col] not in index:
-                raise GeographyError(
-                    f"{routes_path.name} row {row_no} column {col!r}: unknown place {r[col]!r} "
-                    f"(not in {places_path.name})"
-                )
-        if r["from"] == r["to"]:
-            raise GeographyError(f"{routes_path.name} row {row_no}: route from a place to itself")
-        if r["mode"] not in EDGE_MODES:
-            raise GeographyError(
-                f"{routes_path.name} row {row_no} column 'mode': {r['mode']!r} is not one of "
-                f"{', '.join(EDGE_MODES)}"
-            )
-        d = _number(routes_path, row_no, "distance_km", r["distance_km"])
-        if d <= 0:
-            raise GeographyError(
-                f"{routes_path.name} row {row_no} column 'distance_km': {d} (expected > 0 km)"
-            )
-        r_from.append(index[r["from"]])
-        r_to.append(index[r["to"]])
-        r_mode.append(r["mode"])
-        r_dist.append(d)
-
-    l_from, l_to, l_route, l_mode, l_dist = [], [], [], [], []
-    for rid, (a, b, m, d) in enumerate(zip(r_from, r_to, r_mode, r_dist, strict=True)):
-        for travel in _TRAVEL_BY_EDGE[m]:
-            for x, y in ((a, b), (b, a)):
-                l_from.append(x)
-                l_to.append(y)
-                l_route.append(rid)
-                l_mode.append(TRAVEL_MODES.index(travel))
-                l_dist.append(d)
-
-    facilities = _read_csv(facilities_path)
-    _require_columns(facilities_path, facilities, ("place", "facility_type", "name", "capacity"))
-    det_place, det_name, det_cap = [], [], []
-    shelter = np.zeros(len(names))
-    comar: list[str] = []
-    for row_no, r in enumerate(facilities, start=2):
-        if r["place"] not in index:
-            raise GeographyError(
-                f"{facilities_path.name} row {row_no} column 'place': unknown place {r['place']!r}"
-            )
-        cap = _number(facilities_path, row_no, "capacity", r["capacity"], allow_blank=True)
-        if cap < 0:
-            raise GeographyError(
-                f"{facilities_path.name} row {row_no} column 'capacity': {cap} (expected >= 0)"
-            )
-        kind = r["facility_type"]
-        if kind in ("inm_detention_station", "inm_provisional_stay"):
-            det_place.append(index[r["place"]])
-            det_name.append(r["name"])
-            det_cap.append(cap)
-        elif kind == "shelter" and not math.isnan(cap):
-            shelter[index[r["place"]]] += cap
-        elif kind == "comar_office":
-            comar.append(r["place"])
-
     return Network(
         place_names=names,
         place_state=np.array([r["state"] for r in places]),
@@ -334,3 +276,112 @@ def load_network(directory: str | Path | None = None) -> Network:
         shelter_capacity=shelter,
         comar_places=comar,
     )
+
+
+def _check_places(path: Path, places: list[dict[str, str]]) -> tuple[list[str], list[float], list[float]]:
+    """Names and coordinates of the places table, checked."""
+    _require_columns(path, places, ("name", "state", "country", "lat", "lon", "kind"))
+    names: list[str] = []
+    lat: list[float] = []
+    lon: list[float] = []
+    seen: set[str] = set()
+    for row_no, r in enumerate(places, start=2):
+        name = r["name"].strip()
+        if not name:
+            raise GeographyError(f"{path.name} row {row_no} column 'name': empty")
+        if name in seen:
+            raise GeographyError(f"{path.name} row {row_no} column 'name': duplicate place {name!r}")
+        if r["kind"] not in PLACE_KINDS:
+            raise GeographyError(
+                f"{path.name} row {row_no} column 'kind': {r['kind']!r} is not one of "
+                f"{', '.join(PLACE_KINDS)}"
+            )
+        la = _number(path, row_no, "lat", r["lat"])
+        lo = _number(path, row_no, "lon", r["lon"])
+        if not (-90 <= la <= 90 and -180 <= lo <= 180):
+            raise GeographyError(f"{path.name} row {row_no} ({name}): coordinates {la}, {lo} out of range")
+        seen.add(name)
+        names.append(name)
+        lat.append(la)
+        lon.append(lo)
+    return names, lat, lon
+
+
+def _check_routes(
+    path: Path, routes: list[dict[str, str]], index: dict[str, int], places_file: str
+) -> tuple[list[int], list[int], list[str], list[float]]:
+    """Undirected routes (from, to, mode, km) of the routes table, checked."""
+    _require_columns(path, routes, ("from", "to", "mode", "distance_km"))
+    r_from: list[int] = []
+    r_to: list[int] = []
+    r_mode: list[str] = []
+    r_dist: list[float] = []
+    for row_no, r in enumerate(routes, start=2):
+        for col in ("from", "to"):
+            if r[col] not in index:
+                raise GeographyError(
+                    f"{path.name} row {row_no} column {col!r}: unknown place {r[col]!r} "
+                    f"(not in {places_file})"
+                )
+        if r["from"] == r["to"]:
+            raise GeographyError(f"{path.name} row {row_no}: route from a place to itself")
+        if r["mode"] not in EDGE_MODES:
+            raise GeographyError(
+                f"{path.name} row {row_no} column 'mode': {r['mode']!r} is not one of {', '.join(EDGE_MODES)}"
+            )
+        d = _number(path, row_no, "distance_km", r["distance_km"])
+        if d <= 0:
+            raise GeographyError(f"{path.name} row {row_no} column 'distance_km': {d} (expected > 0 km)")
+        r_from.append(index[r["from"]])
+        r_to.append(index[r["to"]])
+        r_mode.append(r["mode"])
+        r_dist.append(d)
+    return r_from, r_to, r_mode, r_dist
+
+
+def _directed_links(
+    r_from: list[int], r_to: list[int], r_mode: list[str], r_dist: list[float]
+) -> tuple[list[int], list[int], list[int], list[int], list[float]]:
+    """One directed link per direction and travel mode of each route: from, to, route, mode, km."""
+    l_from: list[int] = []
+    l_to: list[int] = []
+    l_route: list[int] = []
+    l_mode: list[int] = []
+    l_dist: list[float] = []
+    for rid, (a, b, m, d) in enumerate(zip(r_from, r_to, r_mode, r_dist, strict=True)):
+        for travel in _TRAVEL_BY_EDGE[m]:
+            for x, y in ((a, b), (b, a)):
+                l_from.append(x)
+                l_to.append(y)
+                l_route.append(rid)
+                l_mode.append(TRAVEL_MODES.index(travel))
+                l_dist.append(d)
+    return l_from, l_to, l_route, l_mode, l_dist
+
+
+def _check_facilities(
+    path: Path, facilities: list[dict[str, str]], index: dict[str, int]
+) -> tuple[list[int], list[str], list[float], npt.NDArray[np.float64], list[str]]:
+    """Detention facilities (place, name, capacity), shelter places per place and COMAR offices."""
+    _require_columns(path, facilities, ("place", "facility_type", "name", "capacity"))
+    det_place: list[int] = []
+    det_name: list[str] = []
+    det_cap: list[float] = []
+    shelter = np.zeros(len(index))
+    comar: list[str] = []
+    for row_no, r in enumerate(facilities, start=2):
+        if r["place"] not in index:
+            raise GeographyError(f"{path.name} row {row_no} column 'place': unknown place {r['place']!r}")
+        cap = _number(path, row_no, "capacity", r["capacity"], allow_blank=True)
+        if cap < 0:
+            raise GeographyError(f"{path.name} row {row_no} column 'capacity': {cap} (expected >= 0)")
+        kind = r["facility_type"]
+        if kind in ("inm_detention_station", "inm_provisional_stay"):
+            det_place.append(index[r["place"]])
+            det_name.append(r["name"])
+            det_cap.append(cap)
+        elif kind == "shelter" and not math.isnan(cap):
+            shelter[index[r["place"]]] += cap
+        elif kind == "comar_office":
+            comar.append(r["place"])
+    return det_place, det_name, det_cap, shelter, comar

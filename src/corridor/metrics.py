@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from corridor.errors import InputError
+
 __all__ = [
     "DERIVED",
     "EXIT_FLOWS",
@@ -214,7 +216,7 @@ class Results:
         if name == "exits":
             idx = [FLOWS.index(f) for f in EXIT_FLOWS]
             return self.flows[:, idx].sum(axis=1).astype(np.float64) * self.scale
-        return self.flows[:, FLOWS.index(name)].astype(np.float64) * self.scale
+        return self.flows[:, _index(FLOWS, name, "flow")].astype(np.float64) * self.scale
 
     def stock(self, name: str) -> npt.NDArray[np.float64]:
         """Stock ``name`` in persons, ``(date, place, nationality)``; ``present`` is the sum of the states."""
@@ -222,7 +224,7 @@ class Results:
             return self.stocks.sum(axis=1).astype(np.float64) * self.scale
         if name in EXTRA_STOCKS:
             return self.extra_stocks[:, EXTRA_STOCKS.index(name)].astype(np.float64) * self.scale
-        return self.stocks[:, STOCKS.index(name)].astype(np.float64) * self.scale
+        return self.stocks[:, _index(STOCKS, name, "stock")].astype(np.float64) * self.scale
 
     def per_place(self, name: str) -> npt.NDArray[np.float64]:
         """A per-place metric (capacities and derived ratios), ``(date, place)``; NaN where undefined."""
@@ -241,7 +243,7 @@ class Results:
             waited = self.flow("asylum_wait_person_days").sum(axis=2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(decided > 0, waited / decided, np.nan)
-        raise KeyError(f"unknown per-place metric {name!r}")
+        raise InputError(f"unknown per-place metric {name!r} (one of {', '.join((*PLACE_SERIES, *DERIVED))})")
 
     def values(self, name: str) -> npt.NDArray[np.float64]:
         """Metric ``name``: ``(date, place, nationality)``, or ``(date, place)`` for per-place metrics."""
@@ -348,6 +350,13 @@ class Results:
                 }
             )
         return pd.DataFrame(rows)
+
+
+def _index(names: tuple[str, ...], name: str, kind: str) -> int:
+    """Position of metric ``name`` among ``names``; an unknown name is an :class:`InputError`."""
+    if name not in names:
+        raise InputError(f"unknown {kind} {name!r} (one of {', '.join(names)})")
+    return names.index(name)
 
 
 def _unit(name: str) -> str:

@@ -13,11 +13,10 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from corridor.atomic import fsync_dir, make_shareable
+from corridor.atomic import fsync_dir, fsync_tree, replace_folder, temporary_folder
 from corridor.errors import OutputError
 
 __all__ = ["OutputError", "check_output_file", "check_output_folder", "foreign_entries", "publish_folder"]
@@ -143,14 +142,14 @@ def publish_folder(
     in_place = has_foreign or (dest.exists() and _inside_cwd(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     home = dest if in_place else dest.parent
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=home))
-    make_shareable(tmp, folder=True)
+    tmp = temporary_folder(home, dest.name)
     try:
         write(tmp)
         produced = sorted(p.name for p in tmp.iterdir())
         unowned = [n for n in produced if n not in owned]
         if unowned:  # a programming error: every output file must be declared
             raise OutputError(f"internal: {', '.join(unowned)} not among the declared outputs")
+        fsync_tree(tmp)
         if in_place:
             for name in sorted(produced, key=lambda n: n == marker):  # the marker last
                 os.replace(tmp / name, dest / name)
@@ -158,15 +157,11 @@ def publish_folder(
                 if name not in produced and (dest / name).is_file():
                     (dest / name).unlink()
             tmp.rmdir()
+            fsync_dir(dest)
         else:
-            old = None
-            if dest.exists():
-                old = dest.with_name(f".{dest.name}.old-{os.getpid()}.tmp")
-                dest.rename(old)
-            tmp.rename(dest)
+            old = replace_folder(tmp, dest)
             if old is not None:
                 _remove_owned(old, owned)
-        fsync_dir(dest.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from corridor.errors import ScenarioError, TextFileError
+from corridor.errors import GeographyError, ScenarioError, TextFileError
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
@@ -207,7 +207,7 @@ def _place_mask(
 def _unknown_place(net: Network, name: str) -> str:
     try:
         net.place_id(name)
-    except KeyError as exc:
+    except GeographyError as exc:
         return str(exc.args[0])
     return ""
 
@@ -290,6 +290,44 @@ def _read_monthly_file(scenario: Scenario, index: int, name: str) -> dict[str, f
 def _policy_arrays(
     policy: Policy, scenario: Scenario, net: Network, nats: list[str], field: str
 ) -> PolicyArrays:
+    """The arrays of one policy segment: one small builder per instrument."""
+    link_hazard, raid = _enforcement(policy, net, field)
+    bus_place, bus_cdf = _place_weights(net, policy.bus_south_places, f"{field}.bus_south_places")
+    return PolicyArrays(
+        link_open=_link_open(policy, net, field),
+        link_interdiction_hazard_per_km=link_hazard,
+        raid_probability=raid,
+        detention_capacity_persons=_detention_capacity(policy, net, field),
+        detention_overflow_max_ratio=policy.detention_overflow_max_ratio,
+        detention_exit_probability=float(1.0 - np.exp(-1.0 / policy.detention_mean_stay_days)),
+        deportation_share=_keyed(policy.deportation_share, nats, f"{field}.deportation_share", "nationality"),
+        bus_south_share=policy.bus_south_share,
+        bus_south_place=bus_place,
+        bus_south_cdf=bus_cdf,
+        us_apprehension_probability=policy.us_apprehension_probability,
+        us_outcome_cdf=_us_outcome_cdf(policy, nats, field),
+        shelter_capacity=_shelter_capacity(policy, net, field),
+        **_asylum_arrays(policy, scenario, net, nats, field),
+        visa_place=_place_mask(net, policy.visas.places, f"{field}.visas.places"),
+        visa_uptake=_keyed(policy.visas.uptake, nats, f"{field}.visas.uptake", "nationality"),
+        metering_intake=_metering_intake(policy, net, field),
+        metering_join_share=_keyed(
+            policy.metering.join_share, nats, f"{field}.metering.join_share", "nationality"
+        ),
+        cbp_one_uptake=_keyed(policy.cbp_one.uptake, nats, f"{field}.cbp_one.uptake", "nationality"),
+        mpp_city=_place_mask(net, policy.mpp.cities, f"{field}.mpp.cities", ("northern_border_city",)),
+        caravan_formation_place=_place_mask(
+            net, policy.caravans.formation_places, f"{field}.caravans.formation_places"
+        ),
+        caravan_target=_place(net, policy.caravans.target, f"{field}.caravans.target"),
+        policy=policy,
+    )
+
+
+def _enforcement(
+    policy: Policy, net: Network, field: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Checkpoint hazard per link and km, and raid probability per place."""
     mx_states = sorted({str(s) for s, c in zip(net.place_state, net.place_country, strict=True) if c == "MX"})
     intensity_by_state = _keyed(
         policy.checkpoint_intensity, mx_states, f"{field}.checkpoint_intensity", "Mexican state"
@@ -303,13 +341,20 @@ def _policy_arrays(
     )
     mode_hazard = by_mode(policy.interdiction_per_100km) / 100.0
     link_hazard = mode_hazard[net.link_mode] * place_intensity[net.link_to]
-    # Links into the US are crossed in the border phase, not by routing.
+    raid = np.clip(policy.raid_probability_per_day * place_intensity, 0.0, 1.0)
+    return link_hazard, raid
+
+
+def _link_open(policy: Policy, net: Network, field: str) -> npt.NDArray[np.bool_]:
+    """Per link, whether it is open (links into the US are crossed in the border phase)."""
     link_open = net.place_country[net.link_to] != "US"
     for i, ref in enumerate(policy.closed_routes):
         link_open[_route_links(net, ref, f"{field}.closed_routes.{i}")] = False
+    return link_open
 
-    raid = np.clip(policy.raid_probability_per_day * place_intensity, 0.0, 1.0)
 
+def _detention_capacity(policy: Policy, net: Network, field: str) -> npt.NDArray[np.float64]:
+    """Capacity in persons per detention facility: the data, the scenario's unknown value, overrides."""
     capacity = net.detention_capacity_data.copy()
     capacity[np.isnan(capacity)] = policy.detention_capacity_unknown
     for name, value in policy.detention_capacity.items():
@@ -325,7 +370,11 @@ def _policy_arrays(
                 ]
             )
         capacity[hits] = value
+    return capacity
 
+
+def _us_outcome_cdf(policy: Policy, nats: list[str], field: str) -> npt.NDArray[np.float64]:
+    """Per nationality, the cumulative shares of the US encounter outcomes."""
     outcome = np.zeros((len(nats), len(US_OUTCOMES)))
     shares = policy.us_outcome_shares
     unknown = [k for k in shares if k != DEFAULT and k not in nats]
@@ -343,12 +392,21 @@ def _policy_arrays(
         if w.sum() <= 0:
             raise ScenarioError([(f"{field}.us_outcome_shares.{nat}", None, "weights must not all be zero")])
         outcome[i] = np.cumsum(w) / w.sum()
+    return outcome
 
-    bus_place, bus_cdf = _place_weights(net, policy.bus_south_places, f"{field}.bus_south_places")
 
+def _shelter_capacity(policy: Policy, net: Network, field: str) -> npt.NDArray[np.float64]:
+    """Shelter places per place: the data, with the scenario's overrides."""
     shelter = net.shelter_capacity.copy()
     for name, value in policy.shelter_capacity.items():
         shelter[_place(net, name, f"{field}.shelter_capacity.{name}")] = value
+    return shelter
+
+
+def _asylum_arrays(
+    policy: Policy, scenario: Scenario, net: Network, nats: list[str], field: str
+) -> dict[str, Any]:
+    """The asylum fields of :class:`PolicyArrays`: offices (place, open days, capacity) and shares."""
     start = scenario.horizon.start
     offices = policy.asylum.offices
     office_days = np.array(
@@ -361,54 +419,33 @@ def _policy_arrays(
         ],
         dtype=np.int64,
     ).reshape(len(offices), 2)
-    metering = np.zeros(net.n_places)
-    for name, value in policy.metering.daily_intake.items():
-        metering[_place(net, name, f"{field}.metering.daily_intake.{name}", ("northern_border_city",))] = (
-            value
-        )
-    return PolicyArrays(
-        link_open=link_open,
-        link_interdiction_hazard_per_km=link_hazard,
-        raid_probability=raid,
-        detention_capacity_persons=capacity,
-        detention_overflow_max_ratio=policy.detention_overflow_max_ratio,
-        detention_exit_probability=float(1.0 - np.exp(-1.0 / policy.detention_mean_stay_days)),
-        deportation_share=_keyed(policy.deportation_share, nats, f"{field}.deportation_share", "nationality"),
-        bus_south_share=policy.bus_south_share,
-        bus_south_place=bus_place,
-        bus_south_cdf=bus_cdf,
-        us_apprehension_probability=policy.us_apprehension_probability,
-        us_outcome_cdf=outcome,
-        shelter_capacity=shelter,
-        asylum_office_place=np.array(
+    return {
+        "asylum_office_place": np.array(
             [_place(net, o.place, f"{field}.asylum.offices.{i}.place") for i, o in enumerate(offices)],
             dtype=np.int16,
         ),
-        asylum_office_days=office_days,
-        asylum_decisions_per_day=np.array([o.decisions_per_day for o in offices], dtype=np.float64),
-        asylum_application_probability=_keyed(
+        "asylum_office_days": office_days,
+        "asylum_decisions_per_day": np.array([o.decisions_per_day for o in offices], dtype=np.float64),
+        "asylum_application_probability": _keyed(
             policy.asylum.application_probability_per_day,
             nats,
             f"{field}.asylum.application_probability_per_day",
             "nationality",
         ),
-        asylum_recognition_share=_keyed(
+        "asylum_recognition_share": _keyed(
             policy.asylum.recognition_share, nats, f"{field}.asylum.recognition_share", "nationality"
         ),
-        visa_place=_place_mask(net, policy.visas.places, f"{field}.visas.places"),
-        visa_uptake=_keyed(policy.visas.uptake, nats, f"{field}.visas.uptake", "nationality"),
-        metering_intake=metering,
-        metering_join_share=_keyed(
-            policy.metering.join_share, nats, f"{field}.metering.join_share", "nationality"
-        ),
-        cbp_one_uptake=_keyed(policy.cbp_one.uptake, nats, f"{field}.cbp_one.uptake", "nationality"),
-        mpp_city=_place_mask(net, policy.mpp.cities, f"{field}.mpp.cities", ("northern_border_city",)),
-        caravan_formation_place=_place_mask(
-            net, policy.caravans.formation_places, f"{field}.caravans.formation_places"
-        ),
-        caravan_target=_place(net, policy.caravans.target, f"{field}.caravans.target"),
-        policy=policy,
-    )
+    }
+
+
+def _metering_intake(policy: Policy, net: Network, field: str) -> npt.NDArray[np.float64]:
+    """Per place, the metered port's daily intake in persons (0: no metering)."""
+    metering = np.zeros(net.n_places)
+    for name, value in policy.metering.daily_intake.items():
+        metering[_place(net, name, f"{field}.metering.daily_intake.{name}", ("northern_border_city",))] = (
+            value
+        )
+    return metering
 
 
 def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario, net: Network) -> Policy:

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from corridor.evidence.score import UNDEFINED_PENALTY, log_errors, mean_log_error
+
 #: Contribution of a row whose simulated value is undefined (a ``change`` from zero).
-NAN_PENALTY = 5.0
+NAN_PENALTY = UNDEFINED_PENALTY
 
 
 # ------------------------------------------------------------------------- distance
@@ -18,24 +20,16 @@ def log_ratio_distance(
     kinds: npt.NDArray[np.int8],
     change: npt.NDArray[np.bool_],
 ) -> float:
-    """Mean absolute log ratio between simulated and observed values.
+    """Mean log error between simulated and observed values: the validation's score.
 
-    Counts: ``|log(sim + 1) - log(obs + 1)|``; ``change`` rows (fractions):
-    ``|log((1 + sim) / (1 + obs))|``. ``kinds`` 1 (minimum counts) and 2 (maximum counts)
-    are one-sided, as in :mod:`corridor.evidence`: only too few (too many) is an error.
-    Undefined values cost :data:`NAN_PENALTY`.
+    Each row's log error is :func:`corridor.evidence.score.log_errors` (floor of one person
+    for counts; ``change`` rows as fractions; ``kinds``, codes from
+    :func:`~corridor.evidence.score.observation_codes`, make minimum and maximum
+    observations one-sided). Undefined errors cost :data:`NAN_PENALTY`. See
+    ``docs/evidence.md``, "Scores".
     """
-    sim = np.asarray(sim, dtype=float)
-    obs = np.asarray(obs, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        counts = np.log1p(np.maximum(sim, 0.0)) - np.log1p(np.maximum(obs, 0.0))
-        fractions = np.log((1.0 + sim) / (1.0 + obs))
-    ratio = np.where(change, fractions, counts)
-    error = np.where(
-        kinds == 1, np.maximum(-ratio, 0.0), np.where(kinds == 2, np.maximum(ratio, 0.0), np.abs(ratio))
-    )
-    error = np.where(np.isfinite(error), error, NAN_PENALTY)
-    return float(error.mean()) if error.size else 0.0
+    _, error = log_errors(sim, obs, change, kinds)
+    return mean_log_error(error, NAN_PENALTY)
 
 
 class LogRatioDistance:

@@ -1,4 +1,14 @@
-"""calibrate(): prepare, open or resume the pyabc database, run ABC-SMC, summarise, check."""
+"""calibrate(): prepare, open or resume the pyabc database, run ABC-SMC, summarise, check.
+
+Resuming
+--------
+If the database exists, it must be a pyabc database made for the same problem (the
+``calibration_spec.json`` next to it). The run stored in it (one pyabc run id per
+database) is continued after its last completed generation, at the weighted median of
+that generation's distances (the epsilon an uninterrupted run uses); a run killed in
+generation 0 restarts generation 0 under the same run id. The simulations of an
+interrupted generation are lost.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,8 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +30,18 @@ import numpy.typing as npt
 import pandas as pd
 
 from corridor.atomic import write_text_atomically
-from corridor.evidence import ValidationResult, compare_observed, load_mapping, load_observed, validate
-from corridor.evidence.plan import plan_comparison
+from corridor.evidence import ValidationResult, load_mapping, load_observed, validate
+from corridor.evidence.plan import ComparisonPlan, plan_comparison, simulated_values
+from corridor.evidence.score import observation_codes
+from corridor.evidence.validation import _result
 from corridor.geography import Network
 from corridor.outputs import check_output_folder
+from corridor.params.posterior import write_posterior
+from corridor.runner.executors import Executor, abc_sampler, make_executor, run_many
+from corridor.runner.progress import Progress, as_progress
 from corridor.runner.single import simulate
 from corridor.scenario import Prior, Scenario, load_scenario
+from corridor.scenario.paths import get_path
 
 if TYPE_CHECKING:
     from corridor.calibrate.priors import _Param
@@ -158,23 +176,31 @@ def _seed_generations(abc: Any, seed: int) -> None:
     abc.run_generation = seeded_generation
 
 
-def _sampler(scheduler: Any, workers: int | None) -> tuple[Any, Any]:
-    """A pyabc sampler and the Dask client to close (or None)."""
-    import pyabc
+@dataclass
+class _Problem:
+    """What :func:`_prepare` checked and computed: the calibration problem, before ABC."""
 
-    if scheduler is None and workers == 1:  # in this process (reproducible with a seed)
-        return pyabc.sampler.SingleCoreSampler(), None
-    if scheduler is None:
-        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
-    if not isinstance(scheduler, str):
-        return scheduler, None  # a pyabc sampler object
-    from distributed import Client
+    path: Path
+    folder: Path
+    db_path: Path
+    runs: dict[int, int | None] | None
+    fixed: dict[str, Any]
+    sc: Scenario
+    params: list[_Param]
+    rules: list[Any]
+    obs_table: pd.DataFrame
+    net: Network
+    plan: ComparisonPlan
+    obs: npt.NDArray[np.float64]
+    kinds: npt.NDArray[np.int8]
+    change: npt.NDArray[np.bool_]
+    spec: dict[str, Any]
+    spec_path: Path
+    model: _Model
 
-    try:
-        client = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
-    except OSError as exc:
-        raise CalibrationError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
-    return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1), client
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path.resolve()}"
 
 
 def calibrate(
@@ -198,6 +224,7 @@ def calibrate(
     on_generation: Callable[[dict[str, Any]], None] | None = None,
     seed: int | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> CalibrationResult:
     """Fit the priors of a scenario to the observed data with ABC-SMC; write the posterior.
 
@@ -209,7 +236,7 @@ def calibrate(
         Observed CSVs (default: the shipped ones). Held-out outcomes are always dropped.
     budget : int
         Stop after a generation once this many simulations are in the database (earlier
-        sessions included: running again with the same database resumes, see below).
+        sessions included: running again with the same database resumes, see the module doc).
     population_size : int
         Particles per generation.
     generations : int, optional
@@ -230,9 +257,11 @@ def calibrate(
     warmup_days : int
         Observations starting within this many days of the horizon's start are not fitted.
     check_runs : int
-        Runs of the posterior predictive check (0: no check).
+        Runs of the posterior predictive check (0: no check), on ``workers`` local processes.
     check_agents : int, optional
         Agents per check run (default ``agents``).
+    on_generation : callable, optional
+        Called with each generation's record once ABC has finished (a report, not progress).
     seed : int, optional
         Make the calibration reproducible: generation ``t`` seeds NumPy's and Python's
         global generators (the parameter draws of pyabc and the simulations' seeds) from
@@ -243,15 +272,9 @@ def calibrate(
     force : bool
         Write into an ``out_dir`` that holds files corridor did not write (they are kept);
         without it such a folder is refused (:class:`corridor.OutputError`) before any work.
-
-    Resuming
-    --------
-    If the database exists, it must be a pyabc database made for the same problem (the
-    ``calibration_spec.json`` next to it). The run stored in it (one pyabc run id per
-    database) is continued after its last completed generation, at the weighted median of
-    that generation's distances (the epsilon an uninterrupted run uses); a run killed in
-    generation 0 restarts generation 0 under the same run id. The simulations of an
-    interrupted generation are lost.
+    progress : Progress, optional
+        Told of the simulations (:mod:`corridor.runner.progress`): the budget, those already
+        in the database, each generation's as it ends; then of the check runs.
 
     Raises
     ------
@@ -262,8 +285,75 @@ def calibrate(
     ScenarioError, EvidenceError
         An invalid scenario, prior or observed file.
     """
-    import pyabc
+    _check_options(budget, population_size, generations, seed, scheduler, workers)
+    started = time.perf_counter()
+    problem = _prepare(
+        scenario_path, observed, agents, priors, overrides, db, out_dir, warmup_days, mapping, force
+    )
+    history, resumed = _run_abc(
+        problem, budget, population_size, generations, scheduler, workers, seed, progress
+    )
+    summary, posterior, posterior_path, scenario_out = _summarise(
+        problem, history, resumed, seed, (agents, population_size, budget)
+    )
+    if on_generation is not None:
+        for g in summary["generations"]:
+            on_generation(g)
+    sizes = (check_runs, check_agents if check_agents is not None else agents, warmup_days)
+    check_workers = workers if scheduler is None else 1
+    written = (summary, posterior, posterior_path, scenario_out)
+    return _finish(problem, written, observed, sizes, check_workers, progress, started)
 
+
+def _finish(
+    problem: _Problem,
+    written: tuple[dict[str, Any], pd.DataFrame, Path, Path],
+    observed: Iterable[str | Path] | None,
+    sizes: tuple[int, int, int],
+    workers: int | None,
+    progress: Progress | None,
+    started: float,
+) -> CalibrationResult:
+    """Run the checks (``sizes``: runs, agents, warm-up days) on ``workers`` local processes,
+    write the summary, and return the result."""
+    summary, posterior, posterior_path, scenario_out = written
+    check_runs, n_agents, _ = sizes
+    validation = predictive = None
+    if check_runs > 0:
+        with make_executor(workers) as executor:
+            validation, predictive = _check(
+                problem, scenario_out, posterior, observed, sizes, executor, progress
+            )
+        summary["check"] = {
+            "calibrated_scenario": validation.summary()["overall"],
+            "posterior_draws": predictive.summary()["overall"],
+            "runs": check_runs,
+            "agents": n_agents,
+        }
+    summary["wall_seconds"] = time.perf_counter() - started
+    summary_path = problem.folder / SUMMARY_NAME
+    write_text_atomically(summary_path, json.dumps(summary, indent=2, default=str) + "\n")
+    return CalibrationResult(
+        posterior=posterior,
+        posterior_path=posterior_path,
+        scenario_path=scenario_out,
+        db_path=problem.db_path,
+        summary_path=summary_path,
+        summary=summary,
+        validation=validation,
+        predictive=predictive,
+    )
+
+
+def _check_options(
+    budget: int,
+    population_size: int,
+    generations: int | None,
+    seed: int | None,
+    scheduler: Any,
+    workers: int | None,
+) -> None:
+    """Refuse options calibrate cannot use (before anything is read)."""
     if budget < 1 or population_size < 2:
         raise CalibrationError("budget must be >= 1 and population_size >= 2")
     if generations is not None and generations < 1:
@@ -276,11 +366,25 @@ def calibrate(
                 "a seed makes a calibration reproducible on one worker only (parallel workers "
                 "seed themselves): use workers=1 (--workers 1) and no scheduler"
             )
+
+
+def _prepare(
+    scenario_path: str | Path,
+    observed: Iterable[str | Path] | None,
+    agents: int,
+    priors: Mapping[str, Prior | Mapping[str, Any]] | None,
+    overrides: Mapping[str, Any] | None,
+    db: str | Path | None,
+    out_dir: str | Path,
+    warmup_days: int,
+    mapping: str | Path | None,
+    force: bool,
+) -> _Problem:
+    """Check the database, scenario, priors, output folder and observations; plan the fit."""
     folder = Path(out_dir)
     db_path = Path(db) if db is not None else folder / DB_NAME
     # Checked first (cheap), so that a database calibrate cannot use fails before any work.
     runs = _check_database(db_path) if os.path.lexists(db_path) else None
-    started = time.perf_counter()
     path = Path(scenario_path).resolve()
     fixed = dict(overrides or {})
     sc = load_scenario(path, fixed)
@@ -308,15 +412,10 @@ def calibrate(
     if not plan.targets:
         raise CalibrationError(f"{sc.name}: no observed value inside the horizon to fit")
     obs = np.array([float(t.row["observed"]) for t in plan.targets])
-    kind_code = {"count": 0, "minimum": 1, "maximum": 2}
-    kinds = np.array([kind_code[str(t.row["observation"])] for t in plan.targets], dtype=np.int8)
+    kinds = observation_codes(t.row["observation"] for t in plan.targets)
     change = np.array([t.statistic == "change" for t in plan.targets], dtype=bool)
 
     folder.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{db_path.resolve()}"
-    spec = _spec(sc, params, fixed, obs, agents)
-    spec_path = db_path.with_name(db_path.stem + "_spec.json")
-
     model = _Model(
         str(path),
         params,
@@ -327,22 +426,111 @@ def calibrate(
         len(first.dates),
         list(first.nationalities),
     )
-    prior = pyabc.Distribution(**{p.name: p.rv() for p in params})
+    return _Problem(
+        path=path,
+        folder=folder,
+        db_path=db_path,
+        runs=runs,
+        fixed=fixed,
+        sc=sc,
+        params=params,
+        rules=rules,
+        obs_table=obs_table,
+        net=net,
+        plan=plan,
+        obs=obs,
+        kinds=kinds,
+        change=change,
+        spec=_spec(sc, params, fixed, obs, agents),
+        spec_path=db_path.with_name(db_path.stem + "_spec.json"),
+        model=model,
+    )
 
-    run_id: int | None = None
-    start_t = 0  # the first generation of this call
-    if runs is not None:  # an existing database: made for this problem?
-        old = json.loads(spec_path.read_text()) if spec_path.is_file() else None
-        if old != spec:
-            changed = sorted(k for k in spec if old is None or old.get(k) != spec[k])
-            raise CalibrationError(
-                f"{db_path} holds a calibration of another problem "
-                f"({', '.join(changed) or 'no spec file'} differ): "
-                "use another --out or delete the database"
-            )
-        stored = _run_to_continue(db_path, runs)
-        if stored is not None:
-            run_id, start_t = stored[0], stored[1] + 1
+
+def _stored_run(problem: _Problem) -> tuple[int | None, int]:
+    """The pyabc run id to continue (None: a new run) and the first generation of this call."""
+    if problem.runs is None:
+        return None, 0
+    spec, spec_path, db_path = problem.spec, problem.spec_path, problem.db_path
+    # An existing database: made for this problem?
+    old = json.loads(spec_path.read_text()) if spec_path.is_file() else None
+    if old != spec:
+        changed = sorted(k for k in spec if old is None or old.get(k) != spec[k])
+        raise CalibrationError(
+            f"{db_path} holds a calibration of another problem "
+            f"({', '.join(changed) or 'no spec file'} differ): "
+            "use another --out or delete the database"
+        )
+    stored = _run_to_continue(db_path, problem.runs)
+    if stored is None:
+        return None, 0
+    return stored[0], stored[1] + 1
+
+
+def _open_session(abc: Any, problem: _Problem, run_id: int | None) -> Any:
+    """Start a new pyabc run, or load the stored one: pyabc's History of it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    db_path, obs = problem.db_path, problem.obs
+    if run_id is None:  # a new run (in a new database, or one that holds no run)
+        if problem.runs is None:
+            write_text_atomically(problem.spec_path, json.dumps(problem.spec, indent=2) + "\n")
+        try:
+            return abc.new(problem.db_url, {"y": obs})
+        except SQLAlchemyError as exc:
+            raise CalibrationError(f"{db_path}: cannot create the database ({_one_line(exc)})") from None
+    # Continue the stored run, never a new one in the same database. A run killed in
+    # generation 0 has only pyabc's initial data (t = -1): ABCSMC.load + run() samples
+    # generation 0 under the same id, as an uninterrupted run does (same seed, same draws).
+    try:
+        history = abc.load(problem.db_url, abc_id=run_id)
+        stored_t = int(history.max_t)
+        stored_obs = np.asarray(abc.x_0["y"], dtype=float)
+        if stored_t >= 0:  # the population pyabc reads to fit its kernels and epsilon
+            history.get_population(t=stored_t)
+    except Exception as exc:  # anything pyabc raises reading it: the file is unusable
+        raise CalibrationError(
+            f"{db_path}: pyabc cannot read run {run_id} of the calibration database "
+            f"({_one_line(exc)}); {_MOVE_AWAY}"
+        ) from None
+    if stored_obs.shape != obs.shape or not np.array_equal(stored_obs, obs):
+        raise CalibrationError(
+            f"{db_path} holds a calibration of another problem (its observed values "
+            "differ): use another --out or delete the database"
+        )
+    return history
+
+
+def _report_generations(abc: Any, history: Any, progress: Progress) -> None:
+    """Advance ``progress`` by each generation's simulations as the generation ends (wraps
+    the instance's ``run_generation``, as :func:`_seed_generations` does)."""
+    run_generation = abc.run_generation
+
+    def reporting_generation(t: int) -> Any:
+        before = int(history.total_nr_simulations or 0)
+        out = run_generation(t=t)
+        progress.advance(max(0, int(history.total_nr_simulations or 0) - before))
+        return out
+
+    abc.run_generation = reporting_generation
+
+
+def _run_abc(
+    problem: _Problem,
+    budget: int,
+    population_size: int,
+    generations: int | None,
+    scheduler: Any,
+    workers: int | None,
+    seed: int | None,
+    progress: Progress | None,
+) -> tuple[Any, bool]:
+    """Open or resume the pyabc run and run ABC-SMC up to the budget: (History, resumed)."""
+    import pyabc
+    from sqlalchemy.exc import SQLAlchemyError
+
+    run_id, start_t = _stored_run(problem)
+    prior = pyabc.Distribution(**{p.name: p.rv() for p in problem.params})
     # Epsilon: pyabc's MedianEpsilon given a number as its initial epsilon uses that number
     # for the first generation of *every* run() call, so with initial_epsilon=inf a resumed
     # calibration accepted every draw of its first generation (no selection). Continuing
@@ -350,53 +538,27 @@ def calibrate(
     # of run() from the stored population t - 1 (ABCSMC._initialize_dist_eps_acc: its
     # weighted median distance, what an uninterrupted run computes after generation t - 1);
     # a new run, or one killed in generation 0, starts at inf (generation 0 takes the prior).
-    sampler, client = _sampler(scheduler, workers)
+    sampler, client = abc_sampler(workers, scheduler)
     logging.getLogger("ABC").setLevel(logging.WARNING)
     # A seeded calibration reseeds the global generators: the caller's state is put back.
     saved_rng = (np.random.get_state(), random.getstate()) if seed is not None else None  # noqa: NPY002
+    bar = as_progress(progress)
     try:
-        from sqlalchemy.exc import SQLAlchemyError
-
         abc = pyabc.ABCSMC(
-            model,
+            problem.model,
             prior,
-            LogRatioDistance(kinds, change),
+            LogRatioDistance(problem.kinds, problem.change),
             population_size=population_size,
             eps=pyabc.MedianEpsilon(initial_epsilon="from_sample" if start_t > 0 else np.inf),
             sampler=sampler,
         )
         if seed is not None:
             _seed_generations(abc, seed)
-        if run_id is None:  # a new run (in a new database, or one that holds no run)
-            if runs is None:
-                write_text_atomically(spec_path, json.dumps(spec, indent=2) + "\n")
-            try:
-                history = abc.new(db_url, {"y": obs})
-            except SQLAlchemyError as exc:
-                raise CalibrationError(f"{db_path}: cannot create the database ({_one_line(exc)})") from None
-        else:
-            # Continue the stored run, never a new one in the same database. A run killed in
-            # generation 0 has only pyabc's initial data (t = -1): ABCSMC.load + run() samples
-            # generation 0 under the same id, as an uninterrupted run does (same seed, same draws).
-            try:
-                history = abc.load(db_url, abc_id=run_id)
-                stored_t = int(history.max_t)
-                stored_obs = np.asarray(abc.x_0["y"], dtype=float)
-                if stored_t >= 0:  # the population pyabc reads to fit its kernels and epsilon
-                    history.get_population(t=stored_t)
-            except Exception as exc:  # anything pyabc raises reading it: the file is unusable
-                raise CalibrationError(
-                    f"{db_path}: pyabc cannot read run {run_id} of the calibration database "
-                    f"({_one_line(exc)}); {_MOVE_AWAY}"
-                ) from None
-            if stored_obs.shape != obs.shape or not np.array_equal(stored_obs, obs):
-                raise CalibrationError(
-                    f"{db_path} holds a calibration of another problem (its observed values "
-                    "differ): use another --out or delete the database"
-                )
-        resumed = run_id is not None
+        history = _open_session(abc, problem, run_id)
         done = int(history.total_nr_simulations or 0)
         if done < budget:
+            _report_generations(abc, history, bar)
+            bar.start(f"calibrating {problem.sc.name}", budget, done)
             try:
                 with np.errstate(invalid="ignore"):  # pyabc subtracts the infinite first epsilon
                     abc.run(
@@ -405,20 +567,29 @@ def calibrate(
                     )
             except SQLAlchemyError as exc:
                 raise CalibrationError(
-                    f"{db_path}: database error while calibrating ({_one_line(exc)})"
+                    f"{problem.db_path}: database error while calibrating ({_one_line(exc)})"
                 ) from None
+            finally:
+                bar.finish()
     finally:
         if client is not None:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
         if saved_rng is not None:
             np.random.set_state(saved_rng[0])  # noqa: NPY002
             random.setstate(saved_rng[1])
+    return history, run_id is not None
 
+
+def _summarise(
+    problem: _Problem, history: Any, resumed: bool, seed: int | None, sizes: tuple[int, int, int]
+) -> tuple[dict[str, Any], pd.DataFrame, Path, Path]:
+    """Write the posterior and the calibrated scenario: (summary, posterior, its path, the scenario's)."""
+    params, folder, sc, obs_table = problem.params, problem.folder, problem.sc, problem.obs_table
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame({p.path: [p.value(float(v)) for v in frame[p.name]] for p in params})
     posterior["weight"] = np.asarray(weights, dtype=float) / float(np.sum(weights))
     posterior_path = folder / POSTERIOR_NAME
-    posterior.to_parquet(posterior_path, index=False)
+    write_posterior(posterior_path, posterior)
 
     pops = history.get_all_populations()
     gens = [
@@ -452,20 +623,24 @@ def calibrate(
         }
     scenario_out = folder / f"{sc.name}-calibrated.yaml"
     write_calibrated_scenario(
-        path, medians, posterior_path, scenario_out, note=f"Fitted to {len(obs)} observed values."
+        problem.path,
+        medians,
+        posterior_path,
+        scenario_out,
+        note=f"Fitted to {len(problem.obs)} observed values.",
     )
     summary: dict[str, Any] = {
-        "scenario": str(path),
+        "scenario": str(problem.path),
         "calibrated_scenario": str(scenario_out),
         "posterior": str(posterior_path),
-        "database": str(db_path),
-        "observations": len(obs),
+        "database": str(problem.db_path),
+        "observations": len(problem.obs),
         "held_out_rows_not_read": int(obs_table.attrs.get("held_out_rows", 0)),
         "held_out_from": obs_table.attrs.get("held_out_from"),
-        "skipped_rows": len(plan.skipped),
-        "agents": agents,
-        "population_size": population_size,
-        "budget": budget,
+        "skipped_rows": len(problem.plan.skipped),
+        "agents": sizes[0],
+        "population_size": sizes[1],
+        "budget": sizes[2],
         "total_simulations": int(history.total_nr_simulations),
         "generations": gens,
         "final_epsilon": gens[-1]["epsilon"] if gens else None,
@@ -475,58 +650,64 @@ def calibrate(
         "parameters": per_param,
         "wall_seconds": None,
     }
-    if on_generation is not None:
-        for g in gens:
-            on_generation(g)
+    return summary, posterior, posterior_path, scenario_out
 
-    validation = predictive = None
-    if check_runs > 0:
-        n_agents = check_agents if check_agents is not None else agents
-        validation = validate(
-            scenario_out,
-            runs=check_runs,
-            observed=observed,
-            agents=n_agents,
-            warmup_days=warmup_days,
-            network=net,
-            mapping=rules,
-        )
-        validation.write(folder / "validation")
-        predictive = _predictive(
-            path, posterior, fixed, check_runs, n_agents, obs_table, rules, warmup_days, net, sc.name
-        )
-        predictive.write(folder / "predictive")
-        summary["check"] = {
-            "calibrated_scenario": validation.summary()["overall"],
-            "posterior_draws": predictive.summary()["overall"],
-            "runs": check_runs,
-            "agents": n_agents,
-        }
-    summary["wall_seconds"] = time.perf_counter() - started
-    summary_path = folder / SUMMARY_NAME
-    write_text_atomically(summary_path, json.dumps(summary, indent=2, default=str) + "\n")
-    return CalibrationResult(
-        posterior=posterior,
-        posterior_path=posterior_path,
-        scenario_path=scenario_out,
-        db_path=db_path,
-        summary_path=summary_path,
-        summary=summary,
-        validation=validation,
-        predictive=predictive,
+
+def _check(
+    problem: _Problem,
+    scenario_out: Path,
+    posterior: pd.DataFrame,
+    observed: Iterable[str | Path] | None,
+    sizes: tuple[int, int, int],
+    executor: Executor,
+    progress: Progress | None,
+) -> tuple[ValidationResult, ValidationResult]:
+    """The checks: the calibrated scenario against the observations, and the posterior
+    predictive check (``sizes``: runs, agents, warm-up days); each written into the output folder."""
+    runs, agents, warmup_days = sizes
+    validation = validate(
+        scenario_out,
+        runs=runs,
+        observed=observed,
+        agents=agents,
+        warmup_days=warmup_days,
+        network=problem.net,
+        mapping=problem.rules,
+        executor=executor,
+        progress=progress,
     )
+    validation.write(problem.folder / "validation")
+    predictive = _predictive(
+        problem.path,
+        posterior,
+        problem.fixed,
+        runs,
+        agents,
+        problem.obs_table,
+        problem.rules,
+        warmup_days,
+        problem.net,
+        problem.sc.name,
+        executor=executor,
+        progress=progress,
+    )
+    predictive.write(problem.folder / "predictive")
+    return validation, predictive
 
 
 def _current_value(sc: Scenario, path: str) -> float | None:
-    node: Any = sc.model_dump(by_alias=True)
-    for part in path.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
+    node = get_path(sc.model_dump(by_alias=True), path, None)
     return float(node) if isinstance(node, int | float) else None
+
+
+def _predictive_column(
+    setup: tuple[Path, Mapping[str, Any], int, Network, ComparisonPlan], run: tuple[int, dict[str, float]]
+) -> npt.NDArray[np.float64]:
+    """One run of the predictive check (a task of :func:`corridor.runner.run_many`)."""
+    path, fixed, agents, net, plan = setup
+    seed, draw = run
+    res = simulate(path, seed=seed, agents=agents, overrides={**fixed, **draw}, network=net)
+    return simulated_values(res, plan)
 
 
 def _predictive(
@@ -540,17 +721,30 @@ def _predictive(
     warmup_days: int,
     net: Network,
     name: str,
+    *,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> ValidationResult:
-    """Posterior predictive check: ``runs`` runs, each with a draw resampled by weight."""
+    """Posterior predictive check: ``runs`` runs, each with a draw resampled by weight.
+
+    The first run (seed 0) is made here and plans the comparison; the others go to
+    ``executor``.
+    """
     rng = np.random.default_rng(20240601)
     w = posterior["weight"].to_numpy(dtype=float)
     rows = rng.choice(len(posterior), size=runs, p=w / w.sum())
     columns = [c for c in posterior.columns if c != "weight"]
-    results = []
-    for seed, row in enumerate(rows):
-        draw = {c: float(posterior[c].iloc[int(row)]) for c in columns}
-        results.append(simulate(path, seed=seed, agents=agents, overrides={**fixed, **draw}, network=net))
-    info = {"scenario": f"{name} (posterior draws)", "seeds": list(range(runs)), "agents": agents}
-    return compare_observed(
-        obs_table, results, network=net, mapping=rules, warmup_days=warmup_days, info=info
+    draws = [{c: float(posterior[c].iloc[int(row)]) for c in columns} for row in rows]
+    first = simulate(path, seed=0, agents=agents, overrides={**fixed, **draws[0]}, network=net)
+    plan = plan_comparison(obs_table, first, net, rules, warmup_days)
+    rest = run_many(
+        partial(_predictive_column, (path, fixed, agents, net, plan)),
+        [(seed, draws[seed]) for seed in range(1, runs)],
+        executor=executor,
+        progress=progress,
+        description=f"predictive check {name}",
+        done=1,
     )
+    sims = np.column_stack([simulated_values(first, plan), *rest]) if plan.targets else np.empty((0, runs))
+    info = {"scenario": f"{name} (posterior draws)", "seeds": list(range(runs)), "agents": agents}
+    return _result(plan, sims, obs_table, first, info)

@@ -103,7 +103,8 @@ def build_route_tables(timeline: Timeline, policy: PolicyArrays) -> RouteTables:
             cost_to_go[d, bus] = c
             head = c[net.link_to[safe_links]]
             descend = valid & usable[safe_links] & np.isfinite(head) & (head < c[:, None] - 1e-9)
-            excess = np.where(descend, cost[safe_links] + head - c[:, None], np.inf)
+            with np.errstate(invalid="ignore"):  # inf - inf where no way on: masked out
+                excess = np.where(descend, cost[safe_links] + head - c[:, None], np.inf)
             base = np.min(excess, axis=1, keepdims=True)
             weight = np.where(
                 descend, np.exp(-(excess - np.where(np.isfinite(base), base, 0)) / temperature), 0.0

@@ -27,11 +27,11 @@ that started them (:mod:`corridor.runner.workers`).
 from __future__ import annotations
 
 from corridor.ensemble.manifest import MANIFEST_FORMAT
-from corridor.ensemble.posterior import Posterior, read_posterior
 from corridor.ensemble.run import EnsembleResult, run_ensemble
 from corridor.ensemble.runs import ENSEMBLE_LOCK, RUN_LOCK, RunSpec
 from corridor.ensemble.summary import QUANTILES, summarize_ensemble
 from corridor.errors import EnsembleError, RunError
+from corridor.params.posterior import Posterior, read_posterior
 
 __all__ = [
     "ENSEMBLE_LOCK",

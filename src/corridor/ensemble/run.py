@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,24 +12,20 @@ import numpy as np
 import pandas as pd
 
 from corridor.geography import load_network
+from corridor.provenance import versions
 from corridor.runner.single import choose_scale
-from corridor.scenario import load_scenario, parse_override
+from corridor.scenario import load_scenario
+from corridor.scenario.paths import normalise_overrides
 from corridor.timeline import compile_timeline
 
 if TYPE_CHECKING:
     from distributed import Client
 
-if TYPE_CHECKING:
-    from corridor.ensemble.posterior import Posterior, PosteriorSampling
     from corridor.ensemble.runs import RunOutcome
-from corridor.ensemble.execution import (
-    _connect,
-    _describe_failure,
-    _progress,
-    _remove_temporary_files,
-    _run_dask,
-    _run_local,
-)
+    from corridor.params.posterior import Posterior, PosteriorSampling
+    from corridor.runner.executors import Executor
+    from corridor.scenario import Scenario
+from corridor.ensemble.execution import _describe_failure, _remove_temporary_files, _run
 from corridor.ensemble.manifest import (
     MANIFEST_FORMAT,
     _check_resume,
@@ -40,10 +35,12 @@ from corridor.ensemble.manifest import (
     _read_manifest,
     _write_manifest,
 )
-from corridor.ensemble.posterior import _draw_of, read_posterior
-from corridor.ensemble.runs import ENSEMBLE_LOCK, RunSpec, _ensemble_lock, _versions
+from corridor.ensemble.runs import ENSEMBLE_LOCK, RunSpec, _ensemble_lock
 from corridor.ensemble.summary import QUANTILES, summarize_ensemble
 from corridor.errors import EnsembleError
+from corridor.params.posterior import _draw_of, read_posterior
+from corridor.runner.executors import DaskExecutor, ProcessExecutor
+from corridor.runner.progress import Progress, as_progress
 
 
 # --------------------------------------------------------------------------- result
@@ -106,13 +103,9 @@ class EnsembleResult:
 
 # --------------------------------------------------------------------------- API
 def _normalise_overrides(overrides: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
-    if overrides is None:
-        return {}
-    if isinstance(overrides, Mapping):
-        return dict(overrides)
     if isinstance(overrides, str):
         raise EnsembleError("overrides: give a mapping or a list of 'dotted.path=value' strings")
-    return dict(parse_override(o) for o in overrides)
+    return normalise_overrides(overrides)
 
 
 def run_ensemble(
@@ -129,7 +122,8 @@ def run_ensemble(
     posterior_sampling: PosteriorSampling | None = None,
     workers: int | None = None,
     scheduler: str | Client | None = None,
-    progress: bool = True,
+    progress: Progress | bool | None = None,
+    executor: Executor | None = None,
 ) -> EnsembleResult:
     """Run a scenario many times, write each run as it finishes, then the quantiles across runs.
 
@@ -168,8 +162,10 @@ def run_ensemble(
         A Dask scheduler address (``tcp://host:8786``) or a connected Client: one task per
         run is submitted to the cluster (``pure=False``, retried twice; a run whose worker
         dies is rescheduled by Dask).
-    progress : bool
-        Show a progress bar (on stderr).
+    progress : Progress, optional
+        Told of the runs (:mod:`corridor.runner.progress`); a bool (the old form) means none.
+    executor : Executor, optional
+        Where the runs go, instead of ``workers``/``scheduler`` (:mod:`corridor.runner`).
 
     Returns
     -------
@@ -194,8 +190,54 @@ def run_ensemble(
     process; the summary reads the partitions from disk (see :func:`summarize_ensemble`).
     """
     started = time.perf_counter()
-    scenario_file = Path(scenario_path).resolve()
-    target = Path(out_dir).resolve()
+    scenario_file, target = Path(scenario_path).resolve(), Path(out_dir).resolve()
+    seed_list = _seeds(runs, first_seed, seeds, workers)
+    base = _normalise_overrides(overrides)
+    # Validate everything once, here, before any worker starts.
+    scenario, post, sampling, cdf = _check_inputs(
+        scenario_file, base, agents, scale, posterior, posterior_sampling
+    )
+    specs = [
+        _spec_of(run, seed, base, post, sampling, cdf, str(scenario_file), agents, scale, target)
+        for run, seed in enumerate(seed_list)
+    ]
+    manifest = _manifest(scenario_file, scenario, specs, agents, scale, base, post, sampling)
+    bar = as_progress(progress)
+    if executor is None and scheduler is not None:
+        with DaskExecutor(scheduler, error=EnsembleError) as dask:
+            return _execute(specs, target, manifest, scenario.name, dask, bar, started)
+    pool = executor if executor is not None else ProcessExecutor(workers, preload=["corridor.ensemble"])
+    return _execute(specs, target, manifest, scenario.name, pool, bar, started)
+
+
+def _spec_of(
+    run: int,
+    seed: int,
+    base: dict[str, Any],
+    post: Posterior | None,
+    sampling: PosteriorSampling | None,
+    cdf: np.ndarray,
+    scenario_file: str,
+    agents: int | None,
+    scale: float | None,
+    target: Path,
+) -> RunSpec:
+    """Run ``run``: its seed, its posterior draw and every override."""
+    draw = None if post is None or sampling is None else _draw_of(run, seed, len(post), sampling, cdf)
+    return RunSpec(
+        run=run,
+        seed=seed,
+        draw=draw,
+        overrides={**base, **(post.draws[draw] if post is not None and draw is not None else {})},
+        scenario_path=scenario_file,
+        agents=agents,
+        scale=scale,
+        partition=str(target / "runs" / f"run={run}" / "part.parquet"),
+    )
+
+
+def _seeds(runs: int, first_seed: int, seeds: Sequence[int] | None, workers: int | None) -> list[int]:
+    """The seed of every run, checked (and the number of workers)."""
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
         raise EnsembleError(f"runs must be a whole number >= 1 (got {runs!r})")
     if seeds is not None:
@@ -208,10 +250,19 @@ def run_ensemble(
         raise EnsembleError("seeds must be >= 0")
     if workers is not None and workers < 1:
         raise EnsembleError(f"workers must be >= 1 (got {workers})")
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    base = _normalise_overrides(overrides)
+    return seed_list
 
-    # Validate everything once, here, before any worker starts.
+
+def _check_inputs(
+    scenario_file: Path,
+    base: dict[str, Any],
+    agents: int | None,
+    scale: float | None,
+    posterior: str | Path | Posterior | None,
+    posterior_sampling: PosteriorSampling | None,
+) -> tuple[Scenario, Posterior | None, PosteriorSampling | None, np.ndarray]:
+    """The scenario, the posterior, its sampling and the CDF of its weights, all checked
+    (the scenario with the first draw too) before any run starts."""
     scenario = load_scenario(scenario_file, base)
     network = load_network()
     choose_scale(compile_timeline(scenario, network), agents, scale)
@@ -232,24 +283,21 @@ def run_ensemble(
         compile_timeline(load_scenario(scenario_file, {**base, **post.draws[0]}), network)
     elif posterior_sampling is not None:
         raise EnsembleError("posterior_sampling needs a posterior")
+    return scenario, post, sampling, cdf
 
-    specs = []
-    for run, seed in enumerate(seed_list):
-        draw = None if post is None or sampling is None else _draw_of(run, seed, len(post), sampling, cdf)
-        specs.append(
-            RunSpec(
-                run=run,
-                seed=seed,
-                draw=draw,
-                overrides={**base, **(post.draws[draw] if post is not None and draw is not None else {})},
-                scenario_path=str(scenario_file),
-                agents=agents,
-                scale=scale,
-                partition=str(target / "runs" / f"run={run}" / "part.parquet"),
-            )
-        )
 
-    manifest: dict[str, Any] = {
+def _manifest(
+    scenario_file: Path,
+    scenario: Scenario,
+    specs: list[RunSpec],
+    agents: int | None,
+    scale: float | None,
+    base: dict[str, Any],
+    post: Posterior | None,
+    sampling: PosteriorSampling | None,
+) -> dict[str, Any]:
+    """The ensemble's ``manifest.json``, before any run."""
+    return {
         "format": MANIFEST_FORMAT,
         "scenario": {
             "path": str(scenario_file),
@@ -270,18 +318,12 @@ def run_ensemble(
             "sampling": sampling,
         },
         "runs": [s.describe() for s in specs],
-        "versions": _versions(),
+        "versions": versions(),
         "created": _now(),
         "updated": _now(),
         "complete": False,
         "summary": None,
     }
-    client = None if scheduler is None else _connect(scheduler)
-    try:
-        return _execute(specs, target, manifest, scenario.name, client, n_workers, progress, started)
-    finally:
-        if client is not None and isinstance(scheduler, str):
-            client.close()  # type: ignore[no-untyped-call]
 
 
 def _execute(
@@ -289,9 +331,8 @@ def _execute(
     target: Path,
     manifest: dict[str, Any],
     name: str,
-    client: Client | None,
-    n_workers: int,
-    progress: bool,
+    executor: Executor,
+    progress: Progress,
     started: float,
 ) -> EnsembleResult:
     """Check or start the folder, run what is missing, summarise (the body of :func:`run_ensemble`).
@@ -301,7 +342,7 @@ def _execute(
     _refuse_foreign(target)  # before putting a lock file in someone else's folder
     target.mkdir(parents=True, exist_ok=True)
     with _ensemble_lock(target):
-        return _execute_locked(specs, target, manifest, name, client, n_workers, progress, started)
+        return _execute_locked(specs, target, manifest, name, executor, progress, started)
 
 
 def _refuse_foreign(target: Path) -> dict[str, Any] | None:
@@ -319,9 +360,8 @@ def _execute_locked(
     target: Path,
     manifest: dict[str, Any],
     name: str,
-    client: Client | None,
-    n_workers: int,
-    progress: bool,
+    executor: Executor,
+    progress: Progress,
     started: float,
 ) -> EnsembleResult:
     old = _refuse_foreign(target)
@@ -334,19 +374,7 @@ def _execute_locked(
     done = [s.run for s in specs if Path(s.partition).exists()]
     todo = [s for s in specs if not Path(s.partition).exists()]
     _remove_temporary_files(todo)  # of runs killed earlier
-    bar, task = _progress(progress, name, len(specs), len(done))
-    with bar:
-
-        def advance() -> None:
-            bar.advance(task)
-
-        if not todo:
-            outcomes: list[RunOutcome] = []
-            failed: dict[int, BaseException] = {}
-        elif client is not None:
-            outcomes, failed = _run_dask(todo, client, advance)
-        else:
-            outcomes, failed = _run_local(todo, n_workers, advance)
+    outcomes, failed = _run(todo, executor, progress, name, len(done))
     if failed:
         lines = [
             f"  run {run} (seed {specs[run].seed}): {_describe_failure(exc)}"

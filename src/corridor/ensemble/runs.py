@@ -6,7 +6,6 @@ import contextlib
 import errno
 import json
 import os
-import platform
 import socket
 import sys
 import time
@@ -16,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corridor.atomic import write_atomically
 from corridor.errors import ScenarioError
+from corridor.provenance import versions
 from corridor.runner.single import simulate
 
 if TYPE_CHECKING:
@@ -92,18 +90,6 @@ class RunOutcome:
     pid: int = 0
 
 
-def _versions() -> dict[str, str]:
-    from corridor._version import __version__
-
-    return {
-        "corridor": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-    }
-
-
 def execute_run(spec: RunSpec) -> RunOutcome:
     """Compute one run and write its partition atomically; skip it if the partition exists.
 
@@ -146,7 +132,7 @@ def _compute_run(spec: RunSpec, target: Path) -> RunOutcome:
         "seed": spec.seed,
         "draw": spec.draw,
         "overrides": _jsonable(spec.overrides),
-        "versions": _versions(),
+        "versions": versions(),
         "info": _jsonable(results.info),
         "identity_check": _jsonable(identity),
         "written_by": {"host": socket.gethostname(), "pid": os.getpid()},

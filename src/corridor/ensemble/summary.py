@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,92 @@ def _iter_slabs(n_keys: int, n_runs: int, memory_bytes: int) -> Iterator[tuple[i
     width = max(1, memory_bytes // (8 * max(n_runs, 1)))
     for lo in range(0, n_keys, width):
         yield lo, min(lo + width, n_keys)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The keys of the summary: (metric, date, place) flattened, the last place being "all"."""
+
+    metrics: list[str]
+    places: list[str]
+    dates: pd.DatetimeIndex
+    start: np.datetime64
+
+    @property
+    def n_d(self) -> int:
+        return len(self.dates)
+
+    @property
+    def n_p(self) -> int:
+        return len(self.places) + 1  # the last place index is "all"
+
+    @property
+    def n_keys(self) -> int:
+        return len(self.metrics) * self.n_d * self.n_p
+
+
+def _keys_of(file: Path, layout: _Layout) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The keys of a run's rows (each row twice: its place, and "all") and their values."""
+    metric_at = {m: i for i, m in enumerate(layout.metrics)}
+    place_at = {p: i for i, p in enumerate(layout.places)}
+    n_d, n_p = layout.n_d, layout.n_p
+    frame = pd.read_parquet(file, columns=["date", "metric", "place", "value"])
+    try:
+        m_map = np.array([metric_at[str(c)] for c in frame["metric"].cat.categories], dtype=np.int64)
+        p_map = np.array([place_at[str(c)] for c in frame["place"].cat.categories], dtype=np.int64)
+    except KeyError as exc:
+        raise EnsembleError(f"{file}: {exc.args[0]!r} is not a metric or place of the first run") from None
+    m = m_map[frame["metric"].cat.codes.to_numpy()] if len(m_map) else np.zeros(len(frame), np.int64)
+    p = p_map[frame["place"].cat.codes.to_numpy()] if len(p_map) else np.zeros(len(frame), np.int64)
+    d = (frame["date"].to_numpy().astype("datetime64[D]") - layout.start).astype(np.int64)
+    if len(d) and (d.min() < 0 or d.max() >= n_d):
+        raise EnsembleError(f"{file}: dates outside the ensemble's horizon")
+    base = (m * n_d + d) * n_p
+    value = frame["value"].to_numpy(dtype=np.float64)
+    return np.concatenate([base + p, base + (n_p - 1)]), np.concatenate([value, value])
+
+
+def _slab_table(files: Sequence[Path], layout: _Layout, lo: int, hi: int) -> pa.Table:
+    """The summary rows of keys ``lo`` to ``hi`` (those not 0 in every run)."""
+    names = list(QUANTILES)
+    probs = list(QUANTILES.values())
+    n_d, n_p = layout.n_d, layout.n_p
+    dense = np.zeros((len(files), hi - lo))
+    if hi > lo:
+        for i, file in enumerate(files):
+            keys, values = _keys_of(file, layout)
+            inside = (keys >= lo) & (keys < hi)
+            dense[i] = np.bincount(keys[inside] - lo, weights=values[inside], minlength=hi - lo)
+    keep = np.flatnonzero(dense.max(axis=0, initial=0.0) > 0)
+    kept = dense[:, keep]
+    quant = np.quantile(kept, probs, axis=0) if keep.size else np.zeros((len(probs), 0))
+    flat = keep + lo
+    frame = pd.DataFrame(
+        {
+            "date": layout.dates.values[(flat // n_p) % n_d].astype("datetime64[ms]"),
+            "metric": pd.Categorical.from_codes(flat // (n_p * n_d), pd.Index(layout.metrics)),
+            "place": pd.Categorical.from_codes(flat % n_p, pd.Index([*layout.places, ALL_PLACES])),
+            "runs": np.full(keep.size, len(files), dtype=np.int32),
+            "mean": kept.mean(axis=0),
+            **{name: quant[j] for j, name in enumerate(names)},
+        }
+    )
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _write_slabs(fh: Any, files: Sequence[Path], layout: _Layout, memory_bytes: int) -> None:
+    """Write the summary to ``fh``, one slab of keys after the other."""
+    slabs = list(_iter_slabs(layout.n_keys, len(files), memory_bytes)) or [(0, 0)]
+    writer: pq.ParquetWriter | None = None
+    try:
+        for lo, hi in slabs:
+            table = _slab_table(files, layout, lo, hi)
+            if writer is None:
+                writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def summarize_ensemble(
@@ -78,70 +165,12 @@ def summarize_ensemble(
 
     # Names come from the first run's categories (complete lists: every metric, every place).
     first = pd.read_parquet(files[0], columns=["metric", "place"])
-    metrics = [str(m) for m in first["metric"].cat.categories]
-    places = [str(p) for p in first["place"].cat.categories]
-    n_d, n_p = len(dates), len(places) + 1  # the last place index is "all"
-    n_keys = len(metrics) * n_d * n_p
-    metric_at = {m: i for i, m in enumerate(metrics)}
-    place_at = {p: i for i, p in enumerate(places)}
-
-    def keys_of(file: Path) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        frame = pd.read_parquet(file, columns=["date", "metric", "place", "value"])
-        try:
-            m_map = np.array([metric_at[str(c)] for c in frame["metric"].cat.categories], dtype=np.int64)
-            p_map = np.array([place_at[str(c)] for c in frame["place"].cat.categories], dtype=np.int64)
-        except KeyError as exc:
-            raise EnsembleError(
-                f"{file}: {exc.args[0]!r} is not a metric or place of the first run"
-            ) from None
-        m = m_map[frame["metric"].cat.codes.to_numpy()] if len(m_map) else np.zeros(len(frame), np.int64)
-        p = p_map[frame["place"].cat.codes.to_numpy()] if len(p_map) else np.zeros(len(frame), np.int64)
-        d = (frame["date"].to_numpy().astype("datetime64[D]") - start).astype(np.int64)
-        if len(d) and (d.min() < 0 or d.max() >= n_d):
-            raise EnsembleError(f"{file}: dates outside the ensemble's horizon")
-        base = (m * n_d + d) * n_p
-        value = frame["value"].to_numpy(dtype=np.float64)
-        return np.concatenate([base + p, base + (n_p - 1)]), np.concatenate([value, value])
-
-    names = list(QUANTILES)
-    probs = list(QUANTILES.values())
-
-    def slab_table(lo: int, hi: int) -> pa.Table:
-        dense = np.zeros((len(files), hi - lo))
-        if hi > lo:
-            for i, file in enumerate(files):
-                keys, values = keys_of(file)
-                inside = (keys >= lo) & (keys < hi)
-                dense[i] = np.bincount(keys[inside] - lo, weights=values[inside], minlength=hi - lo)
-        keep = np.flatnonzero(dense.max(axis=0, initial=0.0) > 0)
-        kept = dense[:, keep]
-        quant = np.quantile(kept, probs, axis=0) if keep.size else np.zeros((len(probs), 0))
-        flat = keep + lo
-        frame = pd.DataFrame(
-            {
-                "date": dates.values[(flat // n_p) % n_d].astype("datetime64[ms]"),
-                "metric": pd.Categorical.from_codes(flat // (n_p * n_d), pd.Index(metrics)),
-                "place": pd.Categorical.from_codes(flat % n_p, pd.Index([*places, ALL_PLACES])),
-                "runs": np.full(keep.size, len(files), dtype=np.int32),
-                "mean": kept.mean(axis=0),
-                **{name: quant[j] for j, name in enumerate(names)},
-            }
-        )
-        return pa.Table.from_pandas(frame, preserve_index=False)
-
-    def write(fh: Any) -> None:
-        slabs = list(_iter_slabs(n_keys, len(files), memory_bytes)) or [(0, 0)]
-        writer: pq.ParquetWriter | None = None
-        try:
-            for lo, hi in slabs:
-                table = slab_table(lo, hi)
-                if writer is None:
-                    writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
-                writer.write_table(table.cast(writer.schema))
-        finally:
-            if writer is not None:
-                writer.close()
-
+    layout = _Layout(
+        metrics=[str(m) for m in first["metric"].cat.categories],
+        places=[str(p) for p in first["place"].cat.categories],
+        dates=dates,
+        start=start,
+    )
     target = folder / "summary.parquet"
-    write_atomically(target, write)
+    write_atomically(target, lambda fh: _write_slabs(fh, files, layout, memory_bytes))
     return target

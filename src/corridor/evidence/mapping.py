@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from corridor.errors import EvidenceError, TextFileError
 from corridor.metrics import EXTRA_STOCKS, FLOWS, STOCKS
+from corridor.packagedata import package_data
 from corridor.textfile import read_text, shown
 
 Statistic = Literal["sum", "rate", "end", "mean", "change"]
@@ -83,10 +83,6 @@ class Rule(BaseModel):
         )
 
 
-def _package_data(*parts: str) -> Path:
-    return Path(str(resources.files("corridor").joinpath("data", *parts)))
-
-
 def load_mapping(path: str | Path | None = None) -> list[Rule]:
     """Read the mapping from observed series to simulated metrics (default: the shipped one).
 
@@ -95,7 +91,7 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
     EvidenceError
         The file is not a YAML list of valid rules; the message names the rule and field.
     """
-    file = Path(path) if path is not None else _package_data("evidence", "mapping.yaml")
+    file = Path(path) if path is not None else package_data("evidence", "mapping.yaml")
     text = _read_text(file, "a YAML mapping file", "UTF-8 YAML text")
     try:
         raw = yaml.safe_load(text)

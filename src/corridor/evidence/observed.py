@@ -18,8 +18,9 @@ from corridor.textfile import shown
 if TYPE_CHECKING:
     from corridor.evidence.mapping import Rule
 from corridor.errors import EvidenceError
-from corridor.evidence.mapping import _package_data, _read_text, find_rule, load_mapping
+from corridor.evidence.mapping import _read_text, find_rule, load_mapping
 from corridor.evidence.resolve import _nationality_label, _norm, parse_breakdown
+from corridor.packagedata import package_data
 
 #: Columns of the table :func:`load_observed` returns.
 COLUMNS: tuple[str, ...] = (
@@ -90,7 +91,7 @@ HELD_OUT_SERIES: frozenset[str] = frozenset(
 # ------------------------------------------------------------------------ observations
 def observed_files() -> list[Path]:
     """The observed CSVs shipped with the package."""
-    return [_package_data("observed", name) for name in ("observed.csv", "reported_in_press.csv")]
+    return [package_data("observed", name) for name in ("observed.csv", "reported_in_press.csv")]
 
 
 _LINE_BREAK = re.compile("[\n\r\u2028\u2029]")

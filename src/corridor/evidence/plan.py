@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from corridor.errors import EvidenceError
 from corridor.geography import Network
 from corridor.metrics import Results
 
@@ -31,7 +32,9 @@ def _day(dates: pd.DatetimeIndex, when: pd.Timestamp) -> int:
     """Index of day ``when`` in the run's consecutive daily ``dates``."""
     i = int((pd.Timestamp(when).normalize() - dates[0]).days)
     if not 0 <= i < len(dates):
-        raise ValueError(f"{when:%Y-%m-%d} is outside the run ({dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d})")
+        raise EvidenceError(
+            f"{when:%Y-%m-%d} is outside the run ({dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d})"
+        )
     return i
 
 
@@ -44,7 +47,7 @@ def _statistic(
 ) -> float:
     d0, d1 = _day(dates, start), _day(dates, end)
     if d1 < d0:
-        raise ValueError(f"period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})")
+        raise EvidenceError(f"period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})")
     window = daily[d0 : d1 + 1]
     if statistic == "sum":
         return float(window.sum())
@@ -59,7 +62,7 @@ def _statistic(
         first = daily[d0 : _day(dates, first_end) + 1].mean()
         last = daily[_day(dates, last_start) : d1 + 1].mean()
         return float(last / first - 1.0) if first > 0 else float("nan")
-    raise ValueError(f"unknown statistic {statistic!r}")
+    raise EvidenceError(f"unknown statistic {statistic!r}")
 
 
 def aggregate(

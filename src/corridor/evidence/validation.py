@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,8 @@ from corridor.atomic import write_text_atomically
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
 from corridor.outputs import check_output_folder
+from corridor.runner.executors import Executor, iter_many
+from corridor.runner.progress import Progress
 from corridor.runner.single import simulate
 from corridor.scenario import Scenario, load_scenario
 
@@ -28,9 +30,8 @@ from corridor.evidence.html import _html
 from corridor.evidence.mapping import load_mapping
 from corridor.evidence.observed import HELD_OUT_FROM, load_observed
 from corridor.evidence.plan import plan_comparison, simulated_values
+from corridor.evidence.score import OBSERVATION_CODES, inside_interval, log_errors, scores
 
-#: Values below one person are floored at one in log ratios (keeps them finite).
-_FLOOR = 1.0
 _DISPLAY = (
     "series",
     "where",
@@ -50,15 +51,6 @@ _DISPLAY = (
 VALIDATION_OUTPUTS = ("validation.csv", "validation_skipped.csv", "validation.json", "validation.html")
 
 
-def _log_ratio(sim: float, obs: float, statistic: str) -> float:
-    if not (math.isfinite(sim) and math.isfinite(obs)):
-        return float("nan")
-    if statistic == "change":
-        a, b = 1.0 + sim, 1.0 + obs
-        return math.log(a / b) if a > 0 and b > 0 else float("nan")
-    return math.log(max(sim, _FLOOR) / max(obs, _FLOOR))
-
-
 def _table(plan: ComparisonPlan, sims: npt.NDArray[np.float64]) -> pd.DataFrame:
     rows = []
     for i, t in enumerate(plan.targets):
@@ -69,17 +61,9 @@ def _table(plan: ComparisonPlan, sims: npt.NDArray[np.float64]) -> pd.DataFrame:
         else:
             q05 = med = q95 = float("nan")
         obs = float(t.row["observed"])
-        ratio = _log_ratio(med, obs, t.statistic)
-        kind = t.row["observation"]
-        if kind == "minimum":
-            error = max(-ratio, 0.0) if math.isfinite(ratio) else float("nan")
-            inside = bool(q95 >= obs)
-        elif kind == "maximum":
-            error = max(ratio, 0.0) if math.isfinite(ratio) else float("nan")
-            inside = bool(q05 <= obs)
-        else:
-            error = abs(ratio)
-            inside = bool(q05 <= obs <= q95)
+        code = OBSERVATION_CODES[str(t.row["observation"])]
+        ratio, error = (float(v) for v in log_errors(med, obs, t.statistic == "change", code))
+        inside = inside_interval(q05, q95, obs, code)
         rows.append(
             {
                 **t.row,
@@ -122,16 +106,6 @@ def _table(plan: ComparisonPlan, sims: npt.NDArray[np.float64]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _scores(frame: pd.DataFrame) -> dict[str, Any]:
-    err = frame["log_error"].to_numpy(dtype=float)
-    finite = err[np.isfinite(err)]
-    return {
-        "observations": len(frame),
-        "median_abs_log_error": float(np.median(finite)) if finite.size else None,
-        "share_inside_90": float(frame["inside"].mean()) if len(frame) else None,
-    }
-
-
 @dataclass(frozen=True)
 class ValidationResult:
     """Simulated against observed, one row per observed value inside the horizon.
@@ -162,7 +136,7 @@ class ValidationResult:
 
     def per_series(self) -> pd.DataFrame:
         """Per series: observations, median absolute log error, share inside the 90% interval."""
-        rows = [{"series": s, **_scores(g)} for s, g in self.table.groupby("series", sort=True)]
+        rows = [{"series": s, **scores(g)} for s, g in self.table.groupby("series", sort=True)]
         frame = pd.DataFrame(
             rows, columns=["series", "observations", "median_abs_log_error", "share_inside_90"]
         )
@@ -173,7 +147,7 @@ class ValidationResult:
         per = self.per_series()
         return {
             **self.info,
-            "overall": _scores(self.table),
+            "overall": scores(self.table),
             "per_series": {
                 str(s): {k: (None if pd.isna(v) else v) for k, v in row.items()} for s, row in per.iterrows()
             },
@@ -287,6 +261,15 @@ def _result(
     return ValidationResult(_table(plan, sims), plan.skipped, sims, facts)
 
 
+def _simulated_column(
+    setup: tuple[Scenario, int | None, float | None, Network, ComparisonPlan], seed: int
+) -> npt.NDArray[np.float64]:
+    """One run of a validation (a task of :func:`corridor.runner.run_many`): its simulated
+    value of every planned target."""
+    sc, agents, scale, net, plan = setup
+    return simulated_values(simulate(sc, seed=seed, agents=agents, scale=scale, network=net), plan)
+
+
 def validate(
     scenario: Scenario | str | Path,
     *,
@@ -302,6 +285,8 @@ def validate(
     mapping: str | Path | Sequence[Rule] | None = None,
     network: Network | None = None,
     on_run: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> ValidationResult:
     """Run a scenario over several seeds and compare it with every observed value in its horizon.
 
@@ -323,7 +308,12 @@ def validate(
     mapping : path or rules, optional
         The observed-to-simulated mapping (default: the shipped one).
     on_run : callable, optional
-        Called with each seed once its run is compared (progress).
+        Called with each seed once its run is compared.
+    executor : Executor, optional
+        Where the runs after the first go (default: this process, one after the other; see
+        :mod:`corridor.runner.executors`). The first run, which plans the comparison, runs here.
+    progress : Progress, optional
+        Told of the runs (:mod:`corridor.runner.progress`).
     """
     seed_list = list(seeds) if seeds is not None else list(range(runs))
     if not seed_list:
@@ -339,20 +329,28 @@ def validate(
         sc = scenario
     else:
         sc = load_scenario(scenario, overrides)
-    plan: ComparisonPlan | None = None
-    columns = []
-    first: Results | None = None
-    agents_used = None
-    for seed in seed_list:
-        res = simulate(sc, seed=seed, agents=agents, scale=scale, network=net)
-        if plan is None:
-            plan, first = plan_comparison(obs, res, net, rules, warmup_days), res
-            agents_used = res.info.get("agents")
-        columns.append(simulated_values(res, plan))
-        if on_run is not None:
-            on_run(seed)
-    assert plan is not None and first is not None
-    sims = np.column_stack(columns) if plan.targets else np.empty((0, len(seed_list)))
+    first = simulate(sc, seed=seed_list[0], agents=agents, scale=scale, network=net)
+    plan = plan_comparison(obs, first, net, rules, warmup_days)
+    agents_used = first.info.get("agents")
+    columns: dict[int, npt.NDArray[np.float64]] = {0: simulated_values(first, plan)}
+    if on_run is not None:
+        on_run(seed_list[0])
+    work = partial(_simulated_column, (sc, agents, scale, net, plan))
+    stream = iter_many(
+        work, seed_list[1:], executor=executor, progress=progress, description=f"validate {sc.name}", done=1
+    )
+    try:
+        for finished in stream:
+            if finished.error is not None:
+                raise finished.error
+            assert finished.value is not None
+            columns[finished.index + 1] = finished.value
+            if on_run is not None:
+                on_run(seed_list[finished.index + 1])
+    finally:
+        stream.close()
+    ordered = [columns[i] for i in range(len(seed_list))]
+    sims = np.column_stack(ordered) if plan.targets else np.empty((0, len(seed_list)))
     info = {
         "scenario": sc.name,
         "seeds": seed_list,

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,43 +9,11 @@ from typing import Any
 import numpy as np
 
 from corridor.errors import FleeInputError
+from corridor.flee.kernel import FleeRules, run_flee_movement
 from corridor.flee.network import load_flee_network
+from corridor.provenance import machine, peak_rss_bytes, versions
 
 # --------------------------------------------------------------------------- benchmark
-
-
-def _machine() -> dict[str, Any]:
-    model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 0
-    return {
-        "platform": platform.platform(),
-        "cpu": model,
-        "cpus": os.cpu_count(),
-        "cpus_usable": usable,
-        "memory_bytes": _total_memory(),
-    }
-
-
-def _total_memory() -> int | None:
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 def bench_flee_network(
@@ -83,8 +47,6 @@ def bench_flee_network(
         One JSON-able record: machine, versions, sizes, wall seconds, agent-steps per second,
         peak memory, and the outcome (shares of people per camp, in towns and in transit).
     """
-    from corridor._version import __version__
-    from corridor.flee.kernel import FleeRules, run_flee_movement
 
     fnet = load_flee_network(directory)
     if days is None:
@@ -111,12 +73,8 @@ def bench_flee_network(
     return {
         "bench": "flee-network",
         "engine": "corridor",
-        "machine": _machine(),
-        "versions": {
-            "corridor": __version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
+        "machine": machine(),
+        "versions": versions(),
         "input": str(fnet.source),
         "locations": fnet.network.n_places,
         "routes": int(fnet.network.route_from.size),
@@ -128,7 +86,7 @@ def bench_flee_network(
         "wall_seconds": result.wall_seconds,
         "agent_steps": result.agent_steps,
         "agent_steps_per_s": result.agent_steps / result.wall_seconds if result.wall_seconds > 0 else None,
-        "peak_rss_bytes": _peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss_bytes(),
         "population_bytes": result.population_bytes,
         "outcome": {
             "camp_share": {fnet.names[i]: float(counts[i]) / n for i in camps},

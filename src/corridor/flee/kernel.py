@@ -35,13 +35,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from corridor.flee import FleeNetwork
+from corridor.errors import FleeInputError
+from corridor.flee.network import FleeNetwork
 
 __all__ = ["FleeRules", "FleeRunResult", "run_flee_movement"]
 
@@ -115,8 +115,6 @@ class FleeRunResult:
 
 
 def _check_supported(fnet: FleeNetwork, rules: FleeRules) -> None:
-    from corridor.errors import FleeInputError
-
     if rules.awareness_level != 1:
         raise FleeInputError(
             f"awareness level {rules.awareness_level} is not supported (only Flee's default, 1)"
@@ -146,11 +144,19 @@ class _Kernel:
         capacity: npt.NDArray[np.int64],
         rng: np.random.Generator,
     ) -> None:
-        net = fnet.network
         self.rules, self.rng = rules, rng
-        n_places = net.n_places
-        self.n_places = n_places
+        self.n_places = fnet.network.n_places
+        intensity, conflict = self._init_locations(fnet, rules, capacity)
+        self._init_links(fnet, rules)
+        self._init_closures(fnet)
+        self._init_tables()
+        self._init_population(fnet, n_agents, rng, intensity, conflict)
 
+    def _init_locations(
+        self, fnet: FleeNetwork, rules: FleeRules, capacity: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Per location: move chance, score and capacity; returns conflict intensity and zones."""
+        n_places = self.n_places
         # Locations: move chance (as a threshold on raw 32-bit draws), score, capacity.
         kind = fnet.kind
         mc = np.full(n_places, rules.default_move_chance)
@@ -173,7 +179,12 @@ class _Kernel:
         self.limited = is_camp & (capacity >= 1)  # Flee: capacity < 1 means unlimited
         self.any_limited = bool(self.limited.any())
         self.cap = np.where(self.limited, capacity, _UNLIMITED).astype(np.int64)
+        self._score_of_place = score
+        return intensity, conflict
 
+    def _init_links(self, fnet: FleeNetwork, rules: FleeRules) -> None:
+        """Links in CSR order (by start location), their speeds and base choice weights."""
+        net, n_places, score = fnet.network, self.n_places, self._score_of_place
         # Links in CSR order (by start location).
         order = np.argsort(net.link_from, kind="stable")
         self.order = order
@@ -195,10 +206,12 @@ class _Kernel:
         self.l_open = np.ones(self.n_links, dtype=bool)
         self.reach = self._camp_reach()
 
+    def _init_closures(self, fnet: FleeNetwork) -> None:
+        """Per closure of the input: its first and last day and the CSR links it closes."""
+        country = fnet.network.place_country
         # Closures: per closure, the CSR links it closes.
         self.closures: list[tuple[int, int, npt.NDArray[np.bool_]]] = []
         names = {n: i for i, n in enumerate(fnet.names)}
-        country = net.place_country
         for c in fnet.closures:
             if c.kind == "link":
                 a, b = names[c.name1], names[c.name2]
@@ -212,6 +225,9 @@ class _Kernel:
             self.closures.append((c.start, c.end, hit))
         self.any_closed = False
 
+    def _init_tables(self) -> None:
+        """Empty route-choice tables (filled by ``_refresh_tables``) and fill flags."""
+        n_places = self.n_places
         # Route choice: an exact inverse-CDF lookup on the top ``bits`` bits of a 32-bit draw
         # per location (a bucket that straddles two links says -1 and falls back to a search).
         self.bits = int(np.clip(np.floor(np.log2(2**20 / max(n_places, 1))), 4, 12))
@@ -222,11 +238,19 @@ class _Kernel:
         self.full = np.zeros(n_places, dtype=bool)
         self.any_full = False
 
+    def _init_population(
+        self,
+        fnet: FleeNetwork,
+        n_agents: int,
+        rng: np.random.Generator,
+        intensity: npt.NDArray[np.float64],
+        conflict: npt.NDArray[np.bool_],
+    ) -> None:
+        """Everyone at the day-0 conflict zones, and the per-location counters."""
+        n_places = self.n_places
         # Population: everyone at the day-0 conflict zones, in proportion to population.
         zones = np.flatnonzero(conflict)
         if zones.size == 0:
-            from corridor.errors import FleeInputError
-
             raise FleeInputError(f"{fnet.source}: no conflict zone on day 0 to place people at")
         weight = fnet.population[zones].astype(np.float64) * intensity[zones]
         if weight.sum() <= 0:

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy.typing as npt
 
 from corridor.errors import FleeInputError
 from corridor.geography import TRAVEL_MODES, Network
+from corridor.packagedata import package_data
 
 LOCATION_KINDS: tuple[str, ...] = ("conflict_zone", "town", "camp", "idpcamp", "forwarding_hub", "marker")
 #: Closure types Flee 3.1 knows (``Ecosystem.enact_border_closures``).
@@ -127,7 +127,7 @@ class FleeNetwork:
 
 def bundled_flee_corridor() -> Path:
     """The synthetic corridor network in Flee's format that ships with corridor (see its README)."""
-    return Path(str(resources.files("corridor") / "data" / "flee_corridor"))
+    return package_data("flee_corridor")
 
 
 # --------------------------------------------------------------------------- parsing

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from corridor.report.outcomes import monthly_outcomes, outcome_totals
+from corridor.runner.executors import Executor, run_many
+from corridor.runner.progress import Progress
 from corridor.runner.single import simulate
 
 #: The files ``corridor compare`` writes into its folder (``compare_summary.csv`` last, as its marker).
@@ -59,6 +62,17 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
+def _compare_run(
+    options: tuple[int | None, float | None, Mapping[str, Any] | None], run: tuple[str | Path, int]
+) -> tuple[str, pd.Series, pd.DataFrame]:
+    """One run of a comparison (a task of :func:`corridor.runner.run_many`): its scenario's
+    name, main outcomes and monthly outcomes."""
+    agents, scale, overrides = options
+    path, seed = run
+    res = simulate(path, seed=seed, agents=agents, scale=scale, overrides=overrides)
+    return str(res.info["scenario"]), outcome_totals(res), monthly_outcomes(res)
+
+
 def compare(
     scenarios: Sequence[str | Path],
     *,
@@ -66,16 +80,24 @@ def compare(
     agents: int | None = None,
     scale: float | None = None,
     overrides: Mapping[str, Any] | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> Comparison:
-    """Run each scenario with each seed and collect the main outcomes."""
+    """Run each scenario with each seed and collect the main outcomes.
+
+    The runs go to ``executor`` (default: one after the other in this process, see
+    :mod:`corridor.runner.executors`); ``progress`` is told of each.
+    """
+    seeds = list(seeds)
+    runs = [(path, seed) for path in scenarios for seed in seeds]
+    work = partial(_compare_run, (agents, scale, overrides))
+    done = run_many(work, runs, executor=executor, progress=progress, description="compare")
     totals, monthly, names = [], [], []
-    for path in scenarios:
+    for k in range(len(scenarios)):
         name = ""
-        for seed in seeds:
-            res = simulate(path, seed=seed, agents=agents, scale=scale, overrides=overrides)
-            name = str(res.info["scenario"])
-            totals.append(outcome_totals(res).rename((name, seed)))
-            m = monthly_outcomes(res)
+        for j, seed in enumerate(seeds):
+            name, total, m = done[k * len(seeds) + j]
+            totals.append(total.rename((name, seed)))
             m.index = pd.MultiIndex.from_product(
                 [[name], [seed], m.index], names=["scenario", "seed", "month"]
             )

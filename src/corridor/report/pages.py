@@ -1,35 +1,42 @@
-"""The comparison page: paired differences and monthly bands, in plotly."""
+"""corridor's HTML pages, all built by :func:`corridor.report.html.page`.
+
+- :func:`comparison_html` (``corridor compare``): paired differences and monthly bands;
+- :func:`validation_html` (``corridor validate``): observed values beside simulated bands;
+- :func:`sensitivity_html` (``corridor sensitivity``): the heatmap of the scores.
+
+The results they show are passed in; this module does not import the workflows that make
+them (only for type checking).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from corridor.atomic import write_text_atomically
+from corridor.report.html import Section, add_band, colour, write_page
 
 if TYPE_CHECKING:
     from corridor.report.comparison import Comparison
 
+__all__ = ["comparison_html"]
 
-def comparison_html(comparison: Comparison, path: str | Path) -> Path:
-    """Write a self-contained HTML page: paired differences from the reference, and monthly
-    series of each outcome with the 5-95% band over seeds."""
+
+# --------------------------------------------------------------------------- comparison
+def _difference_bars(comparison: Comparison) -> Any:
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     summary = comparison.summary()
     outcomes = list(comparison.totals.columns)
-    ref = comparison.scenarios[0]
-    figs = []
     bars = go.Figure()
-    for sc in comparison.scenarios[1:]:
+    for k, sc in enumerate(comparison.scenarios[1:], start=1):
         s = summary[summary.scenario == sc].set_index("outcome").loc[outcomes]
         bars.add_bar(
             name=sc,
             x=outcomes,
             y=s["diff_median"],
+            marker_color=colour(k),
             error_y={
                 "type": "data",
                 "symmetric": False,
@@ -37,61 +44,45 @@ def comparison_html(comparison: Comparison, path: str | Path) -> Path:
                 "arrayminus": s["diff_median"] - s["diff_q05"],
             },
         )
+    ref = comparison.scenarios[0]
     bars.update_layout(title=f"Difference from {ref} (median over seeds, 5-95% range)", barmode="group")
-    figs.append(bars)
+    return bars
 
+
+def _monthly_bands(comparison: Comparison) -> Any:
+    from plotly.subplots import make_subplots
+
+    outcomes = list(comparison.totals.columns)
     rows = (len(outcomes) + 1) // 2
     series = make_subplots(rows=rows, cols=2, subplot_titles=outcomes)
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
     for k, sc in enumerate(comparison.scenarios):
         m = comparison.monthly.xs(sc, level="scenario")
         q = m.groupby(level="month").quantile(np.array([0.05, 0.5, 0.95])).unstack()
         x = [str(p) for p in q.index]
-        color = palette[k % len(palette)]
         for i, outcome in enumerate(outcomes):
             r, c = i // 2 + 1, i % 2 + 1
             band = q[outcome]
-            series.add_scatter(
-                x=x,
-                y=band[0.95],
-                mode="lines",
-                line={"width": 0},
-                showlegend=False,
-                legendgroup=sc,
-                row=r,
-                col=c,
-            )
-            series.add_scatter(
-                x=x,
-                y=band[0.05],
-                mode="lines",
-                line={"width": 0, "color": color},
-                fill="tonexty",
-                showlegend=False,
-                legendgroup=sc,
-                row=r,
-                col=c,
-            )
+            add_band(series, x, band[0.05], band[0.95], colour=colour(k), group=sc, row=r, col=c)
             series.add_scatter(
                 x=x,
                 y=band[0.5],
                 mode="lines",
                 name=sc,
-                line={"color": color},
+                line={"color": colour(k)},
                 showlegend=i == 0,
                 legendgroup=sc,
                 row=r,
                 col=c,
             )
     series.update_layout(height=260 * rows, title="Main outcomes by month (median, 5-95% band over seeds)")
-    figs.append(series)
+    return series
 
-    out = Path(path)
-    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
-    write_text_atomically(
-        out,
-        "<!doctype html><html><head><meta charset='utf-8'><title>corridor compare</title></head><body>"
-        + "".join(parts)
-        + "</body></html>",
-    )
-    return out
+
+def comparison_html(comparison: Comparison, path: str | Path) -> Path:
+    """Write a self-contained HTML page: paired differences from the reference, and monthly
+    series of each outcome with the 5-95% band over seeds."""
+    figures = [_difference_bars(comparison), _monthly_bands(comparison)]
+    return write_page(path, "corridor compare", [Section(figures=figures)])
+
+
+# --------------------------------------------------------------------------- validation

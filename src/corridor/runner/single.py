@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import resource
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +28,8 @@ from corridor.errors import ScenarioError
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
 from corridor.outputs import publish_folder
+from corridor.provenance import peak_rss_bytes, versions
+from corridor.runner.progress import Progress, as_progress
 from corridor.scenario import Scenario, load_scenario
 from corridor.timeline import Timeline, compile_timeline
 
@@ -180,11 +180,6 @@ def check_run_size(timeline: Timeline, scale: float) -> int:
     return round(n_agents)
 
 
-def _peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
 def simulate(
     scenario: Scenario | str | Path,
     *,
@@ -193,6 +188,7 @@ def simulate(
     scale: float | None = None,
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
     network: Network | None = None,
+    progress: Progress | None = None,
     on_day: Callable[[int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
 ) -> Results:
@@ -211,10 +207,12 @@ def simulate(
         Applied to the scenario file before validation (only with a path).
     network : Network, optional
         Defaults to the geography shipped with corridor.
-    on_day : callable, optional
-        Called with each day index after it is simulated (progress bars).
-    on_start : callable, optional
-        Called with (about how many agents, days) once the run is checked, before it starts.
+    progress : Progress, optional
+        Told of the run once it is checked (``start("<name>: about N agents x D days",
+        D)``), then of each day simulated (:mod:`corridor.runner.progress`).
+    on_day, on_start : callable, optional
+        Older forms of ``progress``: called with each day index after it is simulated, and
+        with (about how many agents, days) before the run starts.
 
     Returns
     -------
@@ -242,9 +240,19 @@ def simulate(
     n_agents = check_run_size(timeline, k)
     if on_start is not None:
         on_start(n_agents, timeline.n_days)
+    bar = as_progress(progress)
 
+    def day_done(day: int) -> None:
+        bar.advance()
+        if on_day is not None:
+            on_day(day)
+
+    bar.start(f"{sc.name}: about {n_agents:,} agents x {timeline.n_days:,} days", timeline.n_days)
     start = time.perf_counter()
-    results, sim = run_engine(timeline, k, seed, on_day=on_day)
+    try:
+        results, sim = run_engine(timeline, k, seed, on_day=day_done if progress is not None else on_day)
+    finally:
+        bar.finish()
     wall = time.perf_counter() - start
     results.info.update(
         {
@@ -259,21 +267,10 @@ def simulate(
             "agent_steps": sim.agent_steps,
             "agent_steps_per_second": sim.agent_steps / wall if wall > 0 else float("nan"),
             "population_bytes": sim.pop.nbytes,
-            "peak_rss_bytes": _peak_rss_bytes(),
+            "peak_rss_bytes": peak_rss_bytes(),
         }
     )
     return results
-
-
-def _versions() -> dict[str, str]:
-    from corridor._version import __version__
-
-    return {
-        "corridor": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pyarrow": pa.__version__,
-    }
 
 
 #: What a run folder holds (``monthly.csv``: ``corridor run --monthly``); ``run.json`` marks it.
@@ -326,7 +323,7 @@ def write_run(
         for name, writer in (extra or {}).items():
             writer(tmp / name)
         meta = {
-            "versions": _versions(),
+            "versions": versions(),
             **results.info,
             "options": dict(options or {}),
             "identity_check": results.identity_check(),

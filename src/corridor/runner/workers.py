@@ -1,8 +1,8 @@
 """Local worker processes that die with the process that started them.
 
-Every local process pool of corridor (``corridor ensemble``, ``forecast``, ``sensitivity``)
-comes from :func:`process_pool`, and every worker runs :func:`die_with_parent` first. The
-problem it solves: a ``kill -9`` of the parent leaves its pool's workers running. They finish
+Every local process pool of corridor comes from
+:func:`corridor.runner.executors.process_pool`, and every worker runs :func:`die_with_parent`
+first. The problem it solves: a ``kill -9`` of the parent leaves its pool's workers running. They finish
 their current task, then wait forever on their task queue (each holds a write end of it, so
 it never reaches end-of-file), holding their memory.
 
@@ -43,11 +43,10 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-__all__ = ["POLL_SECONDS", "die_with_parent", "pool_context", "process_pool"]
+__all__ = ["POLL_SECONDS", "die_with_parent", "pool_context"]
 
 #: How often the watchdog thread of a worker looks at its parent and owner, in seconds.
 POLL_SECONDS = 0.5
@@ -116,24 +115,6 @@ def pool_context(preload: Sequence[str] = ()) -> multiprocessing.context.BaseCon
         return multiprocessing.get_context("spawn")
     ctx.set_forkserver_preload(list(dict.fromkeys(["corridor.runner.workers", *preload])))
     return ctx
-
-
-def process_pool(max_workers: int, *, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
-    """A local process pool whose workers die with this process (see the module doc).
-
-    Parameters
-    ----------
-    max_workers : int
-        Worker processes.
-    preload : sequence of str
-        Modules for the forkserver to import before forking (see :func:`pool_context`).
-    """
-    return ProcessPoolExecutor(
-        max_workers=max_workers,
-        mp_context=pool_context(preload),
-        initializer=die_with_parent,
-        initargs=(os.getpid(),),
-    )
 
 
 # --------------------------------------------------------------------------- internals

@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from corridor.errors import ScenarioError, TextFileError
-from corridor.scenario.paths import apply_overrides, parse_override
+from corridor.scenario.paths import apply_overrides, normalise_overrides
 from corridor.scenario.problems import _clean_loc, _line_of, _loc_to_path, excerpt
 from corridor.scenario.schema import Scenario
 from corridor.scenario.yamltext import MAX_YAML_BYTES, parse_yaml_text
@@ -54,12 +54,7 @@ def load_scenario(
         folder = base_file.parent  # the base's data files are relative to it
         root = None  # line numbers would point into two files; paths still name the field
 
-    if overrides is None:
-        pairs: dict[str, Any] = {}
-    elif isinstance(overrides, Mapping):
-        pairs = dict(overrides)
-    else:
-        pairs = dict(parse_override(o) for o in overrides)
+    pairs = normalise_overrides(overrides)
     data = apply_overrides(data, pairs)
     for key in sorted(pairs):
         digest.update(f"\n{key}={pairs[key]!r}".encode())

@@ -1,13 +1,34 @@
-"""Dotted paths into a scenario: ``--set`` overrides."""
+"""Dotted paths into a scenario (``policy.asylum.application_probability_per_day.default``,
+``events.0.date``): the one owner of reading, setting and scaling them, and of ``--set``
+overrides.
+
+A path names mapping keys and list indices, separated by dots. :func:`get_path` reads one
+from scenario data (a dump of a :class:`~corridor.scenario.Scenario`, or raw YAML data);
+:func:`set_path` and :func:`apply_overrides` set them; :func:`scale_under` scales the numbers
+under one (sensitivity multipliers); :func:`parse_override` and :func:`normalise_overrides`
+read overrides given as ``a.b=value`` strings or as a mapping.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from corridor.errors import ScenarioError
 from corridor.scenario.problems import excerpt
 from corridor.scenario.yamltext import parse_yaml_text
+
+__all__ = [
+    "MISSING",
+    "apply_overrides",
+    "get_path",
+    "normalise_overrides",
+    "parse_override",
+    "scale_numbers",
+    "scale_under",
+    "set_path",
+]
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -27,33 +48,122 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
-def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy of raw scenario data with dotted-path overrides applied.
+def normalise_overrides(overrides: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
+    """Overrides as ``{dotted.path: value}``: from a mapping, or ``dotted.path=value`` strings.
 
-    List items are addressed by index (``events.0.date``). A missing mapping key is
-    created, so that validation reports it if the schema has no such field.
+    Raises
+    ------
+    ScenarioError
+        A string is malformed (see :func:`parse_override`), or one string is given instead
+        of a sequence of them.
     """
-    import copy
+    if overrides is None:
+        return {}
+    if isinstance(overrides, Mapping):
+        return dict(overrides)
+    if isinstance(overrides, str):
+        raise ScenarioError(
+            [(overrides, None, "overrides: give a mapping or a list of 'dotted.path=value' strings")]
+        )
+    return dict(parse_override(o) for o in overrides)
 
+
+class _Missing:
+    """The type of :data:`MISSING`."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: Returned by :func:`get_path` (as its default) where a path leads nowhere.
+MISSING: Final = _Missing()
+
+
+def get_path(data: Any, path: str, default: Any = MISSING) -> Any:
+    """The value at a dotted path of scenario data, or ``default`` where there is none.
+
+    Mapping keys by name, list items by index (``events.0.date``). A path that names a
+    missing key, an index past the end, or a part inside a scalar gives ``default``
+    (:data:`MISSING` unless given).
+    """
+    node = data
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return default
+    return node
+
+
+def set_path(data: Any, path: str, value: Any) -> None:
+    """Set the dotted ``path`` of raw scenario data to ``value``, in place.
+
+    A missing mapping key is created (an empty mapping on the way), so that validation
+    reports it if the schema has no such field.
+
+    Raises
+    ------
+    ScenarioError
+        A list index that is not one of the list's, or a part inside a scalar value.
+    """
+    parts = path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError([(where, None, f"no list item {part!r} (the list has {len(node)})")])
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ScenarioError([(where, None, "cannot override inside a scalar value")])
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of raw scenario data with dotted-path overrides applied (:func:`set_path`)."""
     out = copy.deepcopy(data)
     for path, value in overrides.items():
-        parts = path.split(".")
-        node: Any = out
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            where = ".".join(parts[: i + 1])
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError([(where, None, f"no list item {part!r} (the list has {len(node)})")])
-                if last:
-                    node[int(part)] = value
-                else:
-                    node = node[int(part)]
-            elif isinstance(node, dict):
-                if last:
-                    node[part] = value
-                else:
-                    node = node.setdefault(part, {})
-            else:
-                raise ScenarioError([(where, None, "cannot override inside a scalar value")])
+        set_path(out, path, value)
     return out
+
+
+def scale_numbers(value: Any, factor: float) -> Any:
+    """A copy of ``value`` with every number in it multiplied by ``factor``.
+
+    Integers stay integers (rounded); booleans and other values are kept.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return round(value * factor)
+    if isinstance(value, float):
+        return value * factor
+    if isinstance(value, dict):
+        return {k: scale_numbers(v, factor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scale_numbers(v, factor) for v in value]
+    return value
+
+
+def scale_under(value: Any, path: str, factor: float) -> Any:
+    """A copy of ``value`` with the numbers at or under the dotted ``path`` (mapping keys)
+    scaled by ``factor`` (:func:`scale_numbers`); ``""`` scales them all. A path that leads
+    nowhere leaves the value as it is."""
+    if not path:
+        return scale_numbers(value, factor)
+    head, _, rest = path.partition(".")
+    if isinstance(value, dict) and head in value:
+        out = dict(value)
+        out[head] = scale_under(value[head], rest, factor)
+        return out
+    return value

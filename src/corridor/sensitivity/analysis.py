@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from corridor.report import MAIN_OUTCOMES
+from corridor.runner.executors import make_executor
+from corridor.runner.progress import Progress, ProgressCallback
 from corridor.scenario import load_scenario
 
 if TYPE_CHECKING:
@@ -199,6 +201,17 @@ def evaluations_needed(method: str, n_parameters: int, trajectories: int, replic
     return trajectories * (n_parameters + (1 if method == "morris" else 2)) + 1 + replicates
 
 
+def _check_options(method: str, replicates: int, trajectories: int) -> Method:
+    """The method, once the options are checked."""
+    if method not in ("morris", "sobol"):
+        raise SensitivityError(f"unknown method {method!r}: morris or sobol")
+    if replicates < 0:
+        raise SensitivityError(f"replicates must be >= 0 (got {replicates})")
+    if trajectories < 2:
+        raise SensitivityError(f"need at least 2 trajectories / base samples (got {trajectories})")
+    return "morris" if method == "morris" else "sobol"
+
+
 def run_sensitivity(
     scenario: str | Path,
     parameters: Sequence[Parameter] | None = None,
@@ -211,6 +224,8 @@ def run_sensitivity(
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
     replicates: int = 2,
     on_evaluation: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    scheduler: Any = None,
 ) -> SensitivityResult:
     """Screen (Morris) or apportion (Sobol) the influence of uncertain parameters on the outcomes.
 
@@ -238,19 +253,17 @@ def run_sensitivity(
         Runs of the baseline with other seeds (``seed + 1``...), to measure seed noise
         (``seed_sd``, ``mu_star_noise``); 0 skips them.
     on_evaluation : callable, optional
-        Called with (runs done, runs in all) after each run (progress bars).
+        Called with (runs done, runs in all) after each run (the older form of ``progress``).
+    progress : Progress, optional
+        Told of the runs in all and of each that finishes (:mod:`corridor.runner.progress`).
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler to run the evaluations on, instead of local ``workers``.
 
     Returns
     -------
     SensitivityResult
     """
-    if method not in ("morris", "sobol"):
-        raise SensitivityError(f"unknown method {method!r}: morris or sobol")
-    how: Method = "morris" if method == "morris" else "sobol"
-    if replicates < 0:
-        raise SensitivityError(f"replicates must be >= 0 (got {replicates})")
-    if trajectories < 2:
-        raise SensitivityError(f"need at least 2 trajectories / base samples (got {trajectories})")
+    how = _check_options(method, replicates, trajectories)
     fixed = _fixed(overrides)
     base = load_scenario(scenario, fixed)
     params = list(parameters) if parameters is not None else default_parameters(base)
@@ -266,7 +279,10 @@ def run_sensitivity(
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     if n_workers < 1:
         raise SensitivityError(f"workers must be >= 1 (got {n_workers})")
-    outputs = _evaluate_all(tasks, n_workers, on_evaluation)
+    if progress is None and on_evaluation is not None:
+        progress = ProgressCallback(on_evaluation)
+    with make_executor(min(n_workers, len(tasks)), scheduler, preload=["corridor.sensitivity"]) as executor:
+        outputs = _evaluate_all(tasks, executor, progress)
     names = [name for name, _, _ in MAIN_OUTCOMES]
     baseline = pd.Series(outputs[0], index=names, name="baseline")
     replicated = pd.DataFrame(outputs[: replicates + 1], columns=names)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from corridor.errors import ScenarioError, SensitivityError
-from corridor.scenario import Scenario, load_scenario, parse_override
+from corridor.scenario import Scenario, load_scenario
+from corridor.scenario.paths import MISSING, get_path, normalise_overrides, scale_numbers, scale_under
 
 Kind = Literal["probability", "positive", "multiplier"]
 
@@ -86,39 +87,8 @@ def _dump(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_dump(mode="json", by_alias=True)
 
 
-_MISSING = object()
-
-
-def _lookup(data: Any, path: str) -> Any:
-    """The value at a dotted path of dumped scenario data (list items by index), or _MISSING."""
-    node = data
-    for part in path.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _scaled(value: Any, factor: float) -> Any:
-    """A copy of ``value`` with every number in it multiplied by ``factor`` (ints stay ints)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return round(value * factor)
-    if isinstance(value, float):
-        return value * factor
-    if isinstance(value, dict):
-        return {k: _scaled(v, factor) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scaled(v, factor) for v in value]
-    return value
 
 
 def _numbers(value: Any) -> list[float]:
@@ -129,18 +99,6 @@ def _numbers(value: Any) -> list[float]:
     if isinstance(value, list):
         return [x for v in value for x in _numbers(v)]
     return []
-
-
-def _scaled_at(value: Any, sub: str, factor: float) -> Any:
-    """A copy of ``value`` with the numbers under the dotted ``sub`` path scaled."""
-    if not sub:
-        return _scaled(value, factor)
-    head, _, rest = sub.partition(".")
-    if isinstance(value, dict) and head in value:
-        out = dict(value)
-        out[head] = _scaled_at(value[head], rest, factor)
-        return out
-    return value
 
 
 def _event_sets(data: Mapping[str, Any], target: str) -> list[tuple[int, dict[str, Any]]]:
@@ -159,17 +117,17 @@ def _event_sets(data: Mapping[str, Any], target: str) -> list[tuple[int, dict[st
 def _multiplier_overrides(data: Mapping[str, Any], target: str, factor: float) -> dict[str, Any]:
     """Overrides multiplying every number at or under ``target``, and what events set there."""
     out: dict[str, Any] = {}
-    value = _lookup(data, target)
-    if value is not _MISSING and _numbers(value):
-        out[target] = _scaled(value, factor)
+    value = get_path(data, target)
+    if value is not MISSING and _numbers(value):
+        out[target] = scale_numbers(value, factor)
     rel = target.removeprefix("policy.")
     for i, sets in _event_sets(data, target):
         new = {}
         for key, val in sets.items():
             if key == rel or key.startswith(rel + "."):
-                new[key] = _scaled(val, factor)
+                new[key] = scale_numbers(val, factor)
             elif rel.startswith(key + "."):
-                new[key] = _scaled_at(val, rel[len(key) + 1 :], factor)
+                new[key] = scale_under(val, rel[len(key) + 1 :], factor)
             else:
                 new[key] = val
         out[f"events.{i}.set"] = new
@@ -190,7 +148,7 @@ def parameter_overrides(
         if p.is_multiplier:
             out.update(_multiplier_overrides(data, p.target, float(v)))
         else:
-            current = _lookup(data, p.path)
+            current = get_path(data, p.path)
             is_int = isinstance(current, int) and not isinstance(current, bool)
             out[p.path] = round(v) if is_int else float(v)
     return out
@@ -216,8 +174,8 @@ def default_parameters(scenario: Scenario) -> list[Parameter]:
     data = _dump(scenario)
     params = []
     for path, kind in DEFAULT_CANDIDATES:
-        value = _lookup(data, path)
-        if value is _MISSING or not is_assumed(scenario, path):
+        value = get_path(data, path)
+        if value is MISSING or not is_assumed(scenario, path):
             continue
         if kind != "multiplier" and _is_number(value) and _event_sets(data, path):
             # An event sets it later: scale the event's value with the initial one.
@@ -246,10 +204,8 @@ def default_parameters(scenario: Scenario) -> list[Parameter]:
     return params
 
 
-def _fixed(overrides: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
-    if overrides is None or isinstance(overrides, Mapping):
-        return dict(overrides or {})
-    return dict(parse_override(o) for o in overrides)
+#: The fixed overrides of an analysis, as ``{path: value}`` (one normaliser: the scenario's).
+_fixed = normalise_overrides
 
 
 def check_parameters(
@@ -285,12 +241,12 @@ def check_parameters(
     data = _dump(base)
     problems: list[str] = []
     for p in parameters:
-        if p.is_multiplier and not (_numbers(_lookup(data, p.target)) or _event_sets(data, p.target)):
+        if p.is_multiplier and not (_numbers(get_path(data, p.target)) or _event_sets(data, p.target)):
             problems.append(
                 f"--param {p}: no number at {p.target!r} in the scenario to multiply "
                 "(check the spelling; see docs/scenarios.md for the fields)"
             )
-        elif not p.is_multiplier and isinstance(_lookup(data, p.path), dict | list):
+        elif not p.is_multiplier and isinstance(get_path(data, p.path), dict | list):
             problems.append(
                 f"--param {p}: {p.path!r} holds several values; name one of them, "
                 f"or scale them all with {p.path}*=low:high"

@@ -7,7 +7,6 @@ The policy phase (bringing in the day's policy and route tables) runs before the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from corridor.engine.phases.arrivals import arrivals
 from corridor.engine.phases.asylum import asylum
@@ -17,9 +16,7 @@ from corridor.engine.phases.decide import decide
 from corridor.engine.phases.detention import detention
 from corridor.engine.phases.move import move, raids
 from corridor.engine.phases.visas import visas
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
+from corridor.engine.state import Simulation
 
 __all__ = ["PHASES"]
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from corridor.engine.population import State
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
+from corridor.engine.state import Simulation
 
 
 def arrivals(sim: Simulation, day: int) -> None:

@@ -11,21 +11,12 @@ again without papers. Applicants give up waiting with ``abandonment_probability_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from corridor.engine.population import State, count_attempt, has_papers, stochastic_round
+from corridor.engine.population import State, count_attempt, has_papers
+from corridor.engine.queues import admit, daily_capacity
 from corridor.engine.randomness import group_uniform, new_key
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
-
-
-def _rank_within(keys: np.ndarray) -> np.ndarray:
-    """For sorted ``keys``, each element's rank among the elements with the same key."""
-    first = np.searchsorted(keys, keys, side="left")
-    return np.arange(keys.size) - first
+from corridor.engine.state import Simulation
 
 
 def asylum(sim: Simulation, day: int) -> None:
@@ -49,13 +40,11 @@ def asylum(sim: Simulation, day: int) -> None:
 
     # Decisions: each open office decides its capacity, oldest cases first.
     is_open = (policy.asylum_office_days[:, 0] <= day) & (day < policy.asylum_office_days[:, 1])
-    capacity = stochastic_round(policy.asylum_decisions_per_day / sim.scale, sim.rng) * is_open
+    capacity = daily_capacity(policy.asylum_decisions_per_day, sim.scale, sim.rng) * is_open
     office = pop.office[pending].astype(np.intp)
     valid = (office >= 0) & (office < n_offices)
     pending, office = pending[valid], office[valid]
-    order = np.lexsort((pending, pop.since[pending], office))
-    pending, office = pending[order], office[order]
-    decided = pending[_rank_within(office) < capacity[office]]
+    decided, _ = admit(capacity, server=office, by=(pop.since[pending], pending)).take(pending)
     waited = (day - pop.since[decided]).astype(np.int64)
     sim.recorder.add(day, "asylum_decisions", pop.place[decided], pop.nationality[decided])
     sim.recorder.add(

@@ -21,25 +21,18 @@ or removal; people give up waiting with ``abandon_probability_per_day``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from corridor.engine.phases.move import record_deaths
 from corridor.engine.population import State, count_attempt, stochastic_round
+from corridor.engine.queues import admit, daily_capacity
 from corridor.engine.randomness import group_uniform, new_key
+from corridor.engine.state import Simulation
 from corridor.timeline import US_OUTCOMES
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
 
 _RELEASED, _REMOVED, _EXPELLED, _MPP = (
     US_OUTCOMES.index(o) for o in ("released", "removed", "expelled", "mpp")
 )
-
-
-def _oldest_first(sim: Simulation, rows: np.ndarray) -> np.ndarray:
-    return rows[np.lexsort((rows, sim.pop.since[rows]))]
 
 
 def _admit_at_port(sim: Simulation, rows: np.ndarray, day: int) -> None:
@@ -82,12 +75,10 @@ def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
     # Metering: each port lets in its daily intake, oldest names first.
     metered = listed[policy.metering_intake[pop.place[listed]] > 0]
     if metered.size:
-        metered = _oldest_first(sim, metered)
-        metered = metered[np.argsort(pop.place[metered], kind="stable")]
-        places = pop.place[metered]
-        quota = stochastic_round(policy.metering_intake / sim.scale, sim.rng)
-        rank = np.arange(places.size) - np.searchsorted(places, places, side="left")
-        _admit_at_port(sim, metered[rank < quota[places]], day)
+        quota = daily_capacity(policy.metering_intake, sim.scale, sim.rng)
+        port = pop.place[metered]
+        admitted, _ = admit(quota, server=port, by=(pop.since[metered], metered)).take(metered)
+        _admit_at_port(sim, admitted, day)
 
     # CBP One lottery among registrants in Mexico (north of the 19th parallel once required).
     if cbp.appointments_per_day > 0:

@@ -14,18 +14,14 @@ disbands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
 
 from corridor.engine.phases.move import record_deaths
 from corridor.engine.population import State, stochastic_round
 from corridor.engine.randomness import group_uniform, new_key
+from corridor.engine.state import Caravan, Simulation
 from corridor.geography import TRAVEL_MODES
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Caravan, Simulation
 
 _FOOT = TRAVEL_MODES.index("foot")
 
@@ -58,8 +54,6 @@ def _recruit(sim: Simulation, day: int, place: int, k: int, target: int, name: s
     pending = chosen[pop.state[chosen] == State.ASYLUM_PENDING]
     sim.recorder.add(day, "asylum_abandoned", pop.place[pending], pop.nationality[pending])
     pop.office[pending] = -1
-    from corridor.engine.core import Caravan
-
     sim.caravans.append(Caravan(name=name, place=place, target=target))
     pop.caravan[chosen] = len(sim.caravans) - 1
     sim.to_state(chosen, State.WAITING, day)

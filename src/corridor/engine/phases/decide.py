@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
 from corridor.engine.routing import choose_links
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
+from corridor.engine.state import Simulation
 
 
 def give_up(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:

@@ -17,15 +17,12 @@ above capacity (but within the ratio) are the overcrowding the ``detained`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from corridor.engine.population import State, count_attempt, stochastic_round
+from corridor.engine.population import State, count_attempt
+from corridor.engine.queues import admit, daily_capacity
 from corridor.engine.randomness import group_uniform, new_key
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
+from corridor.engine.state import Simulation
 
 
 def detention_outcomes(sim: Simulation, day: int) -> None:
@@ -74,7 +71,7 @@ def release_excess(sim: Simulation, day: int) -> None:
         sim.to_state(out, State.WAITING, day)
 
 
-def admit(sim: Simulation, day: int) -> None:
+def admit_caught(sim: Simulation, day: int) -> None:
     """Take the day's caught to the nearest open facility, within the overflow rule."""
     pop = sim.pop
     policy, routes = sim.policy, sim.routes
@@ -86,18 +83,13 @@ def admit(sim: Simulation, day: int) -> None:
     # Room per facility (agents), then admit in random order within each facility.
     # Limits in agents are rounded at random (unbiased), so small stations still hold
     # people when one agent stands for many persons.
-    limit = stochastic_round(
-        policy.detention_overflow_max_ratio * policy.detention_capacity_persons / sim.scale, sim.rng
+    limit = daily_capacity(
+        policy.detention_overflow_max_ratio * policy.detention_capacity_persons, sim.scale, sim.rng
     )
     room = np.maximum(limit - sim.occupancy, 0)
-    order = np.lexsort((sim.rng.random(caught.size), facility))
-    caught, facility = caught[order], facility[order]
-    first = np.searchsorted(facility, facility, side="left")
-    rank = np.arange(caught.size) - first
-    has_room = (facility >= 0) & (rank < np.where(facility >= 0, room[facility], 0))
-
-    held, turned_away = caught[has_room], caught[~has_room]
-    fac = facility[has_room]
+    line = admit(room, server=facility, rng=sim.rng)  # places without a facility: none
+    held, turned_away = line.take(caught)
+    fac = line.server[line.served]
     pop.facility[held] = fac
     pop.place[held] = sim.timeline.network.detention_place[fac]
     np.add.at(sim.occupancy, fac, 1)
@@ -113,4 +105,4 @@ def detention(sim: Simulation, day: int) -> None:
     """Detention phase: outcomes first (so today's admissions stay at least a night), then admission."""
     detention_outcomes(sim, day)
     release_excess(sim, day)
-    admit(sim, day)
+    admit_caught(sim, day)

@@ -11,17 +11,13 @@ deaths strike persons.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from corridor.engine.phases.decide import set_off
 from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
+from corridor.engine.state import Simulation
 from corridor.geography import TRAVEL_MODES
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
 
 #: Most links one traveller can finish in a day.
 MAX_HOPS = 6

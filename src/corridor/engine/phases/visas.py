@@ -8,15 +8,12 @@ bus and are not detained while the card is valid (``validity_days``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from corridor.engine.phases.decide import queuing_for_visa
-from corridor.engine.population import State, stochastic_round
-
-if TYPE_CHECKING:
-    from corridor.engine.core import Simulation
+from corridor.engine.population import State
+from corridor.engine.queues import admit, daily_capacity
+from corridor.engine.state import Simulation
 
 
 def visas(sim: Simulation, day: int) -> None:
@@ -30,7 +27,7 @@ def visas(sim: Simulation, day: int) -> None:
     rows = rows[pop.caravan[rows] < 0]
     rows = rows[queuing_for_visa(sim, rows, day)]
     rows = rows[day - pop.since[rows] >= vp.processing_days]
-    n = int(stochastic_round(np.array(vp.issued_per_day / sim.scale), sim.rng))
-    issued = rows[np.lexsort((rows, pop.since[rows]))[:n]]
+    n = int(daily_capacity(vp.issued_per_day, sim.scale, sim.rng))
+    issued, _ = admit(n, by=(pop.since[rows], rows)).take(rows)
     pop.papers_until[issued] = min(day + vp.validity_days, np.iinfo(np.int16).max)
     sim.recorder.add(day, "visas_issued", pop.place[issued], pop.nationality[issued])
