@@ -6,8 +6,6 @@ import importlib.util
 import re
 from pathlib import Path
 
-import pytest
-
 import corridor
 
 ROOT = Path(__file__).resolve().parents[1]
