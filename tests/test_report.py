@@ -77,6 +77,9 @@ def test_comparison_page(tmp_path: Path, run_small: Callable[..., corridor.Resul
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and "<title>corridor compare</title>" in html
     assert "Difference from base (median over seeds, 5-95% range)" in html
+    # A reader sees what was compared, and over how many paired seeds, before the plots.
+    intro = html.split("<h1>", 1)[1].split("window.PlotlyConfig", 1)[0]
+    assert intro.startswith("corridor compare: base vs ") and "same 2 seeds" in intro
     assert "Main outcomes by month (median, 5-95% band over seeds)" in html
     assert html.count("window.PlotlyConfig") == 1  # plotly.js inlined once
     assert sorted(p.name for p in tmp_path.iterdir()) == ["compare.html"]

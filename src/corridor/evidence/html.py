@@ -86,6 +86,10 @@ def _series_figure(series: str, rows: pd.DataFrame, scores: dict[str, Any]) -> A
         yaxis_title="change" if (rows["statistic"] == "change").all() else "persons / events",
         height=480,
     )
+    ends = pd.to_datetime(rows["period_end"])
+    if ends.nunique() == 1:  # one date: plotly would zoom to milliseconds around it
+        end = ends.iloc[0]
+        fig.update_xaxes(range=[end - pd.Timedelta(days=45), end + pd.Timedelta(days=45)])
     return fig
 
 
@@ -110,7 +114,8 @@ def validation_html(result: ValidationResult, path: str | Path) -> Path:
         _series_figure(str(series), rows, summary["per_series"].get(str(series), {}))
         for series, rows in result.table.groupby("series", sort=True)
     ]
-    per = result.per_series().to_html(float_format=lambda v: f"{v:.2f}", na_rep="")
+    # The series as a column, so the table has one header row.
+    per = result.per_series().reset_index().to_html(index=False, float_format=lambda v: f"{v:.2f}", na_rep="")
     skipped = result.skipped
     by_reason = (
         skipped.groupby("reason").size().rename("rows").sort_values(ascending=False).to_frame().to_html()
@@ -126,9 +131,6 @@ def validation_html(result: ValidationResult, path: str | Path) -> Path:
     return write_page(
         path, "corridor validation", sections, heading=heading, intro=_validation_intro(summary)
     )
-
-
-# --------------------------------------------------------------------------- sensitivity
 
 
 def _html(result: ValidationResult, path: Path) -> Path:

@@ -1,15 +1,13 @@
-"""corridor's HTML pages, all built by :func:`corridor.report.html.page`.
+"""The comparison page (``corridor compare``): paired differences and monthly bands.
 
-- :func:`comparison_html` (``corridor compare``): paired differences and monthly bands;
-- :func:`validation_html` (``corridor validate``): observed values beside simulated bands;
-- :func:`sensitivity_html` (``corridor sensitivity``): the heatmap of the scores.
-
-The results they show are passed in; this module does not import the workflows that make
-them (only for type checking).
+Built by :func:`corridor.report.html.page`, like the validation page
+(:mod:`corridor.evidence.html`) and the sensitivity page (:mod:`corridor.sensitivity.page`).
+The comparison is passed in; this module imports its type for type checking only.
 """
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["comparison_html"]
 
 
-# --------------------------------------------------------------------------- comparison
 def _difference_bars(comparison: Comparison) -> Any:
     import plotly.graph_objects as go
 
@@ -82,7 +79,10 @@ def comparison_html(comparison: Comparison, path: str | Path) -> Path:
     """Write a self-contained HTML page: paired differences from the reference, and monthly
     series of each outcome with the 5-95% band over seeds."""
     figures = [_difference_bars(comparison), _monthly_bands(comparison)]
-    return write_page(path, "corridor compare", [Section(figures=figures)])
-
-
-# --------------------------------------------------------------------------- validation
+    seeds = comparison.totals.xs(comparison.scenarios[0], level="scenario").index.nunique()
+    intro = escape(
+        f"Each scenario was run over the same {seeds} seeds (common random numbers), so a "
+        f"difference is paired seed by seed. The reference is {comparison.scenarios[0]}."
+    )
+    heading = "corridor compare: " + " vs ".join(comparison.scenarios)
+    return write_page(path, "corridor compare", [Section(figures=figures)], heading=heading, intro=intro)

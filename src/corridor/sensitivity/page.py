@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,4 +75,9 @@ def sensitivity_html(result: SensitivityResult, path: str | Path) -> Path:
         xaxis={"tickangle": -40},
         margin={"l": 320},
     )
-    return write_page(path, "corridor sensitivity", [Section(figures=[fig])])
+    heading = f"corridor sensitivity: {info.get('scenario', '')}"
+    intro = (
+        "Each cell is how much one uncertain parameter moves one outcome over its range "
+        f"({escape(what)}; 0 is no effect). Hover a cell for the raw indices."
+    )
+    return write_page(path, "corridor sensitivity", [Section(figures=[fig])], heading=heading, intro=intro)
