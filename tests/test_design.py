@@ -45,7 +45,6 @@ def test_every_exception_derives_from_the_root(figures: dict[str, Any]) -> None:
     assert figures["exceptions_without_root"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="open: load_flee_network (204), _read_rows (119)")
 def test_no_function_longer_than_100_lines(figures: dict[str, Any]) -> None:
     lines, name = figures["longest_functions"][0]
     assert lines <= 100, f"{name} is {lines} lines"

@@ -6,7 +6,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,6 +209,130 @@ def _check_duplicates(rows: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
+def _records(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank CSV records of ``text``, each with the line it starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        line = reader.line_num + 1  # the first line of the next record
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            span = f"line {line}" if reader.line_num <= line else f"lines {line}-{reader.line_num}"
+            hint = " (a double quote left open?)" if "end of data" in str(exc) else ""
+            raise EvidenceError(
+                f"{name} {span}: {exc}{hint}; expected CSV fields separated by commas, "
+                "quoted with double quotes"
+            ) from None
+        if any(f.strip() for f in fields):
+            yield line, fields
+
+
+def _check_header(name: str, line: int, header: list[str]) -> None:
+    """Raise unless the header has the required columns, a source column, and no column twice."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise EvidenceError(
+            f"{name} line {line}: missing column(s) {', '.join(map(repr, missing))}; "
+            f"expected {_EXPECTED_HEADER}"
+        )
+    if "source_title" not in header and "source_url" not in header:
+        raise EvidenceError(
+            f"{name} line {line}: needs a 'source_title' or 'source_url' column; expected {_EXPECTED_HEADER}"
+        )
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise EvidenceError(
+            f"{name} line {line}: column(s) {', '.join(map(repr, twice))} given twice; "
+            "expected each column once"
+        )
+
+
+def _cells(name: str, line: int, fields: list[str], header: list[str], header_line: int) -> dict[str, str]:
+    """A record's stripped cells by column (unnamed columns dropped), once it has one per column."""
+    if len(fields) != len(header):
+        hint = " (a truncated line?)" if len(fields) < len(header) else ""
+        raise EvidenceError(
+            f"{name} line {line}: {len(fields)} fields where the header (line {header_line}) has "
+            f"{len(header)} columns{hint}; expected {len(header)} fields, one per column"
+        )
+    return {k: v.strip() for k, v in zip(header, fields, strict=True) if k}
+
+
+def _check_text(name: str, line: int, row: Mapping[str, str]) -> None:
+    """Raise for a cell of :data:`_ONE_LINE` with a line break or of :data:`_NON_BLANK` left blank."""
+    for column in _ONE_LINE:
+        cell = row.get(column, "")
+        if _LINE_BREAK.search(cell):
+            raise EvidenceError(
+                f"{name} line {line}, column {column!r}: {cell!r} has a line break; expected one line of text"
+            )
+    for column in _NON_BLANK:
+        if not row[column]:
+            raise EvidenceError(
+                f"{name} line {line}, column {column!r}: empty; expected "
+                + ("a number" if column == "value" else "a name")
+            )
+
+
+def _parse_period(
+    name: str, line: int, row: Mapping[str, str]
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """A row's period: both dates or neither, the end not before the start."""
+    start = _parse_date(name, line, "period_start", row["period_start"])
+    end = _parse_date(name, line, "period_end", row["period_end"])
+    if (start is None) != (end is None):
+        column = "period_start" if start is None else "period_end"
+        other = "period_end" if start is None else "period_start"
+        raise EvidenceError(
+            f"{name} line {line}, column {column!r}: give both period dates or neither; "
+            f"expected a date (YYYY-MM-DD) here, as {other} has one"
+        )
+    if start is not None and end is not None and end < start:
+        raise EvidenceError(
+            f"{name} line {line}, column 'period_end': {row['period_end']} is before "
+            f"period_start {row['period_start']}; expected a period ending on or after its start"
+        )
+    return start, end
+
+
+def _observation(
+    path: Path, name: str, line: int, row: Mapping[str, str], rules: Sequence[Rule]
+) -> dict[str, Any]:
+    """One data row of ``path`` (``name`` in messages), checked, as a row of :func:`_read_rows`."""
+    _check_text(name, line, row)
+    start, end = _parse_period(name, line, row)
+    title, url = row.get("source_title", ""), row.get("source_url", "")
+    if not title and not url:
+        raise EvidenceError(
+            f"{name} line {line}, column 'source_title': no source for this value; "
+            "expected a source_title or source_url"
+        )
+    breakdown = row.get("breakdown", "")
+    rule = find_rule(rules, row["series"], row["geography"], breakdown)
+    statistic = rule.statistic if rule is not None and rule.statistic else ""
+    relative = statistic == "change" or row["unit"].casefold() in _CHANGE_UNITS
+    value = _parse_value(f"{name} line {line}, column 'value'", row["value"], relative)
+    return {
+        "series": row["series"],
+        "geography": row["geography"],
+        "breakdown": breakdown,
+        "nationality": _nationality_label(breakdown),
+        "period_start": start,
+        "period_end": end,
+        "value": value,
+        "unit": row["unit"],
+        "statistic": statistic,
+        "source": " ".join(p for p in (title, f"<{url}>" if url else "") if p),
+        "note": row.get("note", ""),
+        "file": path.name,
+        "line": line,
+        "_shown": name,
+        "_value": row["value"],
+    }
+
+
 def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
     """The rows of one observed CSV, checked (an EvidenceError names file, line and column).
 
@@ -219,110 +343,16 @@ def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
     text = _read_text(path)
     if not text.strip():
         raise EvidenceError(f"{name} line 1: the file is empty; expected {_EXPECTED_HEADER}")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     header_line = 1
     rows: list[dict[str, Any]] = []
-    while True:
-        line = reader.line_num + 1  # the first line of the next record
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            span = f"line {line}" if reader.line_num <= line else f"lines {line}-{reader.line_num}"
-            hint = " (a double quote left open?)" if "end of data" in str(exc) else ""
-            raise EvidenceError(
-                f"{name} {span}: {exc}{hint}; expected CSV fields separated by commas, "
-                "quoted with double quotes"
-            ) from None
-        if not any(f.strip() for f in fields):  # a blank line
-            continue
+    for line, fields in _records(name, text):
         if header is None:
             header, header_line = [h.strip() for h in fields], line
-            missing = [c for c in REQUIRED_COLUMNS if c not in header]
-            if missing:
-                raise EvidenceError(
-                    f"{name} line {line}: missing column(s) {', '.join(map(repr, missing))}; "
-                    f"expected {_EXPECTED_HEADER}"
-                )
-            if "source_title" not in header and "source_url" not in header:
-                raise EvidenceError(
-                    f"{name} line {line}: needs a 'source_title' or 'source_url' column; "
-                    f"expected {_EXPECTED_HEADER}"
-                )
-            twice = sorted({h for h in header if h and header.count(h) > 1})
-            if twice:
-                raise EvidenceError(
-                    f"{name} line {line}: column(s) {', '.join(map(repr, twice))} given twice; "
-                    "expected each column once"
-                )
+            _check_header(name, line, header)
             continue
-        if len(fields) != len(header):
-            hint = " (a truncated line?)" if len(fields) < len(header) else ""
-            raise EvidenceError(
-                f"{name} line {line}: {len(fields)} fields where the header (line {header_line}) has "
-                f"{len(header)} columns{hint}; expected {len(header)} fields, one per column"
-            )
-        row = {k: v.strip() for k, v in zip(header, fields, strict=True) if k}
-        for column in _ONE_LINE:
-            cell = row.get(column, "")
-            if _LINE_BREAK.search(cell):
-                raise EvidenceError(
-                    f"{name} line {line}, column {column!r}: {cell!r} has a line break; "
-                    "expected one line of text"
-                )
-        for column in _NON_BLANK:
-            if not row[column]:
-                raise EvidenceError(
-                    f"{name} line {line}, column {column!r}: empty; expected "
-                    + ("a number" if column == "value" else "a name")
-                )
-        series = row["series"]
-        start = _parse_date(name, line, "period_start", row["period_start"])
-        end = _parse_date(name, line, "period_end", row["period_end"])
-        if (start is None) != (end is None):
-            column = "period_start" if start is None else "period_end"
-            other = "period_end" if start is None else "period_start"
-            raise EvidenceError(
-                f"{name} line {line}, column {column!r}: give both period dates or neither; "
-                f"expected a date (YYYY-MM-DD) here, as {other} has one"
-            )
-        if start is not None and end is not None and end < start:
-            raise EvidenceError(
-                f"{name} line {line}, column 'period_end': {row['period_end']} is before "
-                f"period_start {row['period_start']}; expected a period ending on or after its start"
-            )
-        title, url = row.get("source_title", ""), row.get("source_url", "")
-        if not title and not url:
-            raise EvidenceError(
-                f"{name} line {line}, column 'source_title': no source for this value; "
-                "expected a source_title or source_url"
-            )
-        breakdown = row.get("breakdown", "")
-        rule = find_rule(rules, series, row["geography"], breakdown)
-        statistic = rule.statistic if rule is not None and rule.statistic else ""
-        relative = statistic == "change" or row["unit"].casefold() in _CHANGE_UNITS
-        value = _parse_value(f"{name} line {line}, column 'value'", row["value"], relative)
-        rows.append(
-            {
-                "series": series,
-                "geography": row["geography"],
-                "breakdown": breakdown,
-                "nationality": _nationality_label(breakdown),
-                "period_start": start,
-                "period_end": end,
-                "value": value,
-                "unit": row["unit"],
-                "statistic": statistic,
-                "source": " ".join(p for p in (title, f"<{url}>" if url else "") if p),
-                "note": row.get("note", ""),
-                "file": path.name,
-                "line": line,
-                "_shown": name,
-                "_value": row["value"],
-            }
-        )
+        row = _cells(name, line, fields, header, header_line)
+        rows.append(_observation(path, name, line, row, rules))
     if header is None:
         raise EvidenceError(f"{name} line 1: the file is empty; expected {_EXPECTED_HEADER}")
     if not rows:

@@ -239,6 +239,199 @@ def _read_sim_period(path: Path) -> tuple[dt.date | None, int | None]:
     return start, length
 
 
+@dataclass
+class _Locations:
+    """locations.csv, column by column, in file order."""
+
+    names: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    region: list[str] = field(default_factory=list)
+    country: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    gps_x: list[float] = field(default_factory=list)
+    gps_y: list[float] = field(default_factory=list)
+    conflict_date: list[int] = field(default_factory=list)
+    pop_cap: list[int] = field(default_factory=list)
+    attributes: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Routes:
+    """routes.csv, column by column, in file order (ends as location ids)."""
+
+    route_from: list[int] = field(default_factory=list)
+    route_to: list[int] = field(default_factory=list)
+    distance: list[float] = field(default_factory=list)
+    forced: list[int] = field(default_factory=list)
+    attributes: list[dict[str, str]] = field(default_factory=list)
+
+
+def _kind_and_conflict_date(path: Path, row: _Row) -> tuple[str, int]:
+    """A location row's kind (after Flee's late-conflict rule) and conflict date (-1: blank)."""
+    c = row.cells
+    kind = _kind(c[5])
+    if kind is None:
+        if c[5].lower() in ("location_type", "type"):
+            raise FleeInputError(
+                f"{path.name} line {row.line}: looks like a header; Flee header lines start with '#'"
+            )
+        raise FleeInputError(
+            f"{_where(path, row, 'location_type')}: {c[5]!r} is not a Flee location type "
+            "(conflict_zone, town, camp, idpcamp, forwarding_hub, marker)"
+        )
+    date = -1
+    if c[6]:
+        date = _int(path, row, "conflict_date", c[6])
+    elif kind == "conflict_zone":
+        raise FleeInputError(f"{_where(path, row, 'conflict_date')}: a conflict zone needs a day")
+    if kind == "conflict_zone" and date > 0:
+        kind = "town"  # Flee 3.1: a conflict that starts later makes a town at first
+    return kind, date
+
+
+def _read_locations(path: Path) -> _Locations:
+    """locations.csv, checked: names unique and not empty, types known, numbers valid."""
+    rows, extra = _read_rows(path, len(_LOCATION_COLUMNS))
+    if not rows:
+        raise FleeInputError(f"{path.name}: no locations")
+    locations = _Locations()
+    for row in rows:
+        _require(path, row, _LOCATION_COLUMNS, len(_LOCATION_COLUMNS))
+        c = row.cells
+        name = c[0]
+        if not name:
+            raise FleeInputError(f"{_where(path, row, 'name')}: empty")
+        if name in locations.index:
+            raise FleeInputError(
+                f"{_where(path, row, 'name')}: duplicate location {name!r} "
+                f"(first on line {rows[locations.index[name]].line})"
+            )
+        kind, date = _kind_and_conflict_date(path, row)
+        pc = _int(path, row, "pop/cap", c[7]) if c[7] else 0
+        if pc < 0:
+            raise FleeInputError(f"{_where(path, row, 'pop/cap')}: {pc} (expected >= 0)")
+        locations.index[name] = len(locations.names)
+        locations.names.append(name)
+        locations.region.append(c[1])
+        locations.country.append(c[2] or "unknown")
+        locations.kinds.append(kind)
+        locations.types.append(c[5])
+        locations.gps_x.append(_float(path, row, "gps_x", c[3]) if c[3] else 0.0)
+        locations.gps_y.append(_float(path, row, "gps_y", c[4]) if c[4] else 0.0)
+        locations.conflict_date.append(date)
+        locations.pop_cap.append(pc)
+        locations.attributes.append(
+            {extra[i] if i < len(extra) else f"column_{9 + i}": v for i, v in enumerate(c[8:])}
+        )
+    return locations
+
+
+def _route_attributes(path: Path, row: _Row, extra: list[str]) -> dict[str, str]:
+    """A route row's custom attribute cells by column name, the link attributes range-checked."""
+    attrs = {extra[i] if i < len(extra) else f"column_{5 + i}": v for i, v in enumerate(row.cells[4:])}
+    for key in LINK_ATTRIBUTES:
+        if attrs.get(key, ""):
+            value = _float(path, row, key, attrs[key])
+            if value < 0 or (key == "walk_probability" and value > 1):
+                raise FleeInputError(f"{_where(path, row, key)}: {value} out of range")
+    return attrs
+
+
+def _read_routes(path: Path, locations_file: str, index: dict[str, int]) -> _Routes:
+    """routes.csv, checked against the location ids in ``index`` (read from ``locations_file``)."""
+    rows, extra = _read_rows(path, len(_ROUTE_COLUMNS))
+    if not rows:
+        raise FleeInputError(f"{path.name}: no routes")
+    routes = _Routes()
+    for row in rows:
+        _require(path, row, _ROUTE_COLUMNS, 3)
+        c = row.cells
+        for col, name in (("name1", c[0]), ("name2", c[1])):
+            if name not in index:
+                raise FleeInputError(
+                    f"{_where(path, row, col)}: unknown location {name!r} (not in {locations_file})"
+                )
+        if c[0] == c[1]:
+            raise FleeInputError(f"{path.name} line {row.line}: route from {c[0]!r} to itself")
+        d = _float(path, row, "distance", c[2])
+        if d <= 0:
+            raise FleeInputError(f"{_where(path, row, 'distance')}: {c[2]} (expected > 0 km)")
+        forced = _int(path, row, "forced_redirection", c[3]) if len(c) > 3 and c[3] else 0
+        if forced not in (0, 1, 2):
+            raise FleeInputError(f"{_where(path, row, 'forced_redirection')}: {forced} (expected 0, 1 or 2)")
+        attrs = _route_attributes(path, row, extra)
+        routes.route_from.append(index[c[0]])
+        routes.route_to.append(index[c[1]])
+        routes.distance.append(d)
+        routes.forced.append(forced)
+        routes.attributes.append(attrs)
+    return routes
+
+
+def _read_closures(path: Path, index: dict[str, int], countries: set[str]) -> list[Closure]:
+    """closures.csv, checked: known closure types, and known countries or locations."""
+    closures: list[Closure] = []
+    rows, _ = _read_rows(path, len(_CLOSURE_COLUMNS))
+    for row in rows:
+        _require(path, row, _CLOSURE_COLUMNS, len(_CLOSURE_COLUMNS))
+        c = row.cells
+        if c[0] not in CLOSURE_TYPES:
+            raise FleeInputError(
+                f"{_where(path, row, 'closure_type')}: {c[0]!r} is not one of {', '.join(CLOSURE_TYPES)}"
+            )
+        need_two = c[0] in ("country", "link", "remove_forced_redirection")
+        for col, name in (("name1", c[1]), ("name2", c[2])):
+            if col == "name2" and not need_two:
+                continue
+            known = countries if c[0] == "country" else index
+            if name not in known:
+                what = "country" if c[0] == "country" else "location"
+                raise FleeInputError(f"{_where(path, row, col)}: unknown {what} {name!r}")
+        start = _int(path, row, "closure_start", c[3])
+        end = _int(path, row, "closure_end", c[4])
+        closures.append(Closure(c[0], c[1], c[2], start, end))
+    return closures
+
+
+def _build_network(locations: _Locations, routes: _Routes, kind: npt.NDArray[np.str_]) -> Network:
+    """The corridor Network: Flee's locations and routes, and one walked link per route direction."""
+    n_places, n_routes = len(locations.names), len(routes.distance)
+    link_from = np.empty(2 * n_routes, dtype=np.int16)
+    link_to = np.empty(2 * n_routes, dtype=np.int16)
+    link_from[0::2], link_to[0::2] = routes.route_from, routes.route_to
+    link_from[1::2], link_to[1::2] = routes.route_to, routes.route_from
+    return Network(
+        place_names=locations.names,
+        place_state=np.array(locations.region),
+        place_country=np.array(locations.country),
+        place_kind=kind,
+        lat=np.asarray(locations.gps_x, dtype=np.float64),
+        lon=np.asarray(locations.gps_y, dtype=np.float64),
+        north_of_19th=np.zeros(n_places, dtype=bool),
+        route_from=np.asarray(routes.route_from, dtype=np.int16),
+        route_to=np.asarray(routes.route_to, dtype=np.int16),
+        route_mode=np.full(n_routes, "road"),
+        route_distance_km=np.asarray(routes.distance, dtype=np.float64),
+        link_from=link_from,
+        link_to=link_to,
+        link_route=np.repeat(np.arange(n_routes, dtype=np.int16), 2),
+        link_mode=np.full(2 * n_routes, TRAVEL_MODES.index("foot"), dtype=np.int8),
+        link_distance_km=np.repeat(np.asarray(routes.distance, dtype=np.float32), 2),
+        detention_place=np.empty(0, dtype=np.int16),
+        detention_name=[],
+        detention_capacity_data=np.empty(0, dtype=np.float64),
+        shelter_capacity=np.zeros(n_places),
+        comar_places=[],
+    )
+
+
+def _per_link(routes: _Routes, key: str, missing: float) -> npt.NDArray[np.float64]:
+    """A numeric route attribute for each directed link (``missing`` where blank or absent)."""
+    per_route = np.array([float(a[key]) if a.get(key) else missing for a in routes.attributes])
+    return np.repeat(per_route, 2)
+
+
 def load_flee_network(directory: str | Path) -> FleeNetwork:
     """Read a network in Flee's input format.
 
@@ -266,178 +459,32 @@ def load_flee_network(directory: str | Path) -> FleeNetwork:
     for p in (loc_path, route_path):
         if not p.is_file():
             raise FleeInputError(f"missing Flee input file {p}")
-
-    # locations.csv
-    loc_rows, loc_extra = _read_rows(loc_path, len(_LOCATION_COLUMNS))
-    if not loc_rows:
-        raise FleeInputError(f"{loc_path.name}: no locations")
-    names: list[str] = []
-    index: dict[str, int] = {}
-    region, country, kinds, types = [], [], [], []
-    gps_x, gps_y, conflict_date, pop_cap = [], [], [], []
-    loc_attrs: list[dict[str, str]] = []
-    for row in loc_rows:
-        _require(loc_path, row, _LOCATION_COLUMNS, len(_LOCATION_COLUMNS))
-        c = row.cells
-        name = c[0]
-        if not name:
-            raise FleeInputError(f"{_where(loc_path, row, 'name')}: empty")
-        if name in index:
-            raise FleeInputError(
-                f"{_where(loc_path, row, 'name')}: duplicate location {name!r} "
-                f"(first on line {loc_rows[index[name]].line})"
-            )
-        kind = _kind(c[5])
-        if kind is None:
-            if c[5].lower() in ("location_type", "type"):
-                raise FleeInputError(
-                    f"{loc_path.name} line {row.line}: looks like a header; Flee header lines start with '#'"
-                )
-            raise FleeInputError(
-                f"{_where(loc_path, row, 'location_type')}: {c[5]!r} is not a Flee location type "
-                "(conflict_zone, town, camp, idpcamp, forwarding_hub, marker)"
-            )
-        date = -1
-        if c[6]:
-            date = _int(loc_path, row, "conflict_date", c[6])
-        elif kind == "conflict_zone":
-            raise FleeInputError(f"{_where(loc_path, row, 'conflict_date')}: a conflict zone needs a day")
-        if kind == "conflict_zone" and date > 0:
-            kind = "town"  # Flee 3.1: a conflict that starts later makes a town at first
-        pc = _int(loc_path, row, "pop/cap", c[7]) if c[7] else 0
-        if pc < 0:
-            raise FleeInputError(f"{_where(loc_path, row, 'pop/cap')}: {pc} (expected >= 0)")
-        index[name] = len(names)
-        names.append(name)
-        region.append(c[1])
-        country.append(c[2] or "unknown")
-        kinds.append(kind)
-        types.append(c[5])
-        gps_x.append(_float(loc_path, row, "gps_x", c[3]) if c[3] else 0.0)
-        gps_y.append(_float(loc_path, row, "gps_y", c[4]) if c[4] else 0.0)
-        conflict_date.append(date)
-        pop_cap.append(pc)
-        loc_attrs.append(
-            {loc_extra[i] if i < len(loc_extra) else f"column_{9 + i}": v for i, v in enumerate(c[8:])}
-        )
-    kind_a = np.array(kinds)
-    is_camp = np.isin(kind_a, ("camp", "idpcamp"))
-    pop_cap_a = np.asarray(pop_cap, dtype=np.int64)
-
-    # routes.csv
-    route_rows, route_extra = _read_rows(route_path, len(_ROUTE_COLUMNS))
-    if not route_rows:
-        raise FleeInputError(f"{route_path.name}: no routes")
-    r_from, r_to, r_dist, r_forced = [], [], [], []
-    r_attrs: list[dict[str, str]] = []
-    for row in route_rows:
-        _require(route_path, row, _ROUTE_COLUMNS, 3)
-        c = row.cells
-        for col, name in (("name1", c[0]), ("name2", c[1])):
-            if name not in index:
-                raise FleeInputError(
-                    f"{_where(route_path, row, col)}: unknown location {name!r} (not in {loc_path.name})"
-                )
-        if c[0] == c[1]:
-            raise FleeInputError(f"{route_path.name} line {row.line}: route from {c[0]!r} to itself")
-        d = _float(route_path, row, "distance", c[2])
-        if d <= 0:
-            raise FleeInputError(f"{_where(route_path, row, 'distance')}: {c[2]} (expected > 0 km)")
-        forced = _int(route_path, row, "forced_redirection", c[3]) if len(c) > 3 and c[3] else 0
-        if forced not in (0, 1, 2):
-            raise FleeInputError(
-                f"{_where(route_path, row, 'forced_redirection')}: {forced} (expected 0, 1 or 2)"
-            )
-        attrs = {
-            route_extra[i] if i < len(route_extra) else f"column_{5 + i}": v for i, v in enumerate(c[4:])
-        }
-        for key in LINK_ATTRIBUTES:
-            if attrs.get(key, ""):
-                value = _float(route_path, row, key, attrs[key])
-                if value < 0 or (key == "walk_probability" and value > 1):
-                    raise FleeInputError(f"{_where(route_path, row, key)}: {value} out of range")
-        r_from.append(index[c[0]])
-        r_to.append(index[c[1]])
-        r_dist.append(d)
-        r_forced.append(forced)
-        r_attrs.append(attrs)
-
-    # closures.csv and sim_period.csv (optional)
+    locations = _read_locations(loc_path)
+    kind = np.array(locations.kinds)
+    is_camp = np.isin(kind, ("camp", "idpcamp"))
+    pop_cap = np.asarray(locations.pop_cap, dtype=np.int64)
+    routes = _read_routes(route_path, loc_path.name, locations.index)
     closures: list[Closure] = []
     if closure_path.is_file():
-        rows, _ = _read_rows(closure_path, len(_CLOSURE_COLUMNS))
-        countries = set(country)
-        for row in rows:
-            _require(closure_path, row, _CLOSURE_COLUMNS, len(_CLOSURE_COLUMNS))
-            c = row.cells
-            if c[0] not in CLOSURE_TYPES:
-                raise FleeInputError(
-                    f"{_where(closure_path, row, 'closure_type')}: {c[0]!r} is not one of "
-                    f"{', '.join(CLOSURE_TYPES)}"
-                )
-            need_two = c[0] in ("country", "link", "remove_forced_redirection")
-            for col, name in (("name1", c[1]), ("name2", c[2])):
-                if col == "name2" and not need_two:
-                    continue
-                known = countries if c[0] == "country" else index
-                if name not in known:
-                    what = "country" if c[0] == "country" else "location"
-                    raise FleeInputError(f"{_where(closure_path, row, col)}: unknown {what} {name!r}")
-            start = _int(closure_path, row, "closure_start", c[3])
-            end = _int(closure_path, row, "closure_end", c[4])
-            closures.append(Closure(c[0], c[1], c[2], start, end))
+        closures = _read_closures(closure_path, locations.index, set(locations.country))
     start_date, length = _read_sim_period(period_path) if period_path.is_file() else (None, None)
-
-    # Directed links: one per direction of each route, walked.
-    n_routes = len(r_from)
-    foot = TRAVEL_MODES.index("foot")
-    link_from = np.empty(2 * n_routes, dtype=np.int16)
-    link_to = np.empty(2 * n_routes, dtype=np.int16)
-    link_from[0::2], link_to[0::2] = r_from, r_to
-    link_from[1::2], link_to[1::2] = r_to, r_from
-    link_route = np.repeat(np.arange(n_routes, dtype=np.int16), 2)
-    speed = np.array([float(a["max_move_speed"]) if a.get("max_move_speed") else math.nan for a in r_attrs])
-    walk = np.array([float(a["walk_probability"]) if a.get("walk_probability") else 0.0 for a in r_attrs])
-
-    lat = np.asarray(gps_x, dtype=np.float64)
-    network = Network(
-        place_names=names,
-        place_state=np.array(region),
-        place_country=np.array(country),
-        place_kind=kind_a,
-        lat=lat,
-        lon=np.asarray(gps_y, dtype=np.float64),
-        north_of_19th=np.zeros(len(names), dtype=bool),
-        route_from=np.asarray(r_from, dtype=np.int16),
-        route_to=np.asarray(r_to, dtype=np.int16),
-        route_mode=np.full(n_routes, "road"),
-        route_distance_km=np.asarray(r_dist, dtype=np.float64),
-        link_from=link_from,
-        link_to=link_to,
-        link_route=link_route,
-        link_mode=np.full(2 * n_routes, foot, dtype=np.int8),
-        link_distance_km=np.repeat(np.asarray(r_dist, dtype=np.float32), 2),
-        detention_place=np.empty(0, dtype=np.int16),
-        detention_name=[],
-        detention_capacity_data=np.empty(0, dtype=np.float64),
-        shelter_capacity=np.zeros(len(names)),
-        comar_places=[],
-    )
-    if len(names) > np.iinfo(np.int16).max or n_routes > np.iinfo(np.int16).max // 2:
+    network = _build_network(locations, routes, kind)
+    if len(locations.names) > np.iinfo(np.int16).max or len(routes.distance) > np.iinfo(np.int16).max // 2:
         raise FleeInputError(f"{folder}: more than 32767 locations or 16383 routes are not supported")
+    country = locations.country
     return FleeNetwork(
         network=network,
-        kind=kind_a,
-        location_type=types,
-        conflict_date=np.asarray(conflict_date, dtype=np.int64),
-        population=np.where(is_camp, 0, pop_cap_a),
-        capacity=np.where(is_camp, pop_cap_a, -1),
+        kind=kind,
+        location_type=locations.types,
+        conflict_date=np.asarray(locations.conflict_date, dtype=np.int64),
+        population=np.where(is_camp, 0, pop_cap),
+        capacity=np.where(is_camp, pop_cap, -1),
         foreign=np.array([c != country[0] for c in country]),
-        forced_redirection=np.asarray(r_forced, dtype=np.int8),
-        link_speed_km=np.repeat(speed, 2),
-        link_walk_probability=np.repeat(walk, 2),
-        route_attributes=r_attrs,
-        location_attributes=loc_attrs,
+        forced_redirection=np.asarray(routes.forced, dtype=np.int8),
+        link_speed_km=_per_link(routes, "max_move_speed", math.nan),
+        link_walk_probability=_per_link(routes, "walk_probability", 0.0),
+        route_attributes=routes.attributes,
+        location_attributes=locations.attributes,
         closures=closures,
         start_date=start_date,
         length_days=length,
