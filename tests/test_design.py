@@ -62,7 +62,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("corridor.evidence", "corridor.report"),
     ("corridor.runner",),
     ("corridor.engine", "corridor.flee"),
-    ("corridor.timeline", "corridor.metrics", "corridor.geography", "corridor.scenario", "corridor.params"),
+    (
+        "corridor.timeline",
+        "corridor.metrics",
+        "corridor.geography",
+        "corridor.scenario",
+        "corridor.params",
+        "corridor.observations",
+    ),
 ]
 
 

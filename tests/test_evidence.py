@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 import corridor.evidence as ev
+import corridor.observations as obs
 from corridor.cli import app
 from corridor.metrics import EXTRA_STOCKS, FLOWS, PLACE_SERIES, STOCKS, Results
 
@@ -694,14 +695,14 @@ def test_only_regular_files_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert "/dev/zero: is a character device; only regular files" in one_line_error(Path("/dev/zero"))
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as f:
-        f.truncate(ev.mapping.MAX_FILE_BYTES + 1)  # sparse: nothing is read
+        f.truncate(obs.mapping.MAX_FILE_BYTES + 1)  # sparse: nothing is read
     assert one_line_error(huge) == (
         f"{huge}: is larger than 100 MB; refused unread, expected an observed CSV file of at most that size"
     )
     small = write_csv(
         tmp_path / "small.csv", [row("mx_deportations", "Mexico", "2019-01-01", "2019-01-31", 5)]
     )
-    monkeypatch.setattr(ev.mapping, "MAX_FILE_BYTES", 40)
+    monkeypatch.setattr(obs.mapping, "MAX_FILE_BYTES", 40)
     assert "is larger than" in one_line_error(small)
     monkeypatch.undo()
     assert "no such file; expected an observed CSV file" in one_line_error(tmp_path / "missing.csv")

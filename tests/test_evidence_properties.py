@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import corridor.evidence as ev
+import corridor.observations as obs
 from corridor.cli import app
 
 from .conftest import SHIPPED_SCENARIO
@@ -309,7 +310,7 @@ def missing_column(draw: st.DrawFn) -> Case:
         drop = [COL["source_title"], COL["source_url"]]
         expect = r"line 1: needs a 'source_title' or 'source_url' column"
     else:
-        drop = [COL[draw(st.sampled_from(ev.observed.REQUIRED_COLUMNS))]]
+        drop = [COL[draw(st.sampled_from(obs.reader.REQUIRED_COLUMNS))]]
         expect = r"line 1: missing column"
     if how == "rename":
         header[drop[0]] = draw(st.sampled_from(["Value", "vaule", "", " series_", "period start", "units"]))

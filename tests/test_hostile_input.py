@@ -459,7 +459,7 @@ def test_an_observed_file_with_a_header_and_no_rows_is_refused(tmp_path: Path) -
     from corridor.errors import EvidenceError
     from corridor.evidence import load_observed
 
-    shipped = corridor.evidence.observed_files()[0]
+    shipped = corridor.observations.observed_files()[0]
     header = shipped.read_text(encoding="utf-8").splitlines()[0]
     (tmp_path / "empty.csv").write_text(header + "\n")
     with pytest.raises(EvidenceError, match=r"empty\.csv: a header and no rows"):

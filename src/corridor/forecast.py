@@ -33,9 +33,9 @@ import pandas as pd
 from corridor.atomic import write_atomically, write_text_atomically
 from corridor.errors import ForecastError, OutputError
 from corridor.evidence import COLUMNS, HELD_OUT_FROM, Rule, load_mapping, load_observed
-from corridor.evidence.mapping import find_rule
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
+from corridor.observations.mapping import find_rule
 from corridor.outputs import check_output_file
 from corridor.params.posterior import read_posterior
 from corridor.runner.executors import make_executor, run_many

@@ -20,8 +20,10 @@ dropped when the files are read unless ``include_held_out=True`` is asked for ex
 from __future__ import annotations
 
 from corridor.errors import EvidenceError
-from corridor.evidence.mapping import Rule, load_mapping
-from corridor.evidence.observed import (
+from corridor.evidence.plan import aggregate
+from corridor.evidence.validation import ValidationResult, compare_observed, validate
+from corridor.observations.mapping import Rule, load_mapping
+from corridor.observations.reader import (
     COLUMNS,
     HELD_OUT_FROM,
     HELD_OUT_SERIES,
@@ -29,8 +31,6 @@ from corridor.evidence.observed import (
     load_observed,
     observed_files,
 )
-from corridor.evidence.plan import aggregate
-from corridor.evidence.validation import ValidationResult, compare_observed, validate
 
 __all__ = [
     "COLUMNS",

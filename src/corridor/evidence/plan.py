@@ -16,9 +16,9 @@ from corridor.geography import Network
 from corridor.metrics import Results
 
 if TYPE_CHECKING:
-    from corridor.evidence.mapping import Rule, Statistic
-from corridor.evidence.mapping import find_rule
-from corridor.evidence.resolve import _Places, _resolve_nationalities, _resolve_places, _Skip
+    from corridor.observations.mapping import Rule, Statistic
+from corridor.observations.mapping import find_rule
+from corridor.observations.resolve import _Places, _resolve_nationalities, _resolve_places, _Skip
 
 
 def _daily(

@@ -24,13 +24,13 @@ from corridor.runner.single import simulate
 from corridor.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
-    from corridor.evidence.mapping import Rule
     from corridor.evidence.plan import ComparisonPlan
+    from corridor.observations.mapping import Rule
 from corridor.evidence.html import _html
-from corridor.evidence.mapping import load_mapping
-from corridor.evidence.observed import HELD_OUT_FROM, load_observed
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.evidence.score import OBSERVATION_CODES, inside_interval, log_errors, scores
+from corridor.observations.mapping import load_mapping
+from corridor.observations.reader import HELD_OUT_FROM, load_observed
 
 _DISPLAY = (
     "series",

@@ -16,10 +16,10 @@ import pandas as pd
 from corridor.textfile import shown
 
 if TYPE_CHECKING:
-    from corridor.evidence.mapping import Rule
+    from corridor.observations.mapping import Rule
 from corridor.errors import EvidenceError
-from corridor.evidence.mapping import _read_text, find_rule, load_mapping
-from corridor.evidence.resolve import _nationality_label, _norm, parse_breakdown
+from corridor.observations.mapping import _read_text, find_rule, load_mapping
+from corridor.observations.resolve import _nationality_label, _norm, parse_breakdown
 from corridor.packagedata import package_data
 
 #: Columns of the table :func:`load_observed` returns.

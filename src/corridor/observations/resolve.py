@@ -16,7 +16,7 @@ from corridor.geography import Network
 from corridor.metrics import Results
 
 if TYPE_CHECKING:
-    from corridor.evidence.mapping import Rule
+    from corridor.observations.mapping import Rule
 
 
 _MEXICO_NAMES = frozenset({"mexico"})
