@@ -486,7 +486,7 @@ def test_cli_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_shipped_files_load() -> None:
     obs = ev.load_observed()
     assert list(obs.columns) == list(ev.COLUMNS)
-    assert set(obs["file"]) == {"observed.csv", "reported_in_press.csv"}
+    assert set(obs["file"]) == {"observed.csv", "reported_in_press.csv", "gdidata.csv"}
     assert (obs["source"].str.len() > 0).all()
     mapped = obs[obs["statistic"] != ""]
     assert {"usbp_sw_encounters", "mx_irregular_events", "comar_asylum_applications"} <= set(mapped["series"])
@@ -595,10 +595,15 @@ def test_shipped_releases_that_disagree_are_kept_as_rows_of_their_sources() -> N
     obs = ev.load_observed(include_held_out=True)
     key = ["series", "geography", "breakdown", "period_start", "period_end"]
     pairs = obs[obs.duplicated(key, keep=False)]
-    # the shipped data hold a few such pairs (revised releases), each of two sources
-    assert 0 < len(pairs) <= 20
+    # the shipped data hold a few such pairs (revised releases), each of two sources: 12 rows
+    # within observed.csv, and 19 gdidata.csv rows for which observed.csv has another value
+    assert 0 < len(pairs) <= 60
     assert (pairs.groupby(key, dropna=False)["source"].nunique() == 2).all()
-    darien = obs[(obs["series"] == "darien_crossings") & (obs["period_start"] == "2020-01-01")]
+    darien = obs[
+        (obs["series"] == "darien_crossings")
+        & (obs["period_start"] == "2020-01-01")
+        & (obs["period_end"] == "2020-12-31")  # the two annual counts (gdidata.csv's are monthly)
+    ]
     assert sorted(darien["value"]) == [6465, 8594]
     assert not obs.duplicated([*key, "source"]).any()
 

@@ -124,7 +124,7 @@ def find_rule(rules: Sequence[Rule], series: str, geography: str, breakdown: str
 
 
 #: Observed (and mapping) files larger than this are refused unread; the shipped ones are
-#: about half a megabyte.
+#: at most a few megabytes.
 MAX_FILE_BYTES = 100 * 1024 * 1024
 
 

@@ -83,15 +83,24 @@ HELD_OUT_SERIES: frozenset[str] = frozenset(
         "metering_admissions",
         "cbp_one_appointments_scheduled",
         "cbp_one_processed",
+        # gdidata.csv: Guatemala's receptions of returned Guatemalans, IOM Missing Migrants
+        "gt_returns_received",
+        "mmp_dead_missing_central_american_route",
+        "mmp_dead_missing_us_mexico_border",
     }
 )
+#: Upstream inflows, scenario inputs: never held out, whatever a mapping does with them
+#: (the observed README: they are given whole).
+INPUT_SERIES: frozenset[str] = frozenset({"darien_crossings", "hn_irregular_entries"})
+#: The observed CSVs shipped in ``corridor/data/observed``, read by default.
+SHIPPED_FILES: tuple[str, ...] = ("observed.csv", "reported_in_press.csv", "gdidata.csv")
 
 
 #: Names for the whole of Mexico and for the US border (northern border cities) in the data.
 # ------------------------------------------------------------------------ observations
 def observed_files() -> list[Path]:
     """The observed CSVs shipped with the package."""
-    return [package_data("observed", name) for name in ("observed.csv", "reported_in_press.csv")]
+    return [package_data("observed", name) for name in SHIPPED_FILES]
 
 
 _LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
@@ -361,10 +370,13 @@ def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
 
 
 def held_out_series(rules: Sequence[Rule] | None = None) -> Callable[[str], bool]:
-    """A predicate: whether a series is held out (listed, or compared by the mapping)."""
+    """A predicate: whether a series is held out (listed, or compared by the mapping), never
+    for the upstream inputs of :data:`INPUT_SERIES`."""
     mapped = [r for r in (rules if rules is not None else load_mapping()) if r.metric is not None]
 
     def held(series: str) -> bool:
+        if series in INPUT_SERIES:
+            return False
         return series in HELD_OUT_SERIES or any(re.fullmatch(r.series, series) for r in mapped)
 
     return held
@@ -375,8 +387,8 @@ def held_out_mask(
     held_out_from: pd.Timestamp | str | date = HELD_OUT_FROM,
     rules: Sequence[Rule] | None = None,
 ) -> pd.Series:
-    """Rows of an observations table that are held out: a held-out series whose period ends
-    on or after ``held_out_from``."""
+    """Rows of an observations table that are held out: a held-out series (not an upstream
+    input of :data:`INPUT_SERIES`) whose period ends on or after ``held_out_from``."""
     cutoff = pd.Timestamp(held_out_from)
     held = held_out_series(rules)
     series_held = frame["series"].map(held).astype(bool)
@@ -399,9 +411,10 @@ def load_observed(
         CSVs in the format of the shipped ones (columns series, geography, period_start,
         period_end, value, unit, breakdown, source_title, source_url, note; ``breakdown``
         and ``note`` optional, one of the source columns required). Default: the shipped
-        ``observed.csv`` and ``reported_in_press.csv``.
+        ``observed.csv``, ``reported_in_press.csv`` and ``gdidata.csv`` (:data:`SHIPPED_FILES`).
     include_held_out : bool
-        Keep the held-out rows (outcomes for periods ending on or after ``held_out_from``).
+        Keep the held-out rows (outcomes for periods ending on or after ``held_out_from``;
+        the upstream inputs of :data:`INPUT_SERIES` are never held out).
         Off by default: they are dropped as the files are read, and only their number is
         kept, in ``frame.attrs["held_out_rows"]``.
     held_out_from : date
