@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from corridor.errors import GeographyError, ScenarioError, TextFileError
 from corridor.geography import TRAVEL_MODES, Network
+from corridor.observations.inflows import derive_inflows
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
 from corridor.scenario.problems import excerpt
@@ -223,13 +224,17 @@ def _route_links(net: Network, ref: RouteRef, field: str) -> npt.NDArray[np.intp
     return np.flatnonzero(np.isin(net.link_route, routes))
 
 
-def _daily_inflow(scenario: Scenario, index: int, dates: pd.DatetimeIndex) -> F64:
-    """Persons per day over the horizon for inflow number ``index``."""
+def _daily_inflow(scenario: Scenario, index: int, dates: pd.DatetimeIndex, derived: pd.DataFrame) -> F64:
+    """Persons per day over the horizon for inflow number ``index`` (``derived``: the
+    :func:`~corridor.observations.inflows.derive_inflows` table)."""
     inflow = scenario.inflows[index]
     if inflow.persons_per_day is not None:
         return np.full(len(dates), inflow.persons_per_day)
     if inflow.monthly_persons is not None:
         monthly = dict(inflow.monthly_persons)
+    elif inflow.derived is not None:
+        rows = derived[derived["nationality"] == inflow.nationality]
+        monthly = dict(zip(rows["month"], rows["persons"].astype(float), strict=True))
     else:
         assert inflow.file is not None
         monthly = _read_monthly_file(scenario, index, inflow.file)
@@ -513,10 +518,11 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     n_days = len(dates)
 
     arrivals = np.zeros((n_days, len(nats), net.n_places))
+    derived = derive_inflows(scenario)  # read once, whatever the number of derived inflows
     for i, inflow in enumerate(scenario.inflows):
         ids, cdf = _place_weights(net, inflow.entry, f"inflows.{i}.entry")
         shares = np.diff(np.concatenate([[0.0], cdf]))
-        daily = _daily_inflow(scenario, i, dates)
+        daily = _daily_inflow(scenario, i, dates, derived)
         arrivals[:, nats.index(inflow.nationality), ids] += daily[:, None] * shares[None, :]
     arrivals *= scenario.inflow_multiplier
     entry_totals = arrivals.sum(axis=0)

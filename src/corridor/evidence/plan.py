@@ -134,7 +134,11 @@ def plan_comparison(
     rules: Sequence[Rule],
     warmup_days: int = 0,
 ) -> ComparisonPlan:
-    """Decide, for every observed row, what it is compared with, or why it is skipped."""
+    """Decide, for every observed row, what it is compared with, or why it is skipped.
+
+    Periods starting inside the first ``warmup_days`` days, or inside the scenario's spin-up
+    (``horizon.spin_up_days``, read from the run), are skipped."""
+    warmup_days = max(warmup_days, int(first.info.get("spin_up_days", 0)))
     places = _Places.of(first, network)
     dates = first.dates
     horizon_start, horizon_end = dates[0], dates[-1]

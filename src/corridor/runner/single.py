@@ -263,6 +263,7 @@ def simulate(
             "agents": sim.pop.n,
             "persons_first_arrivals": float(timeline.arrivals_persons.sum()),
             "days": timeline.n_days,
+            "spin_up_days": sc.horizon.spin_up_days,
             "wall_seconds": wall,
             "agent_steps": sim.agent_steps,
             "agent_steps_per_second": sim.agent_steps / wall if wall > 0 else float("nan"),

@@ -29,11 +29,18 @@ class Horizon(_Strict):
 
     start: dt.date = Field(description="First simulated day (YYYY-MM-DD).")
     end: dt.date = Field(description="Last simulated day, inclusive.")
+    spin_up_days: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="First days simulated only so that later ones do not start empty (people already "
+        "on the way): never compared with observed data, and marked in reports.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.spin_up_days >= self.days:
+            raise ValueError(f"spin_up_days {self.spin_up_days} leaves no day of the {self.days}-day horizon")
         if self.days > MAX_HORIZON_DAYS:
             raise ValueError(
                 f"{self.days:,} days from {self.start} to {self.end}; at most {MAX_HORIZON_DAYS:,} "
@@ -49,11 +56,14 @@ class Horizon(_Strict):
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
+#: Rules deriving an inflow from observed data (see :mod:`corridor.observations.inflows`).
+DerivedInflowRule = Literal["us_encounters_next_month"]
+
 
 class Inflow(_Strict):
     """People entering Mexico: one nationality, split over entry places.
 
-    Exactly one of ``persons_per_day``, ``monthly_persons`` or ``file`` gives the rate.
+    Exactly one of ``persons_per_day``, ``monthly_persons``, ``file`` or ``derived`` gives the rate.
     """
 
     nationality: str = Field(min_length=1, description="Label used in outputs and keyed parameters.")
@@ -71,6 +81,14 @@ class Inflow(_Strict):
         description="CSV with columns 'month' (YYYY-MM), 'nationality' and 'persons'; the rows of this "
         "inflow's nationality are used, and rows of the same month add up (parts of one flow). Path "
         "relative to the scenario file.",
+    )
+    derived: DerivedInflowRule | None = Field(
+        default=None,
+        description="Derive the monthly inflow from the observed data shipped with corridor, reading only "
+        "periods that end before the scenario's inputs_cutoff. 'us_encounters_next_month': US Border "
+        "Patrol encounters of the nationality in the next month plus Mexico's events of the nationality "
+        "in the month; months whose data end on or after the cut-off take the mean of the last three "
+        "derived months (see docs/backtest.md).",
     )
 
     @field_validator("entry")
@@ -90,10 +108,11 @@ class Inflow(_Strict):
 
     @model_validator(mode="after")
     def _one_rate(self) -> Inflow:
-        given = [k for k in ("persons_per_day", "monthly_persons", "file") if getattr(self, k) is not None]
+        rates = ("persons_per_day", "monthly_persons", "file", "derived")
+        given = [k for k in rates if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of persons_per_day, monthly_persons, file "
+                "give exactly one of persons_per_day, monthly_persons, file, derived "
                 f"(got {', '.join(given) or 'none'})"
             )
         return self
@@ -282,6 +301,11 @@ class Scenario(_Strict):
     inflows: list[Inflow] = Field(min_length=1, description="Who enters Mexico, where and when.")
     inflow_multiplier: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="Multiplies every inflow (a calibration handle on their net bias)."
+    )
+    inputs_cutoff: dt.date | None = Field(
+        default=None,
+        description="Inputs derived from observed data (inflows with 'derived') read only periods ending "
+        "before this day, as a forecast made on it would. Default: the held-out date, 2023-12-01.",
     )
     population: Population = Field(description="Attributes drawn for each arriving person.")
     behaviour: Behaviour = Field(description="How people decide and move (constant).")
