@@ -558,6 +558,65 @@ def forecast_cmd(
     out.print(f"wrote {path} and {path.with_suffix('.json')}")
 
 
+@_command(app, "backtest")
+def backtest_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with priors and derived inputs.")],
+    origins: Annotated[
+        str, typer.Option(help="Origin months START:END[:STEP], e.g. 2019-03:2023-11:3 (step in months).")
+    ],
+    horizons: Annotated[
+        int, typer.Option(min=1, help="Months forecast from each origin (1 = the origin).")
+    ] = 6,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default backtests/<scenario name>).")
+    ] = None,
+    draws: Annotated[int, typer.Option(min=2, help="Prior draws simulated at each origin.")] = 40,
+    keep: Annotated[
+        int, typer.Option(min=1, help="Draws kept at each origin: the closest to the data.")
+    ] = 10,
+    fit_months: Annotated[
+        int, typer.Option(min=1, help="Months before an origin the runs are fitted to.")
+    ] = 12,
+    agents: Annotated[int, typer.Option(min=1, help="About how many agents per run.")] = 20_000,
+    seed: Annotated[int, typer.Option(min=0, help="Seeds the draws, the runs and the baselines.")] = 0,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: CPU count).")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, instead of local workers.")
+    ] = None,
+    observed: Annotated[
+        list[Path] | None, typer.Option(help="Observed CSVs (default: the shipped ones).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Write into a folder holding other files (they are kept).")
+    ] = False,
+) -> None:
+    """Forecast every origin month from what was known before it; score against baselines."""
+    from corridor.backtest import parse_origins, run_backtest
+
+    months = parse_origins(origins)
+    target = out_dir or Path("backtests") / load_scenario(scenario).name
+    result = run_backtest(
+        scenario,
+        months,
+        target,
+        horizons=horizons,
+        draws=draws,
+        keep=keep,
+        fit_months=fit_months,
+        agents=agents,
+        seed=seed,
+        observed=observed,
+        workers=workers,
+        scheduler=scheduler,
+        progress=Bar(),
+        force=force,
+    )
+    columns = ["method", "horizon", "n", "median_abs_log_error", "coverage", "mean_crps_log", "skill"]
+    say(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    computed = f"{len(result.computed)} origins computed, {len(months) - len(result.computed)} read back"
+    out.print(f"{computed}; wrote {result.out_dir}/scores.parquet, summary.csv and scorecard.html")
+
+
 @_command(app, "sensitivity")
 def sensitivity_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],

@@ -15,7 +15,8 @@
         ├── EnsembleError
         ├── CalibrationError
         ├── ForecastError
-        └── SensitivityError
+        ├── SensitivityError
+        └── BacktestError
 
 Catch :class:`CorridorError` to handle all of them: its message is one line (a
 :class:`ScenarioError` listing several problems is a head line and one line per problem)
@@ -33,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BacktestError",
     "CalibrationError",
     "CorridorError",
     "EnsembleError",
@@ -167,3 +169,8 @@ class ForecastError(WorkflowError):
 
 class SensitivityError(WorkflowError):
     """Parameters or options of a sensitivity analysis that cannot be used."""
+
+
+class BacktestError(WorkflowError):
+    """A backtest cannot be made as asked: a history that is not a monthly series of counts, a
+    value at or after the forecast origin (a leak of the future), or scores of malformed rows."""

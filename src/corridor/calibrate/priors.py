@@ -65,3 +65,22 @@ def _params(priors: Mapping[str, Prior | Mapping[str, Any]]) -> list[_Param]:
         p = prior if isinstance(prior, Prior) else Prior.model_validate(dict(prior))
         out.append(_Param(f"p{i}", str(path), p))
     return out
+
+
+def prior_sample(
+    priors: Mapping[str, Prior | Mapping[str, Any]], n: int, seed: int = 0
+) -> list[dict[str, float]]:
+    """``n`` draws from the priors, as overrides (dotted path -> value).
+
+    A Latin hypercube over the prior quantiles (scipy's ``qmc.LatinHypercube``, seeded): every
+    parameter's prior is covered evenly even with few draws, and the same seed gives the same
+    draws (a backtest uses the same draws at every origin).
+    """
+    from scipy.stats import qmc
+
+    params = _params(priors)
+    if n < 1 or not params:
+        return [{} for _ in range(max(n, 0))]
+    u = qmc.LatinHypercube(d=len(params), seed=np.random.default_rng(seed)).random(n)
+    columns = [p.quantiles(u[:, j]) for j, p in enumerate(params)]
+    return [{p.path: columns[j][i] for j, p in enumerate(params)} for i in range(n)]

@@ -1,0 +1,146 @@
+"""Origins and targets of a backtest: which months are forecast from which, and what is known.
+
+An **origin** T is a month. A forecast made at T knows the observations whose period ends
+before T's first day, and nothing else. It forecasts each **target** series for the months
+T, T+1, ..., T+H-1: horizon h = 1 is the origin month itself, the first month with no data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from corridor.errors import BacktestError
+from corridor.observations.resolve import parse_breakdown
+
+#: Target series of a backtest: (series, geography, breakdown keys forecast beside the total).
+#: US Border Patrol encounters by every citizenship in the data; Mexico's events by every
+#: nationality; Mexico's returns and COMAR applications as totals.
+TARGET_SERIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("usbp_sw_encounters", "US Southwest land border", ("citizenship",)),
+    ("mx_irregular_events", "Mexico", ("nationality",)),
+    ("mx_returns", "Mexico", ()),
+    ("comar_asylum_applications", "Mexico", ()),
+)
+#: Columns that name a target (with ``period_start``/``period_end`` a target month).
+TARGET_KEY: tuple[str, ...] = ("series", "geography", "breakdown")
+
+_ORIGINS = re.compile(r"^(\d{4}-\d{2}):(\d{4}-\d{2})(?::(\d+))?$")
+
+
+def parse_origins(text: str) -> list[pd.Period]:
+    """Origins from ``START:END[:STEP]`` (months ``YYYY-MM``, step in months, default 1),
+    both ends included when the steps reach them.
+
+    Raises
+    ------
+    BacktestError
+        Not of that form, a month 13, an end before the start, or a step below 1.
+    """
+    match = _ORIGINS.match(text.strip())
+    if match is None:
+        raise BacktestError(f"--origins {text!r}: expected START:END[:STEP], e.g. 2019-03:2023-11:3")
+    try:
+        start, end = pd.Period(match[1], freq="M"), pd.Period(match[2], freq="M")
+    except ValueError:
+        raise BacktestError(f"--origins {text!r}: a month is not a calendar month (YYYY-MM, 01-12)") from None
+    step = int(match[3] or 1)
+    if step < 1:
+        raise BacktestError(f"--origins {text!r}: the step must be at least 1 month")
+    if end < start:
+        raise BacktestError(f"--origins {text!r}: the end {end} is before the start {start}")
+    return list(pd.period_range(start, end, freq="M")[::step])
+
+
+def known_before(observed: pd.DataFrame, origin: pd.Period) -> pd.DataFrame:
+    """The observations a forecast made at ``origin`` may read: periods ending before it."""
+    return observed[pd.to_datetime(observed["period_end"]) < origin.start_time].reset_index(drop=True)
+
+
+def monthly_rows(observed: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose period is exactly one calendar month, with their ``month`` (Period)."""
+    start, end = pd.to_datetime(observed["period_start"]), pd.to_datetime(observed["period_end"])
+    whole = (start.dt.day == 1) & (end == start + pd.offsets.MonthEnd(0))
+    rows = observed.loc[whole.to_numpy()].copy()
+    rows["month"] = pd.to_datetime(rows["period_start"]).dt.to_period("M")
+    return rows
+
+
+def is_target(series: str, geography: str, breakdown: str) -> bool:
+    """Whether a (series, geography, breakdown) is one of :data:`TARGET_SERIES`."""
+    for name, geo, keys in TARGET_SERIES:
+        if series == name and geography == geo:
+            dims, qualifiers = parse_breakdown(breakdown)
+            return not qualifiers and (not dims or (len(dims) == 1 and next(iter(dims)) in keys))
+    return False
+
+
+def monthly_histories(known: pd.DataFrame) -> dict[tuple[str, str, str], pd.Series]:
+    """Every target's monthly history in ``known``: a Series of values by month (``Period``).
+
+    Where two releases give a month, the later row read is kept (the shipped files list
+    revisions after the first release)."""
+    rows = monthly_rows(known)
+    out: dict[tuple[str, str, str], pd.Series] = {}
+    for key, group in rows.groupby(list(TARGET_KEY), sort=True):
+        series, geography, breakdown = (str(k) for k in key)
+        if not is_target(series, geography, breakdown):
+            continue
+        values = pd.Series(group["value"].to_numpy(dtype=float), index=pd.PeriodIndex(group["month"]))
+        out[(series, geography, breakdown)] = values.groupby(level=0).last().sort_index()
+    return out
+
+
+@dataclass(frozen=True)
+class OriginTargets:
+    """What is forecast from one origin: a request per target and month."""
+
+    origin: pd.Period
+    requests: pd.DataFrame  #: columns series, geography, breakdown, period_start, period_end, horizon
+
+    @property
+    def label(self) -> str:
+        """The origin as ``YYYY-MM``."""
+        return f"{self.origin:%Y-%m}"
+
+
+def origin_targets(
+    histories: dict[tuple[str, str, str], pd.Series], origin: pd.Period, horizons: int
+) -> OriginTargets:
+    """Requests for every target with a history before ``origin``, months h = 1..``horizons``."""
+    if horizons < 1:
+        raise BacktestError(f"--horizons must be at least 1 (got {horizons})")
+    rows = []
+    for (series, geography, breakdown), history in histories.items():
+        if history.empty:
+            continue
+        for h in range(1, horizons + 1):
+            month = origin + (h - 1)
+            rows.append(
+                {
+                    "series": series,
+                    "geography": geography,
+                    "breakdown": breakdown,
+                    "period_start": month.start_time.normalize(),
+                    "period_end": month.end_time.normalize(),
+                    "horizon": h,
+                }
+            )
+    columns = [*TARGET_KEY, "period_start", "period_end", "horizon"]
+    return OriginTargets(origin, pd.DataFrame(rows, columns=columns))
+
+
+def check_origins(
+    origins: Sequence[pd.Period], horizon_start: pd.Timestamp, horizon_end: pd.Timestamp, horizons: int
+) -> None:
+    """Refuse origins whose forecast months leave the scenario's horizon."""
+    for origin in origins:
+        last = origin + (horizons - 1)
+        if origin.start_time < horizon_start or last.end_time.normalize() > horizon_end:
+            raise BacktestError(
+                f"origin {origin} with {horizons} horizons needs {origin}..{last}, outside the scenario's "
+                f"horizon {horizon_start:%Y-%m-%d}..{horizon_end:%Y-%m-%d}"
+            )

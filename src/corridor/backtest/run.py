@@ -1,0 +1,410 @@
+"""``run_backtest``: forecast every origin from what was known before it, score, resume.
+
+For each origin T (a month) the backtest reads the observations whose period ends before T
+(:func:`~corridor.backtest.origins.known_before`), makes corridor's forecast
+(:mod:`corridor.backtest.simulated`: prior draws run with inputs cut at T, the closest to
+the last ``fit_months`` months kept) and the baselines' (:mod:`corridor.backtest.baselines`)
+for the months T..T+H-1, and only then reads what happened in those months to score them
+(:mod:`corridor.backtest.scores`). Each finished origin is written at once to
+``origins/origin=YYYY-MM.parquet``; run again with the same folder, a backtest computes only
+the origins missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.atomic import write_atomically, write_text_atomically
+from corridor.backtest.baselines import METHODS, baseline_forecasts
+from corridor.backtest.origins import (
+    OriginTargets,
+    check_origins,
+    known_before,
+    monthly_histories,
+    monthly_rows,
+    origin_targets,
+)
+from corridor.backtest.scorecard import write_scorecard
+from corridor.backtest.scores import score_forecasts, summarise_scores
+from corridor.backtest.simulated import (
+    RunTask,
+    RunValues,
+    corridor_forecast,
+    fit_rows,
+    request_rows,
+    run_overrides,
+    select_runs,
+    simulate_task,
+    task_rows,
+)
+from corridor.calibrate.priors import prior_sample
+from corridor.errors import BacktestError, CorridorError, RunError
+from corridor.evidence import Rule, load_mapping, load_observed
+from corridor.outputs import check_output_folder
+from corridor.provenance import versions
+from corridor.runner.executors import iter_many, make_executor
+from corridor.runner.progress import Progress
+from corridor.scenario import load_scenario
+
+#: What a backtest folder holds; ``backtest.json`` marks it.
+BACKTEST_OUTPUTS = ("backtest.json", "origins", "scores.parquet", "summary.csv", "scorecard.html")
+#: Keys of the score rows that identify a forecast target across methods.
+ROW_KEYS = ("origin", "horizon", "series", "geography", "breakdown", "period_start")
+#: Options that must match for a folder to be resumed.
+_RESUME_KEYS = (
+    "scenario_sha256",
+    "horizons",
+    "draws",
+    "keep",
+    "fit_months",
+    "agents",
+    "seed",
+    "observed_files",
+    "methods",
+)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """A finished backtest.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per origin, target month, series, breakdown and method (see docs/backtest.md).
+    summary : DataFrame
+        Per method and horizon: median |log error|, coverage, CRPS, skill against persistence.
+    out_dir : Path
+    info : dict
+        The options, versions, compute (runs, wall time, cores).
+    computed : tuple of str
+        The origins computed by this call (the others were read from the folder).
+    """
+
+    scores: pd.DataFrame
+    summary: pd.DataFrame
+    out_dir: Path
+    info: dict[str, Any]
+    computed: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class _Origin:
+    """The work of one origin while its runs come in."""
+
+    targets: OriginTargets
+    known: pd.DataFrame
+    rows: pd.DataFrame
+    n_fit: int
+    runs: list[RunValues] = field(default_factory=list)
+
+
+def _partition(out_dir: Path, label: str) -> Path:
+    return out_dir / "origins" / f"origin={label}.parquet"
+
+
+def run_backtest(
+    scenario: str | Path,
+    origins: Sequence[pd.Period],
+    out_dir: str | Path,
+    *,
+    horizons: int = 6,
+    draws: int = 40,
+    keep: int = 10,
+    fit_months: int = 12,
+    agents: int | None = 20_000,
+    seed: int = 0,
+    observed: Iterable[str | Path] | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> BacktestResult:
+    """Backtest a scenario: forecast from every origin, beside the baselines, and score.
+
+    Parameters
+    ----------
+    scenario : path
+        A scenario with ``priors:`` and inputs it can derive at a cut-off (``derived``
+        inflows); its horizon must cover every origin's forecast months.
+    origins : sequence of Period
+        Origin months (see :func:`~corridor.backtest.origins.parse_origins`).
+    out_dir : path
+        The backtest folder (new, empty, or an earlier backtest with the same options,
+        which is resumed).
+    horizons : int
+        Months forecast from each origin (h = 1 is the origin month).
+    draws, keep : int
+        Prior draws simulated at each origin, and how many of the closest are kept.
+    fit_months : int
+        The months before an origin the runs are scored on.
+    agents : int, optional
+        Agents per run (as for :func:`corridor.simulate`).
+    seed : int
+        Seeds the prior draws (the same at every origin), the runs (seed + draw) and the
+        baselines' draws.
+    observed : paths, optional
+        Observed files (default: the shipped ones); held-out rows are never read.
+    workers, scheduler :
+        Local processes (default: every core), or a Dask scheduler.
+    progress : Progress, optional
+        Told of every run.
+    force : bool
+        Write into a folder holding other files (kept).
+
+    Raises
+    ------
+    BacktestError
+        Bad options, an origin outside the horizon, a folder holding a backtest with other
+        options, or runs that failed (the finished origins are kept; run again to resume).
+    """
+    started = time.perf_counter()
+    _check_sizes(horizons, draws, keep, fit_months)
+    path = Path(scenario).resolve()
+    sc = load_scenario(path)
+    if not sc.priors:
+        raise BacktestError(f"{path.name}: no priors: section; a backtest fits the scenario's priors")
+    spin_up_end = pd.Timestamp(sc.horizon.start) + pd.Timedelta(days=sc.horizon.spin_up_days)
+    check_origins(origins, spin_up_end, pd.Timestamp(sc.horizon.end), horizons)
+    target = Path(out_dir)
+    check_output_folder(target, BACKTEST_OUTPUTS, "backtest.json", force=force, what="--out")
+
+    rules = tuple(load_mapping())
+    observations = load_observed(observed, mapping=rules)  # held-out rows dropped, always
+    options = {"horizons": horizons, "draws": draws, "keep": keep, "fit_months": fit_months}
+    info = _info(path, sc.sha256, origins, options, agents, seed, observations)
+    _start_folder(target, info)
+    labels = [f"{o:%Y-%m}" for o in origins]
+    todo = [o for o, label in zip(origins, labels, strict=True) if not _partition(target, label).exists()]
+    computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
+
+    scores = pd.concat([pd.read_parquet(_partition(target, label)) for label in labels], ignore_index=True)
+    summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
+    write_atomically(target / "scores.parquet", lambda fh: scores.to_parquet(fh, index=False))
+    write_text_atomically(target / "summary.csv", summary.to_csv(index=False))
+    info["complete"] = True
+    info["wall_seconds_last_call"] = round(time.perf_counter() - started, 1)
+    write_scorecard(scores, summary, info, target / "scorecard.html")
+    _write_info(target, info)
+    return BacktestResult(scores, summary, target, info, computed)
+
+
+def _info(
+    path: Path,
+    sha256: str | None,
+    origins: Sequence[pd.Period],
+    options: dict[str, int],
+    agents: int | None,
+    seed: int,
+    observations: pd.DataFrame,
+) -> dict[str, Any]:
+    """What ``backtest.json`` records: the options (a resume must match them) and versions."""
+    return {
+        "scenario": str(path),
+        "scenario_sha256": sha256,
+        "origins": [f"{o:%Y-%m}" for o in origins],
+        **options,
+        "agents": agents,
+        "seed": seed,
+        "observed_files": observations.attrs.get("files", []),
+        "held_out_from": observations.attrs.get("held_out_from"),
+        "methods": ["corridor", *METHODS],
+        "fit": "ABC rejection: the `keep` of `draws` Latin-hypercube prior draws closest to the "
+        "observations of the `fit_months` months before the origin (mean log error)",
+        "versions": versions(),
+    }
+
+
+def _check_sizes(horizons: int, draws: int, keep: int, fit_months: int) -> None:
+    for name, value, least in (("horizons", horizons, 1), ("draws", draws, 2), ("fit_months", fit_months, 1)):
+        if value < least:
+            raise BacktestError(f"--{name.replace('_', '-')} must be at least {least} (got {value})")
+    if not 1 <= keep <= draws:
+        raise BacktestError(f"--keep must be between 1 and --draws ({draws}); got {keep}")
+
+
+def _write_info(target: Path, info: dict[str, Any]) -> None:
+    write_text_atomically(target / "backtest.json", json.dumps(info, indent=1, default=str) + "\n")
+
+
+def _start_folder(target: Path, info: dict[str, Any]) -> None:
+    """Start the folder, or check that it holds a backtest with the same options."""
+    marker = target / "backtest.json"
+    if marker.is_file():
+        try:
+            old = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BacktestError(f"{marker}: unreadable ({exc}); use a new folder") from None
+        differ = [k for k in _RESUME_KEYS if old.get(k) != info.get(k)]
+        if differ:
+            raise BacktestError(
+                f"{target} holds a backtest with other {', '.join(differ)}; use a new folder to change them"
+            )
+        info["created"] = old.get("created")
+    else:
+        info["created"] = date.today().isoformat()
+    info["complete"] = False
+    (target / "origins").mkdir(parents=True, exist_ok=True)
+    _write_info(target, info)
+
+
+def _prepare(
+    origin: pd.Period, observations: pd.DataFrame, rules: Sequence[Rule], horizons: int, fit_months: int
+) -> _Origin:
+    known = known_before(observations, origin)
+    targets = origin_targets(monthly_histories(known), origin, horizons)
+    fit = fit_rows(known, origin, fit_months)
+    rows = task_rows(fit, request_rows(targets.requests, rules))
+    return _Origin(targets, known, rows, len(fit))
+
+
+def _compute(
+    scenario: Path,
+    origins: Sequence[pd.Period],
+    observations: pd.DataFrame,
+    rules: tuple[Rule, ...],
+    info: dict[str, Any],
+    target: Path,
+    workers: int | None,
+    scheduler: Any,
+    progress: Progress | None,
+) -> tuple[str, ...]:
+    """Run every origin's simulations, finishing (and writing) each origin as its runs end."""
+    if not origins:
+        return ()
+    draws, horizons = int(info["draws"]), int(info["horizons"])
+    prior = prior_sample(load_scenario(scenario).priors, draws, seed=int(info["seed"]))
+    work: dict[str, _Origin] = {}
+    tasks: list[RunTask] = []
+    for origin in origins:
+        label = f"{origin:%Y-%m}"
+        work[label] = _prepare(origin, observations, rules, horizons, int(info["fit_months"]))
+        tasks += [
+            RunTask(
+                str(scenario),
+                label,
+                i,
+                int(info["seed"]) + i,
+                info["agents"],
+                run_overrides(origin, horizons, prior[i]),
+                work[label].rows,
+                rules,
+            )
+            for i in range(draws)
+        ]
+    failed: list[str] = []
+    done: list[str] = []
+    with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
+        for finished in iter_many(
+            simulate_task, tasks, executor=executor, progress=progress, description="backtest"
+        ):
+            task = tasks[finished.index]
+            if finished.error is not None:
+                if isinstance(finished.error, CorridorError) and not isinstance(finished.error, RunError):
+                    raise finished.error  # an invalid scenario or override: every run would fail
+                failed.append(f"origin {task.origin}, draw {task.draw}: {finished.error}")
+                continue
+            entry = work[task.origin]
+            entry.runs.append(finished.value)  # type: ignore[arg-type]
+            if len(entry.runs) == draws:
+                scored = _finish_origin(entry, observations, rules, info)
+                write_atomically(_partition(target, task.origin), partial(_to_parquet, scored))
+                done.append(task.origin)
+    if failed:
+        raise BacktestError(
+            f"{len(failed)} runs failed; the {len(done)} finished origins are written, run the same command "
+            "again to compute the rest. First: " + failed[0]
+        )
+    return tuple(sorted(done))
+
+
+def _to_parquet(frame: pd.DataFrame, fh: Any) -> None:
+    frame.to_parquet(fh, index=False)
+
+
+def _finish_origin(
+    entry: _Origin, observations: pd.DataFrame, rules: Sequence[Rule], info: dict[str, Any]
+) -> pd.DataFrame:
+    """Forecast an origin by every method, then score against what happened (read only here)."""
+    origin = entry.targets.origin
+    horizons, seed = int(info["horizons"]), int(info["seed"])
+    rng = np.random.default_rng([seed, origin.ordinal])
+    histories = monthly_histories(entry.known)
+    fitted = select_runs(entry.runs, entry.n_fit, int(info["keep"]))
+    tables, draws = [], []
+    table, sample = corridor_forecast(
+        entry.targets.requests, entry.rows, entry.runs, fitted, histories, rules, rng
+    )
+    tables.append(table)
+    draws.append(sample)
+    for key, history in histories.items():
+        made = baseline_forecasts(history, origin, horizons, rng)
+        base = made.table.rename(columns={"fallback": "how"})
+        base["series"], base["geography"], base["breakdown"] = key
+        base["period_start"] = [t.start_time.normalize() for t in base["target"]]
+        base["period_end"] = [t.end_time.normalize() for t in base["target"]]
+        base["how"] = np.where(base["how"] == "", base["method"], "fell back to " + base["how"].astype(str))
+        tables.append(base.drop(columns=["target", "origin", "interval"]))
+        draws.append(made.draws)
+    forecasts = pd.concat(tables, ignore_index=True)
+    forecasts["origin"] = f"{origin:%Y-%m}"
+    forecasts["observed"] = _what_happened(forecasts, observations, origin, horizons)
+    scored = score_forecasts(forecasts, np.vstack(draws))
+    scored["fit_distance_kept"] = float(np.median(fitted.distances[fitted.kept]))
+    scored["fit_rows"] = fitted.fit_rows_compared
+    return _ordered(scored)
+
+
+def _what_happened(
+    forecasts: pd.DataFrame, observations: pd.DataFrame, origin: pd.Period, horizons: int
+) -> np.ndarray:
+    """The observed value of every forecast row's target month (NaN where none): read after
+    the forecasts are made, and only for scoring."""
+    last = origin + (horizons - 1)
+    rows = monthly_rows(observations)
+    rows = rows[(rows["month"] >= origin) & (rows["month"] <= last)]
+    truth = rows.groupby(["series", "geography", "breakdown", "month"])["value"].last()
+    keys = zip(
+        forecasts["series"],
+        forecasts["geography"],
+        forecasts["breakdown"],
+        pd.to_datetime(forecasts["period_start"]).dt.to_period("M"),
+        strict=True,
+    )
+    return np.array([float(truth.get(k, np.nan)) for k in keys])
+
+
+#: Column order of the score rows.
+SCORE_ORDER = (
+    "origin",
+    "horizon",
+    "series",
+    "geography",
+    "breakdown",
+    "period_start",
+    "period_end",
+    "observed",
+    "method",
+    "median",
+    "q05",
+    "q95",
+    "how",
+)
+
+
+def _ordered(scored: pd.DataFrame) -> pd.DataFrame:
+    first = [c for c in SCORE_ORDER if c in scored.columns]
+    rest = [c for c in scored.columns if c not in first]
+    out = scored[first + rest].copy()
+    out["horizon"] = out["horizon"].astype(int)
+    return out

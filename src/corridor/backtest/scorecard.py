@@ -1,0 +1,178 @@
+"""The backtest's scorecard: one self-contained HTML page (``scorecard.html``).
+
+Scores by horizon first (the answer to "how far can I trust a forecast h months ahead?"),
+then by series, by origin, and the forecasts drawn against what happened.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from corridor.backtest.scores import summarise_scores
+from corridor.report.html import OUTLINE, Section, add_band, colour, write_page
+
+#: Series drawn against what happened, in order (series, breakdown), when present.
+DRAWN: tuple[tuple[str, str], ...] = (
+    ("usbp_sw_encounters", ""),
+    ("usbp_sw_encounters", "citizenship=Guatemala"),
+    ("usbp_sw_encounters", "citizenship=Honduras"),
+    ("usbp_sw_encounters", "citizenship=El Salvador"),
+    ("usbp_sw_encounters", "citizenship=Venezuela"),
+    ("mx_irregular_events", ""),
+    ("mx_returns", ""),
+)
+_HEADERS = {
+    "method": "method",
+    "horizon": "months ahead",
+    "n": "forecasts scored",
+    "median_abs_log_error": "median |log error|",
+    "coverage": "inside 90% interval",
+    "mean_crps_log": "CRPS (log scale)",
+    "skill": "skill vs persistence",
+    "series": "series",
+}
+
+
+def _table(frame: pd.DataFrame, columns: list[str]) -> str:
+    shown = frame[columns].rename(columns=_HEADERS)
+    return shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, classes="scores")
+
+
+def _line_figure(summary: pd.DataFrame, value: str, title: str, unit: str) -> object:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (method, rows) in enumerate(summary.groupby("method", sort=False)):
+        fig.add_scatter(
+            x=rows["horizon"],
+            y=rows[value],
+            mode="lines+markers",
+            name=str(method),
+            line={"color": colour(k)},
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="months ahead (1 = the origin month)",
+        yaxis_title=unit,
+        height=360,
+        margin={"t": 50},
+    )
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def _drawn(scores: pd.DataFrame, series: str, breakdown: str) -> object | None:
+    import plotly.graph_objects as go
+
+    rows = scores[(scores["series"] == series) & (scores["breakdown"] == breakdown)]
+    mine = rows[rows["method"] == "corridor"]
+    if mine.empty:
+        return None
+    fig = go.Figure()
+    truth = rows.dropna(subset=["observed"]).drop_duplicates("period_start").sort_values("period_start")
+    for k, (origin, fc) in enumerate(mine.sort_values("period_start").groupby("origin")):
+        group = f"o{origin}"
+        add_band(
+            fig,
+            fc["period_start"],
+            fc["q05"],
+            fc["q95"],
+            colour=colour(0),
+            group=group,
+            opacity=0.25,
+            hover=False,
+        )
+        fig.add_scatter(
+            x=fc["period_start"],
+            y=fc["median"],
+            mode="lines",
+            line={"color": colour(0)},
+            name="corridor (median, 90% band)" if k == 0 else str(origin),
+            legendgroup=group,
+            showlegend=k == 0,
+        )
+    fig.add_scatter(
+        x=truth["period_start"],
+        y=truth["observed"],
+        mode="markers",
+        name="what happened",
+        marker={"symbol": "circle-open", "color": OUTLINE, "size": 8, "line": {"width": 2}},
+    )
+    label = f"{series} {breakdown or '(total)'}"
+    fig.update_layout(
+        title=f"{label}: each origin's forecast, months 1-{int(mine['horizon'].max())}",
+        yaxis_title="per month (events)",
+        height=380,
+        margin={"t": 50},
+    )
+    fig.update_xaxes(tickformat="%b %Y")
+    return fig
+
+
+def write_scorecard(
+    scores: pd.DataFrame, summary: pd.DataFrame, info: dict[str, Any], path: str | Path
+) -> Path:
+    """Write the scorecard of a backtest (its scores, summary and options) to ``path`` (atomically)."""
+    columns = ["method", "horizon", "n", "median_abs_log_error", "coverage", "mean_crps_log", "skill"]
+    by_series = summarise_scores(scores, ("method", "series"), row_keys=("origin", "horizon", "breakdown"))
+    pivot = by_series.pivot(index="series", columns="method", values="median_abs_log_error")
+    per_origin = summarise_scores(scores, ("method", "origin"), row_keys=("horizon", "series", "breakdown"))
+    worst = (
+        scores[scores["method"] == "corridor"]
+        .groupby(["series", "breakdown"])["abs_log_error"]
+        .median()
+        .sort_values(ascending=False)
+        .head(10)
+        .reset_index()
+    )
+    intro = (
+        f"Scenario <code>{escape(Path(str(info['scenario'])).name)}</code>, forecast from "
+        f"{len(info['origins'])} origins ({escape(info['origins'][0])} to {escape(info['origins'][-1])}), "
+        f"{info['horizons']} months ahead each. At every origin, corridor and the baselines read only the "
+        "observations whose period ends before it (the scenario's inputs too); what happened is read only "
+        f"to score. corridor: {info['draws']} prior draws simulated with {info['agents']:,} agents, the "
+        f"{info['keep']} closest to the last {info['fit_months']} months kept. A log error of 0.1 is about "
+        "10% off; skill is 1 - (median error / persistence's median error): above 0 beats persistence."
+    )
+    sections = [
+        Section(
+            "By horizon",
+            "<p>All series and origins together.</p>",
+            [_table(summary, columns)],
+            [
+                _line_figure(summary, "median_abs_log_error", "Median |log error| by horizon", "|log error|"),
+                _line_figure(summary, "coverage", "Share inside the 90% interval (0.9 is right)", "share"),
+            ],
+        ),
+        Section(
+            "By series (median |log error|, all horizons)",
+            "",
+            [pivot.reset_index().to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0)],
+        ),
+        Section(
+            "corridor's worst series", "", [worst.to_html(index=False, float_format=lambda v: f"{v:.3f}")]
+        ),
+        Section(
+            "By origin",
+            "",
+            [
+                per_origin.pivot(index="origin", columns="method", values="median_abs_log_error")
+                .reset_index()
+                .to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0)
+            ],
+        ),
+        Section(
+            "Forecasts against what happened",
+            "<p>Each origin's corridor forecast (line: median; band: 90% interval) and the observed months "
+            "(circles).</p>",
+            (),
+            [f for f in (_drawn(scores, s, b) for s, b in DRAWN) if f is not None],
+        ),
+    ]
+    return write_page(
+        path, "corridor backtest scorecard", sections, heading="Backtest scorecard", intro=intro
+    )

@@ -1,0 +1,256 @@
+"""corridor's own forecast at one origin: simulations from prior draws, kept by their fit.
+
+At origin T the scenario is run with its derived inputs cut at T (``inputs_cutoff``) and
+its horizon ending with the last target month, once per prior draw (the same draws and
+seeds at every origin: common random numbers). Each run is scored against the observations
+of the ``fit_months`` months before T with the one error score (:mod:`corridor.evidence.
+score`, as calibration does); the ``keep`` runs closest to them are the forecast's ensemble
+(ABC rejection on a reference table of prior draws; ``docs/backtest.md`` says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from corridor.calibrate.distance import log_ratio_distance
+from corridor.evidence import COLUMNS, Rule
+from corridor.evidence.plan import plan_comparison, simulated_values
+from corridor.evidence.score import observation_codes
+from corridor.geography import load_network
+from corridor.observations.mapping import find_rule
+from corridor.runner.single import simulate
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One simulation of a backtest: an origin, a prior draw and its seed."""
+
+    scenario: str
+    origin: str  #: YYYY-MM
+    draw: int
+    seed: int
+    agents: int | None
+    overrides: dict[str, Any]
+    rows: pd.DataFrame  #: fit rows then request rows, in the observed table's columns
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class RunValues:
+    """What one run gives, row by row of its task's ``rows`` (NaN where not compared)."""
+
+    origin: str
+    draw: int
+    simulated: FloatArray
+    observed: FloatArray  #: the value compared with (a total minus a part the model lacks)
+    codes: npt.NDArray[np.int8]
+    change: npt.NDArray[np.bool_]
+
+
+def run_overrides(origin: pd.Period, horizons: int, draw: dict[str, float]) -> dict[str, Any]:
+    """The overrides of a run at ``origin``: its prior draw, the inputs cut at the origin and
+    a horizon ending with the last target month."""
+    last = origin + (horizons - 1)
+    return {
+        **draw,
+        "inputs_cutoff": f"{origin.start_time:%Y-%m-%d}",
+        "horizon.end": f"{last.end_time:%Y-%m-%d}",
+    }
+
+
+def simulate_task(task: RunTask) -> RunValues:
+    """Run one task (a worker function of :func:`corridor.runner.run_many`)."""
+    results = simulate(task.scenario, seed=task.seed, agents=task.agents, overrides=task.overrides)
+    plan = plan_comparison(task.rows, results, load_network(), list(task.rules))
+    n = len(task.rows)
+    simulated, observed = np.full(n, np.nan), np.full(n, np.nan)
+    codes, change = np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool)
+    values = simulated_values(results, plan)
+    for value, target in zip(values, plan.targets, strict=True):
+        i = int(target.row["line"]) - 1
+        simulated[i] = value
+        observed[i] = float(target.row["observed"])
+        codes[i] = observation_codes([target.row["observation"]])[0]
+        change[i] = target.statistic == "change"
+    return RunValues(task.origin, task.draw, simulated, observed, codes, change)
+
+
+def fit_rows(known: pd.DataFrame, origin: pd.Period, fit_months: int) -> pd.DataFrame:
+    """The known observations a run is fitted to: periods inside the ``fit_months`` months
+    before ``origin`` (and ending before it)."""
+    since = (origin - fit_months).start_time
+    starts = pd.to_datetime(known["period_start"])
+    ends = pd.to_datetime(known["period_end"])
+    return known[(starts >= since) & (ends < origin.start_time)].reset_index(drop=True)
+
+
+def request_rows(requests: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
+    """Requests in the observed table's format (no values), with the parts a total subtracts
+    (``citizenship=Mexico`` for US totals), so that the runs give both."""
+    rows = [dict(r) for r in requests.to_dict("records")]
+    keys = {(r["series"], r["geography"], r["breakdown"], r["period_start"]) for r in rows}
+    for r in list(rows):
+        rule = find_rule(rules, r["series"], r["geography"], r["breakdown"])
+        if rule is not None and rule.subtract is not None:
+            key = (r["series"], r["geography"], rule.subtract, r["period_start"])
+            if key not in keys:
+                keys.add(key)
+                rows.append({**r, "breakdown": rule.subtract, "horizon": r["horizon"], "_extra": True})
+    out = pd.DataFrame(rows)
+    if "_extra" not in out.columns:
+        out["_extra"] = False
+    out["_extra"] = out["_extra"].fillna(False).astype(bool)
+    for column, value in (("nationality", ""), ("unit", ""), ("statistic", ""), ("note", "")):
+        out[column] = value
+    out["value"] = np.nan
+    out["source"] = "backtest request"
+    out["file"] = "backtest"
+    out["line"] = 0  # numbered with the fit rows (task_rows)
+    return out
+
+
+def task_rows(fit: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+    """Fit rows then request rows in the observed table's columns, ``line`` numbering them."""
+    rows = pd.concat([fit[list(COLUMNS)], requests[list(COLUMNS)]], ignore_index=True)
+    rows["line"] = np.arange(1, len(rows) + 1)
+    rows["breakdown"] = rows["breakdown"].fillna("").astype(str)
+    return rows
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The runs of one origin, scored on the fit rows, and the ones kept."""
+
+    distances: FloatArray  #: per draw
+    kept: npt.NDArray[np.intp]  #: draws kept, best first
+    fit_rows_compared: int
+
+
+def select_runs(runs: Sequence[RunValues], n_fit: int, keep: int) -> Fitted:
+    """Score every run on the first ``n_fit`` rows (the fit rows) and keep the ``keep`` best."""
+    ordered = sorted(runs, key=lambda r: r.draw)
+    first = ordered[0]
+    compared = np.isfinite(first.observed[:n_fit])
+    distances = np.array(
+        [
+            log_ratio_distance(
+                r.simulated[:n_fit][compared],
+                r.observed[:n_fit][compared],
+                r.codes[:n_fit][compared],
+                r.change[:n_fit][compared],
+            )
+            if compared.any()
+            else 0.0
+            for r in ordered
+        ]
+    )
+    order = np.argsort(distances, kind="stable")
+    return Fitted(distances, order[: max(1, min(keep, len(order)))], int(compared.sum()))
+
+
+def forecast_scenario_path(scenario: str | Path) -> str:
+    """The scenario path as workers read it (absolute: workers may run elsewhere)."""
+    return str(Path(scenario).resolve())
+
+
+def _kind(rules: Sequence[Rule], series: str, geography: str, breakdown: str) -> str | None:
+    """How corridor forecasts a target: ``simulated``, ``simulated+part`` (a total minus a part
+    the model lacks, the part by ``mean3``), ``part`` (only that part), or None (it cannot)."""
+    rule = find_rule(rules, series, geography, breakdown)
+    if rule is None:
+        return None
+    if rule.skip is not None:
+        total = find_rule(rules, series, geography, "")
+        return "part" if total is not None and total.subtract == breakdown else None
+    return "simulated+part" if rule.subtract is not None else "simulated"
+
+
+def _as_draws(values: FloatArray, n: int) -> FloatArray:
+    """``n`` draws standing for the sample ``values``: its quantiles at (k + 0.5) / n."""
+    return np.quantile(values, (np.arange(n) + 0.5) / n)
+
+
+#: What each way of forecasting is called in the ``how`` column.
+HOW = {
+    "simulated": "simulated",
+    "simulated+part": "simulated + mean3 of {part}",
+    "part": "mean3 (not simulated)",
+}
+
+
+def corridor_forecast(
+    requests: pd.DataFrame,
+    rows: pd.DataFrame,
+    runs: Sequence[RunValues],
+    fitted: Fitted,
+    histories: dict[tuple[str, str, str], pd.Series],
+    rules: Sequence[Rule],
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, FloatArray]:
+    """corridor's forecast of every request it can make, and its draws.
+
+    ``rows`` are the runs' rows (fit rows, then the requests and their parts: see
+    :func:`request_rows`). A part the model does not simulate (Mexican nationals in the US
+    totals) is forecast by the ``mean3`` baseline from its history, and added to the kept
+    runs' values draw by draw.
+    """
+    from corridor.backtest.baselines import N_DRAWS, baseline_forecast
+
+    by_draw = {r.draw: r for r in runs}
+    sims = np.column_stack([by_draw[int(d)].simulated for d in fitted.kept])  # rows x kept
+    line = {
+        (r["series"], r["geography"], r["breakdown"], pd.Timestamp(r["period_start"])): i
+        for i, r in enumerate(rows.to_dict("records"))
+        if r["source"] == "backtest request"
+    }
+    origin = pd.Period(requests["period_start"].min(), freq="M")
+    horizons = int(requests["horizon"].max())
+    part_draws: dict[tuple[str, str, str], FloatArray] = {}
+    out: list[dict[str, Any]] = []
+    draws: list[FloatArray] = []
+    for req in requests.to_dict("records"):
+        series, geography, breakdown = str(req["series"]), str(req["geography"]), str(req["breakdown"])
+        kind = _kind(rules, series, geography, breakdown)
+        if kind is None:
+            continue
+        values: FloatArray | None = None
+        part = ""
+        if kind in ("part", "simulated+part"):
+            total = find_rule(rules, series, geography, "")
+            assert total is not None and total.subtract is not None
+            part = total.subtract if kind == "simulated+part" else breakdown
+            key = (series, geography, part)
+            if key not in histories:
+                continue  # no history of the part: no forecast
+            if key not in part_draws:
+                part_draws[key] = baseline_forecast(histories[key], origin, horizons, "mean3", rng).draws
+            values = part_draws[key][int(req["horizon"]) - 1]
+        if kind != "part":
+            sim = sims[line[(series, geography, breakdown, pd.Timestamp(req["period_start"]))]]
+            if not np.isfinite(sim).all():
+                continue
+            values = sim if values is None else (sim[:, None] + values[None, :]).ravel()
+        assert values is not None
+        q05, median, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+        out.append(
+            {
+                **{str(k): v for k, v in req.items()},
+                "method": "corridor",
+                "median": max(float(median), 0.0),
+                "q05": max(float(q05), 0.0),
+                "q95": max(float(q95), 0.0),
+                "how": HOW[kind].format(part=part),
+            }
+        )
+        draws.append(_as_draws(np.maximum(values, 0.0), N_DRAWS))
+    table = pd.DataFrame(out)
+    return table, (np.vstack(draws) if draws else np.empty((0, N_DRAWS)))

@@ -1,0 +1,208 @@
+"""The backtest: origins, inputs re-derived at a cut-off, nothing read at or after an origin, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from corridor.backtest import parse_origins, run_backtest
+from corridor.backtest.origins import known_before, origin_targets
+from corridor.errors import BacktestError, ScenarioError
+from corridor.observations import inflows
+from corridor.observations.inflows import derive_inflows
+from corridor.observations.reader import load_observed
+from corridor.scenario import load_scenario
+from corridor.scenario.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+FORECAST_COLUMNS = ["origin", "horizon", "series", "breakdown", "method", "median", "q05", "q95", "how"]
+
+
+# ----------------------------------------------------------------------------- origins
+def test_origins_are_start_end_step_months() -> None:
+    origins = parse_origins("2019-03:2023-11:3")
+    assert len(origins) == 19
+    assert str(origins[0]) == "2019-03" and str(origins[-1]) == "2023-09"
+    assert [str(o) for o in parse_origins("2020-01:2020-03")] == ["2020-01", "2020-02", "2020-03"]
+
+
+@pytest.mark.parametrize(
+    "text", ["2019-13:2020-01", "2020-01:2019-01", "2019-01:2020-01:0", "2019:2020", "x"]
+)
+def test_bad_origins_are_refused_in_one_line(text: str) -> None:
+    with pytest.raises(BacktestError, match="--origins"):
+        parse_origins(text)
+
+
+def test_an_origin_knows_only_periods_ending_before_it() -> None:
+    observed = load_observed()
+    origin = pd.Period("2019-06", freq="M")
+    known = known_before(observed, origin)
+    assert (known["period_end"] < pd.Timestamp("2019-06-01")).all()
+    assert (observed["period_end"] >= pd.Timestamp("2019-06-01")).any()  # there was more to read
+    history = {("usbp_sw_encounters", "US Southwest land border", ""): pd.Series([1.0], index=[origin - 1])}
+    requests = origin_targets(history, origin, 6).requests
+    assert list(requests["horizon"]) == [1, 2, 3, 4, 5, 6]
+    assert requests["period_start"].iloc[0] == pd.Timestamp("2019-06-01")  # h = 1 is the origin month
+
+
+# ------------------------------------------------------------------ derived inflows, cut-off
+def _derived_scenario(
+    cutoff: str | None = None, start: str = "2018-10-01", end: str = "2019-12-31"
+) -> Scenario:
+    base = load_scenario(ROOT / "scenarios" / "mexico-2023-24.yaml")
+    data = json.loads(base.model_dump_json(by_alias=True, exclude={"base_dir", "sha256"}, exclude_none=True))
+    data["horizon"] = {"start": start, "end": end}
+    data["inputs_cutoff"] = cutoff
+    for inflow in data["inflows"]:
+        for key in ("persons_per_day", "monthly_persons", "file"):
+            inflow.pop(key, None)
+        inflow["derived"] = "us_encounters_next_month"
+    return Scenario.model_validate(data)
+
+
+def _poisoned(observed: pd.DataFrame, cutoff: str, factor: float = 7.0) -> pd.DataFrame:
+    """``observed`` with every value of a period ending on or after ``cutoff`` multiplied."""
+    out = observed.copy()
+    late = out["period_end"] >= pd.Timestamp(cutoff)
+    out.loc[late, "value"] = out.loc[late, "value"] * factor
+    return out
+
+
+def test_a_derived_inflow_follows_its_rule_before_the_cutoff() -> None:
+    observed = load_observed()
+    table = derive_inflows(_derived_scenario("2019-06-01"), observed).set_index(["nationality", "month"])
+    upm = observed[
+        (observed["series"] == "mx_irregular_events")
+        & (observed["breakdown"] == "nationality=Guatemala")
+        & (observed["period_start"] == pd.Timestamp("2019-03-01"))
+    ]["value"].max()
+    usbp = observed[
+        (observed["series"] == "usbp_sw_encounters")
+        & (observed["breakdown"] == "citizenship=Guatemala")
+        & (observed["period_start"] == pd.Timestamp("2019-04-01"))
+    ]["value"].max()
+    assert table.loc[("Guatemala", "2019-03"), "persons"] == pytest.approx(upm + usbp)
+    assert table.loc[("Guatemala", "2019-03"), "basis"] == "data"
+    # May needs June's US encounters, which end after the cut-off: the mean of Feb-Apr.
+    mean3 = table.loc[[("Guatemala", m) for m in ("2019-02", "2019-03", "2019-04")], "persons"].mean()
+    assert table.loc[("Guatemala", "2019-05"), "persons"] == pytest.approx(mean3)
+    assert table.loc[("Guatemala", "2019-05"), "basis"].startswith("mean of the last 3")
+
+
+def test_derived_inflows_read_nothing_at_or_after_the_cutoff() -> None:
+    observed = load_observed()
+    scenario = _derived_scenario("2019-06-01")
+    honest = derive_inflows(scenario, observed)
+    poisoned = derive_inflows(scenario, _poisoned(observed, "2019-06-01"))
+    pd.testing.assert_frame_equal(honest, poisoned)
+    later = derive_inflows(_derived_scenario("2019-09-01"), observed)
+    assert not later["persons"].equals(honest["persons"])  # a later cut-off reads more
+
+
+def test_a_nationality_without_data_is_a_scenario_error() -> None:
+    scenario = _derived_scenario("2019-06-01")
+    data = json.loads(
+        scenario.model_dump_json(by_alias=True, exclude={"base_dir", "sha256"}, exclude_none=True)
+    )
+    data["inflows"][0]["nationality"] = "Atlantis"
+    with pytest.raises(ScenarioError, match=r"inflows\.0\.derived.*Atlantis"):
+        derive_inflows(Scenario.model_validate(data), load_observed())
+
+
+# ------------------------------------------------------------------------ the backtest
+@pytest.fixture
+def tiny_scenario(tmp_path: Path) -> Path:
+    """A short derived scenario with two priors, small enough to backtest in seconds."""
+    scenario = _derived_scenario(None, start="2018-11-01", end="2019-09-30")
+    data = json.loads(
+        scenario.model_dump_json(by_alias=True, exclude={"base_dir", "sha256"}, exclude_none=True)
+    )
+    data["name"] = "tiny-backtest"
+    data["horizon"]["spin_up_days"] = 30
+    data["priors"] = {
+        "inflow_multiplier": {"distribution": "lognormal", "mean": 0.0, "sd": 0.3},
+        "behaviour.border_crossing_probability_per_day": {
+            "distribution": "uniform",
+            "low": 0.05,
+            "high": 0.8,
+        },
+    }
+    data["provenance"] = {}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _backtest(path: Path, out: Path, **kw: object) -> pd.DataFrame:
+    result = run_backtest(
+        path, parse_origins("2019-05:2019-06"), out, horizons=2, draws=3, keep=2, agents=1500, workers=1, **kw
+    )
+    return result.scores
+
+
+def test_a_forecast_reads_nothing_at_or_after_its_origin(
+    tiny_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    honest = _backtest(tiny_scenario, tmp_path / "honest")
+    assert set(honest["method"]) == {"corridor", "persistence", "mean3", "seasonal_naive", "ets"}
+    assert honest["observed"].notna().any()
+    # Every observation, inputs included, is multiplied for periods ending on or after the
+    # first origin: a forecast from that origin must not change.
+    real = load_observed()
+    monkeypatch.setattr("corridor.backtest.run.load_observed", lambda *a, **k: _poisoned(real, "2019-05-01"))
+    monkeypatch.setattr(inflows, "_shipped_observations", lambda: _poisoned(real, "2019-05-01"))
+    poisoned = _backtest(tiny_scenario, tmp_path / "poisoned")
+    first = "2019-05"
+    a = honest[honest["origin"] == first].reset_index(drop=True)
+    b = poisoned[poisoned["origin"] == first].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[FORECAST_COLUMNS], b[FORECAST_COLUMNS])
+    assert not np.allclose(a["observed"].fillna(-1), b["observed"].fillna(-1))  # only the scoring saw it
+    # The second origin (June) knew May, which changed: its forecast moves.
+    c = honest[honest["origin"] == "2019-06"].reset_index(drop=True)
+    d = poisoned[poisoned["origin"] == "2019-06"].reset_index(drop=True)
+    assert not np.allclose(c["median"], d["median"])
+
+
+def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bt"
+    first = _backtest(tiny_scenario, out)
+    (out / "origins" / "origin=2019-06.parquet").unlink()
+    result = run_backtest(
+        tiny_scenario,
+        parse_origins("2019-05:2019-06"),
+        out,
+        horizons=2,
+        draws=3,
+        keep=2,
+        agents=1500,
+        workers=1,
+    )
+    assert result.computed == ("2019-06",)
+    pd.testing.assert_frame_equal(first, result.scores)  # same seeds, same forecasts
+    for name in ("scores.parquet", "summary.csv", "scorecard.html", "backtest.json"):
+        assert (out / name).is_file()
+    with pytest.raises(BacktestError, match="other draws"):
+        run_backtest(
+            tiny_scenario,
+            parse_origins("2019-05:2019-06"),
+            out,
+            horizons=2,
+            draws=4,
+            keep=2,
+            agents=1500,
+            workers=1,
+        )
+
+
+def test_an_origin_outside_the_horizon_is_refused(tiny_scenario: Path, tmp_path: Path) -> None:
+    with pytest.raises(BacktestError, match="outside the scenario's horizon"):
+        run_backtest(
+            tiny_scenario, parse_origins("2019-09:2019-09"), tmp_path / "x", horizons=3, draws=2, keep=1
+        )
+    assert not (tmp_path / "x").exists()
