@@ -129,9 +129,12 @@ def read_requests(path: str | Path, start: str | date, end: str | date) -> pd.Da
     )
 
 
-def _as_observations(requests: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
-    """The requests in the observed table's format (no values), plus the rows that the
-    mapping subtracts from a total, so that the total can be planned."""
+def as_observations(
+    requests: pd.DataFrame, rules: Sequence[Rule], *, source: str = "forecast request"
+) -> pd.DataFrame:
+    """The requests in the observed table's format (no values, ``source`` naming them), plus
+    the rows that the mapping subtracts from a total (``_extra``), so that the total can be
+    planned: a run then gives the part too."""
     rows = [dict(r) for r in requests.to_dict("records")]
     keys = {(r["series"], r["geography"], r["breakdown"], r["period_start"]) for r in rows}
     for r in list(rows):
@@ -146,7 +149,7 @@ def _as_observations(requests: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFr
     out["value"] = np.nan
     out["unit"] = ""
     out["statistic"] = ""
-    out["source"] = "forecast request"
+    out["source"] = source
     out["note"] = ""
     out["file"] = "forecast"
     out["line"] = np.arange(1, len(out) + 1)
@@ -292,7 +295,7 @@ def forecast(
     rules = load_mapping()
     requests = _checked_requests(scenario, requests)
     cutoff = pd.Timestamp(held_out_from)
-    observations = _as_observations(requests, rules)
+    observations = as_observations(requests, rules)
     history = load_observed(observed, held_out_from=cutoff, mapping=rules)
     kinds = _kinds(observations, rules)
 

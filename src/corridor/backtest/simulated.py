@@ -23,6 +23,7 @@ from corridor.calibrate.distance import log_ratio_distance
 from corridor.evidence import COLUMNS, Rule
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.evidence.score import observation_codes
+from corridor.forecast import as_observations
 from corridor.geography import load_network
 from corridor.observations.mapping import find_rule
 from corridor.runner.single import simulate
@@ -93,29 +94,13 @@ def fit_rows(known: pd.DataFrame, origin: pd.Period, fit_months: int) -> pd.Data
     return known[(starts >= since) & (ends < origin.start_time)].reset_index(drop=True)
 
 
+#: The ``source`` of the rows a backtest asks the runs for (see :func:`task_rows`).
+REQUEST_SOURCE = "backtest request"
+
+
 def request_rows(requests: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
-    """Requests in the observed table's format (no values), with the parts a total subtracts
-    (``citizenship=Mexico`` for US totals), so that the runs give both."""
-    rows = [dict(r) for r in requests.to_dict("records")]
-    keys = {(r["series"], r["geography"], r["breakdown"], r["period_start"]) for r in rows}
-    for r in list(rows):
-        rule = find_rule(rules, r["series"], r["geography"], r["breakdown"])
-        if rule is not None and rule.subtract is not None:
-            key = (r["series"], r["geography"], rule.subtract, r["period_start"])
-            if key not in keys:
-                keys.add(key)
-                rows.append({**r, "breakdown": rule.subtract, "horizon": r["horizon"], "_extra": True})
-    out = pd.DataFrame(rows)
-    if "_extra" not in out.columns:
-        out["_extra"] = False
-    out["_extra"] = out["_extra"].fillna(False).astype(bool)
-    for column, value in (("nationality", ""), ("unit", ""), ("statistic", ""), ("note", "")):
-        out[column] = value
-    out["value"] = np.nan
-    out["source"] = "backtest request"
-    out["file"] = "backtest"
-    out["line"] = 0  # numbered with the fit rows (task_rows)
-    return out
+    """Requests in the observed table's format, with the parts a total subtracts."""
+    return as_observations(requests, rules, source=REQUEST_SOURCE)
 
 
 def task_rows(fit: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
@@ -210,7 +195,7 @@ def corridor_forecast(
     line = {
         (r["series"], r["geography"], r["breakdown"], pd.Timestamp(r["period_start"])): i
         for i, r in enumerate(rows.to_dict("records"))
-        if r["source"] == "backtest request"
+        if r["source"] == REQUEST_SOURCE
     }
     origin = pd.Period(requests["period_start"].min(), freq="M")
     horizons = int(requests["horizon"].max())
