@@ -14,10 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from corridor.atomic import write_text_atomically
 from corridor.geography import Network, load_network
 from corridor.metrics import Results
-from corridor.outputs import check_output_folder
+from corridor.outputs import publish_folder
 from corridor.runner.executors import Executor, iter_many
 from corridor.runner.progress import Progress
 from corridor.runner.single import simulate
@@ -198,22 +197,20 @@ class ValidationResult:
         """Write ``validation.csv`` (the table), ``validation_skipped.csv``,
         ``validation.json`` (summary) and ``validation.html`` into ``out_dir``.
 
-        A folder holding files corridor did not write is refused (:class:`OutputError`)
-        unless ``force``; then the files are written beside them, and they are kept."""
-        folder = Path(out_dir)
-        check_output_folder(folder, VALIDATION_OUTPUTS, "validation.json", force=force, what="--out")
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "csv": folder / "validation.csv",
-            "skipped": folder / "validation_skipped.csv",
-            "json": folder / "validation.json",
-            "html": folder / "validation.html",
-        }
-        write_text_atomically(paths["csv"], self.table.to_csv(index=False))
-        write_text_atomically(paths["skipped"], self.skipped.to_csv(index=False))
-        write_text_atomically(paths["json"], json.dumps(self.summary(), indent=2, default=str) + "\n")
-        self.to_html(paths["html"])
-        return paths
+        Published as one folder (:func:`corridor.outputs.publish_folder`): a folder holding
+        files corridor did not write is refused (:class:`OutputError`) unless ``force``; then
+        the files are written beside them, and they are kept."""
+        names = dict(zip(("csv", "skipped", "json", "html"), VALIDATION_OUTPUTS, strict=True))
+
+        def fill(folder: Path) -> None:
+            (folder / names["csv"]).write_text(self.table.to_csv(index=False), encoding="utf-8")
+            (folder / names["skipped"]).write_text(self.skipped.to_csv(index=False), encoding="utf-8")
+            self.to_html(folder / names["html"])
+            summary = json.dumps(self.summary(), indent=2, default=str) + "\n"
+            (folder / names["json"]).write_text(summary, encoding="utf-8")
+
+        dest = publish_folder(out_dir, fill, VALIDATION_OUTPUTS, "validation.json", force=force)
+        return {key: dest / name for key, name in names.items()}
 
 
 def compare_observed(

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from corridor.atomic import write_text_atomically
-from corridor.outputs import check_output_folder
+from corridor.outputs import publish_folder
 from corridor.sensitivity.page import sensitivity_html as sensitivity_html
 
 if TYPE_CHECKING:
@@ -25,20 +24,17 @@ def write_sensitivity(
     """Write ``sensitivity.csv`` (the ranked indices), ``samples.csv`` (every run's draw and
     outcomes), ``sensitivity.html`` (the heatmap) and ``sensitivity.json`` (the options).
 
-    A folder holding files corridor did not write is refused (:class:`OutputError`) unless
-    ``force``; then the files are written beside them, and they are kept."""
-    folder = Path(out_dir)
-    check_output_folder(folder, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force, what="--out")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "csv": folder / "sensitivity.csv",
-        "samples": folder / "samples.csv",
-        "html": folder / "sensitivity.html",
-        "json": folder / "sensitivity.json",
-    }
-    write_text_atomically(paths["csv"], result.indices.to_csv(index=False))
-    write_text_atomically(paths["samples"], result.samples.to_csv(index_label="run"))
-    sensitivity_html(result, paths["html"])
-    meta = {**copy.deepcopy(result.info), "baseline": result.baseline.to_dict()}
-    write_text_atomically(paths["json"], json.dumps(meta, indent=2, default=str) + "\n")
-    return paths
+    Published as one folder (:func:`corridor.outputs.publish_folder`): a folder holding files
+    corridor did not write is refused (:class:`OutputError`) unless ``force``; then the files
+    are written beside them, and they are kept."""
+    names = dict(zip(("csv", "samples", "html", "json"), SENSITIVITY_OUTPUTS, strict=True))
+
+    def fill(folder: Path) -> None:
+        (folder / names["csv"]).write_text(result.indices.to_csv(index=False), encoding="utf-8")
+        (folder / names["samples"]).write_text(result.samples.to_csv(index_label="run"), encoding="utf-8")
+        sensitivity_html(result, folder / names["html"])
+        meta = {**copy.deepcopy(result.info), "baseline": result.baseline.to_dict()}
+        (folder / names["json"]).write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+
+    dest = publish_folder(out_dir, fill, SENSITIVITY_OUTPUTS, "sensitivity.json", force=force)
+    return {key: dest / name for key, name in names.items()}
