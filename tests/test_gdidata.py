@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,9 +16,9 @@ import corridor.evidence as ev
 from corridor.metrics import EXTRA_STOCKS, FLOWS, PLACE_SERIES, STOCKS, Results
 from corridor.observations.mapping import find_rule
 from corridor.packagedata import package_data
+from tests.test_evidence import row, write_csv
 
 GDIDATA = package_data("observed", "gdidata.csv")
-HEADER = ["series", "geography", "period_start", "period_end", "value", "unit", "breakdown", "source_title"]
 #: The nationalities of gdidata's by-nationality rows (its .md), ``Other`` = total minus them.
 LISTED = (
     "Guatemala",
@@ -39,30 +38,6 @@ LISTED = (
     "India",
     "Peru",
 )
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=HEADER)
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: r.get(c, "") for c in HEADER})
-    return path
-
-
-def row(
-    series: str, geography: str, start: str, end: str, value: float, breakdown: str = ""
-) -> dict[str, Any]:
-    return {
-        "series": series,
-        "geography": geography,
-        "period_start": start,
-        "period_end": end,
-        "value": value,
-        "unit": "persons",
-        "breakdown": breakdown,
-        "source_title": "test fixture",
-    }
 
 
 @pytest.fixture(scope="module")
