@@ -206,3 +206,18 @@ def test_an_origin_outside_the_horizon_is_refused(tiny_scenario: Path, tmp_path:
             tiny_scenario, parse_origins("2019-09:2019-09"), tmp_path / "x", horizons=3, draws=2, keep=1
         )
     assert not (tmp_path / "x").exists()
+
+
+def test_the_command_refuses_bad_origins_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    scenario = ROOT / "scenarios" / "mexico-2018-2024.yaml"
+    out = tmp_path / "bt"
+    result = CliRunner().invoke(
+        app, ["backtest", str(scenario), "--origins", "2019-13:2020-01", "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert "--origins" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()

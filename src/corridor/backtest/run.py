@@ -13,6 +13,7 @@ the origins missing.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -186,7 +187,14 @@ def run_backtest(
     _start_folder(target, info)
     labels = [f"{o:%Y-%m}" for o in origins]
     todo = [o for o, label in zip(origins, labels, strict=True) if not _partition(target, label).exists()]
+    computing = time.perf_counter()
     computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
+    info["compute_last_call"] = {
+        "origins": len(computed),
+        "simulations": len(computed) * draws,
+        "workers": workers if workers is not None else os.cpu_count(),
+        "wall_seconds": round(time.perf_counter() - computing, 1),
+    }
 
     scores = pd.concat([pd.read_parquet(_partition(target, label)) for label in labels], ignore_index=True)
     summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
