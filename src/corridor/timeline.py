@@ -2,10 +2,12 @@
 
 Policies change only on event dates, so the timeline holds one :class:`PolicyArrays` per
 *segment* (a run of days with the same policy) and ``segment_of_day`` maps each day to its
-segment; :meth:`Timeline.policy_series` gives per-day views for inspection. Everything a
-scenario names (places, states, nationalities, facilities, routes, event fields) is checked
-here against the network, and problems are reported as :class:`ScenarioError` with the
-YAML path of the field.
+segment; :meth:`Timeline.policy_series` gives per-day views for inspection. Arrivals come
+from the inflows (listed, or derived by a rule in :mod:`corridor.observations.inflows`), times
+deterrence's daily multiplier, a function of the policy timeline (docs/model.md, "Demand").
+Everything a scenario names (places, states, nationalities, facilities, routes, event fields)
+is checked here against the network, and problems are reported as :class:`ScenarioError`
+with the YAML path of the field.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from corridor.scenario.problems import excerpt
 from corridor.scenario.schema import MONTH_PATTERN
 from corridor.textfile import read_text
 
-__all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline"]
+__all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline", "enforcement_index"]
 
 #: Order of the columns of ``PolicyArrays.us_outcome_cdf``.
 US_OUTCOMES: tuple[str, ...] = ("released", "removed", "expelled", "mpp")
@@ -111,6 +113,8 @@ class Timeline:
     link_death_hazard_per_km: F64  #: per link
     minor_share: float
     caravans: list[ScheduledCaravan]  #: in date order
+    enforcement_index: F64  #: per day: the enforcement index of the day's policy (docs/model.md, "Demand")
+    demand_factor: F64  #: per day: deterrence's multiplier of the day's arrivals (1: none)
 
     @property
     def n_days(self) -> int:
@@ -226,7 +230,8 @@ def _route_links(net: Network, ref: RouteRef, field: str) -> npt.NDArray[np.intp
 
 def _daily_inflow(scenario: Scenario, index: int, dates: pd.DatetimeIndex, derived: pd.DataFrame) -> F64:
     """Persons per day over the horizon for inflow number ``index`` (``derived``: the
-    :func:`~corridor.observations.inflows.derive_inflows` table)."""
+    :func:`~corridor.observations.inflows.derive_inflows` table, which holds every derived rule:
+    upstream entries, latent demand, US encounters)."""
     inflow = scenario.inflows[index]
     if inflow.persons_per_day is not None:
         return np.full(len(dates), inflow.persons_per_day)
@@ -329,11 +334,16 @@ def _policy_arrays(
     )
 
 
+def _mx_states(net: Network) -> list[str]:
+    """The Mexican states of the network's places, sorted."""
+    return sorted({str(s) for s, c in zip(net.place_state, net.place_country, strict=True) if c == "MX"})
+
+
 def _enforcement(
     policy: Policy, net: Network, field: str
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Checkpoint hazard per link and km, and raid probability per place."""
-    mx_states = sorted({str(s) for s, c in zip(net.place_state, net.place_country, strict=True) if c == "MX"})
+    mx_states = _mx_states(net)
     intensity_by_state = _keyed(
         policy.checkpoint_intensity, mx_states, f"{field}.checkpoint_intensity", "Mexican state"
     )
@@ -500,6 +510,76 @@ def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario, net
         raise ScenarioError(problems) from None
 
 
+# --------------------------------------------------------------------------- demand
+
+
+def _arrivals(scenario: Scenario, net: Network, dates: pd.DatetimeIndex, nats: list[str]) -> F64:
+    """Persons entering per (day, nationality, entry place), every inflow times inflow_multiplier."""
+    arrivals = np.zeros((len(dates), len(nats), net.n_places))
+    derived = derive_inflows(scenario)  # read once, whatever the number of derived inflows
+    for i, inflow in enumerate(scenario.inflows):
+        ids, cdf = _place_weights(net, inflow.entry, f"inflows.{i}.entry")
+        shares = np.diff(np.concatenate([[0.0], cdf]))
+        daily = _daily_inflow(scenario, i, dates, derived)
+        arrivals[:, nats.index(inflow.nationality), ids] += daily[:, None] * shares[None, :]
+    arrivals *= scenario.inflow_multiplier
+    return arrivals
+
+
+def _entry_cdf(arrivals: F64) -> F64:
+    """Per nationality, the cumulative shares of the entry places (for re-entries)."""
+    entry_totals = arrivals.sum(axis=0)
+    entry_totals[entry_totals.sum(axis=1) == 0] = 1.0  # a nationality with no arrivals: any place
+    return np.cumsum(entry_totals, axis=1) / entry_totals.sum(axis=1, keepdims=True)
+
+
+def enforcement_index(policy: Policy, net: Network, fields: list[str]) -> float:
+    """The enforcement index of one policy, a pure function of it (no outcome is read).
+
+    Parameters
+    ----------
+    policy : Policy
+        The policy in force on a day.
+    net : Network
+        The network, whose Mexican states the checkpoint intensity is averaged over.
+    fields : list of str
+        The factors multiplied (``demand_response.index``): ``checkpoint_intensity``, the mean
+        over the Mexican states of the checkpoint intensity (it scales both the checkpoint hazard
+        and the raid rate); ``bus_south_share``, 1 + the share of detention outcomes that are
+        busing south.
+
+    Returns
+    -------
+    float
+        The product of the factors (1 for none).
+    """
+    index = 1.0
+    if "checkpoint_intensity" in fields:
+        states = _mx_states(net)
+        intensity = _keyed(
+            policy.checkpoint_intensity, states, "policy.checkpoint_intensity", "Mexican state"
+        )
+        index *= float(intensity.mean())
+    if "bus_south_share" in fields:
+        index *= 1.0 + policy.bus_south_share
+    return index
+
+
+def _deterrence(
+    scenario: Scenario, net: Network, segments: list[PolicyArrays], segment_of_day: npt.NDArray[np.int16]
+) -> tuple[F64, F64]:
+    """Per day: the enforcement index, and deterrence's multiplier of the day's arrivals,
+    exp(-elasticity x (index(day - lag_days) - index(first day))); days before the horizon
+    have the first day's index."""
+    response = scenario.demand_response
+    per_segment = np.array([enforcement_index(p.policy, net, list(response.index)) for p in segments])
+    index = per_segment[segment_of_day.astype(np.intp)]
+    if response.elasticity == 0:
+        return index, np.ones(len(index))
+    lagged = index[np.maximum(np.arange(len(index)) - response.lag_days, 0)]
+    return index, np.exp(-response.elasticity * (lagged - index[0]))
+
+
 # --------------------------------------------------------------------------- compile
 
 
@@ -517,17 +597,7 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     nats = scenario.nationalities
     n_days = len(dates)
 
-    arrivals = np.zeros((n_days, len(nats), net.n_places))
-    derived = derive_inflows(scenario)  # read once, whatever the number of derived inflows
-    for i, inflow in enumerate(scenario.inflows):
-        ids, cdf = _place_weights(net, inflow.entry, f"inflows.{i}.entry")
-        shares = np.diff(np.concatenate([[0.0], cdf]))
-        daily = _daily_inflow(scenario, i, dates, derived)
-        arrivals[:, nats.index(inflow.nationality), ids] += daily[:, None] * shares[None, :]
-    arrivals *= scenario.inflow_multiplier
-    entry_totals = arrivals.sum(axis=0)
-    entry_totals[entry_totals.sum(axis=1) == 0] = 1.0  # a nationality with no arrivals: any place
-    entry_cdf = np.cumsum(entry_totals, axis=1) / entry_totals.sum(axis=1, keepdims=True)
+    arrivals = _arrivals(scenario, net, dates, nats)
 
     # Policy segments: the initial policy, then one per event date (events before the
     # horizon take effect on day 0; events after it are dropped).
@@ -551,6 +621,12 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
         if day > 0:
             event_days.append((day, event.name))
     segment_of_day = (np.searchsorted(segment_start, np.arange(n_days), side="right") - 1).astype(np.int16)
+
+    # Deterrence: fewer set out, a lag after enforcement rises (elasticity 0: arrivals untouched).
+    index, demand_factor = _deterrence(scenario, net, segments, segment_of_day)
+    if scenario.demand_response.elasticity != 0:
+        arrivals *= demand_factor[:, None, None]
+    entry_cdf = _entry_cdf(arrivals)
 
     dest_ids, dest_cdf = _place_weights(
         net,
@@ -600,6 +676,8 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
         link_death_hazard_per_km=death[net.link_mode],
         minor_share=scenario.population.minor_share,
         caravans=caravans,
+        enforcement_index=index,
+        demand_factor=demand_factor,
     )
 
 

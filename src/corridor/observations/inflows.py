@@ -1,14 +1,34 @@
-"""Inflows derived from observed data, as a function of the data and a cut-off date.
+"""Inflows derived by a rule, as a function of the observed data and a cut-off date.
 
-A scenario's inflow may say ``derived: us_encounters_next_month`` instead of listing its
-monthly persons. The inflow is then computed here, when the scenario is compiled, from the
-observed data shipped with corridor, reading **only periods that end before the cut-off**
-(the scenario's ``inputs_cutoff``, by default the held-out date). A backtest at origin T
-sets the cut-off to T, so the inputs of a forecast made at T are re-derived from what was
-known before T, never from a one-off file written with later data.
+A scenario's inflow may say ``derived: RULE`` instead of listing its monthly persons. The
+inflow is then computed here, when the scenario is compiled. Rules that read the observed
+data shipped with corridor read **only periods that end before the cut-off**: the scenario's
+``inputs_cutoff`` (by default the held-out date) for every series, except the upstream input
+series of :data:`~corridor.observations.reader.INPUT_SERIES` (Honduras' irregular entries,
+Darien crossings), which are read up to ``upstream_known_until`` where the scenario gives it
+(a forecast "given the observed upstream inflows"). A backtest at origin T sets the cut-off to
+T, so the inputs of a forecast made at T are re-derived from what was known before T, never
+from a one-off file written with later data.
 
-The rule ``us_encounters_next_month`` (corridor 0.1's rule, kept so that backtests measure
-today's model):
+``upstream_entries`` (demand from upstream observations, no outcome read):
+
+    inflow(n, m) = upstream_share x Honduras' registered irregular entries of nationality n in m
+
+Honduras to Mexico's southern border is roughly 1,000 km, a few days by bus, so the month of
+entry into Honduras is taken as the month of entry into Mexico (no lag). Honduras counts by
+nationality from January 2018. Nationals of the CA-4 free-movement area (Guatemala, Honduras,
+El Salvador, Nicaragua) cross Honduras without being registered as irregular entries, so the
+rule refuses them: they take ``latent``.
+
+``latent`` (demand as parameters, no data read):
+
+    inflow(n, m) = level x exp(trend x years since the horizon start)
+                 x (1 + amplitude x cos(2 pi (month - peak) / 12))
+
+with years counted in whole months from the horizon's first month (which has the level) and
+month the calendar month (1-12).
+
+``us_encounters_next_month`` (corridor 0.1's rule, kept so that backtests measure it):
 
     inflow(n, m) = US Border Patrol southwest encounters of nationality n in month m+1
                  + Mexico's UPM events of nationality n in month m
@@ -17,14 +37,16 @@ People reaching the US border were counted about a month after entering Mexico (
 km: 2-5 weeks); people stopped in Mexico are counted by its events. Both count events, not
 persons, and the rule reads the outcome series the model is later compared with: it is
 circular inside the data, which is what the backtest measures (``docs/backtest.md``).
-``Other`` is the residual: the total minus Mexican nationals (US side) and minus every other
-nationality the scenario simulates. A month whose data end on or after the cut-off takes the
-mean of the last three derived months before it (a persistence forecast of the inflow); a
-month before the data begin takes the mean of the first three.
+
+For the rules reading data, ``Other`` is the residual: the total minus Mexican nationals (US
+side) and minus every other nationality the scenario lists. A month whose data end on or after
+the cut-off takes the mean of the last three derived months before it (a persistence forecast
+of the inflow); a month before the data begin takes the mean of the first three.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -32,11 +54,11 @@ import numpy as np
 import pandas as pd
 
 from corridor.errors import ScenarioError
-from corridor.observations.reader import HELD_OUT_FROM, load_observed
+from corridor.observations.reader import HELD_OUT_FROM, INPUT_SERIES, load_observed
 from corridor.observations.resolve import _nationality_label
 
 if TYPE_CHECKING:
-    from corridor.scenario.schema import Scenario
+    from corridor.scenario.schema import Demand, Scenario
 
 #: The nationality label that stands for everyone the scenario does not list.
 RESIDUAL = "Other"
@@ -45,6 +67,10 @@ FILL_MONTHS = 3
 #: Series read by ``us_encounters_next_month``: (series, geography, labels left out of the residual).
 _US = ("usbp_sw_encounters", "US Southwest land border", ("Mexico",))
 _MX = ("mx_irregular_events", "Mexico", ())
+#: Series read by ``upstream_entries``: Honduras' registrations of irregular entries (an input).
+_HN = ("hn_irregular_entries", "Honduras", ())
+#: The CA-4 free-movement area: its nationals cross Honduras without an irregular entry.
+CA4: tuple[str, ...] = ("Guatemala", "Honduras", "El Salvador", "Nicaragua")
 
 
 def inputs_cutoff(scenario: Scenario) -> pd.Timestamp:
@@ -117,6 +143,114 @@ def _fill(known: pd.Series, months: pd.PeriodIndex) -> tuple[pd.Series, pd.Serie
     return pd.Series(values, index=months), pd.Series(basis, index=months)
 
 
+def upstream_cutoff(scenario: Scenario) -> pd.Timestamp:
+    """The cut-off of the upstream input series: ``upstream_known_until``, else :func:`inputs_cutoff`."""
+    known = scenario.upstream_known_until
+    return pd.Timestamp(known) if known is not None else inputs_cutoff(scenario)
+
+
+def series_cutoff(scenario: Scenario, series: str) -> pd.Timestamp:
+    """The cut-off of one observed series: upstream inputs may be known longer than outcomes."""
+    return upstream_cutoff(scenario) if series in INPUT_SERIES else inputs_cutoff(scenario)
+
+
+def latent_demand(demand: Demand, start: dt.date, months: pd.PeriodIndex) -> pd.Series:
+    """Monthly persons of the ``latent`` rule over ``months`` (``start``: the horizon's first day).
+
+    Parameters
+    ----------
+    demand : Demand
+        Level (persons per month at the horizon's first month), trend per year, seasonal
+        amplitude and peak month.
+    start : date
+        The horizon's first day; its month has ``trend`` factor 1.
+    months : PeriodIndex
+        Monthly periods.
+
+    Returns
+    -------
+    Series
+        Persons per month, indexed by ``months``.
+    """
+    first = pd.Period(start, freq="M")
+    elapsed = (months.year - first.year) * 12 + (months.month - first.month)
+    years = np.asarray(elapsed, dtype=float) / 12.0
+    calendar_month = np.asarray(months.month, dtype=float)
+    season = 1.0 + demand.seasonal_amplitude * np.cos(
+        2.0 * np.pi * (calendar_month - demand.seasonal_peak_month) / 12.0
+    )
+    persons = demand.level_persons_per_month * np.exp(demand.trend_per_year * years) * season
+    return pd.Series(persons, index=months)
+
+
+class _Tables:
+    """Monthly tables of the series a scenario's rules read, each read once, only when needed."""
+
+    def __init__(self, scenario: Scenario, observed: pd.DataFrame | None) -> None:
+        self.scenario, self.observed = scenario, observed
+        self.tables: dict[str, pd.DataFrame] = {}
+
+    def __call__(self, series: str, geography: str) -> pd.DataFrame:
+        if series not in self.tables:
+            if self.observed is None:
+                self.observed = _shipped_observations()
+            cutoff = series_cutoff(self.scenario, series)
+            self.tables[series] = monthly_counts(self.observed, series, geography, cutoff)
+        return self.tables[series]
+
+
+def _no_data(index: int, message: str) -> ScenarioError:
+    return ScenarioError([(f"inflows.{index}.derived", None, message)])
+
+
+def _us_encounters_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Series:
+    """Derived months of ``us_encounters_next_month`` (US encounters of m+1, Mexico's events of m)."""
+    nationality = scenario.inflows[index].nationality
+    others = [n for n in scenario.nationalities if n != nationality]
+    us = _nationality_counts(tables(_US[0], _US[1]), nationality, others, _US[2])
+    mx = _nationality_counts(tables(_MX[0], _MX[1]), nationality, others, _MX[2])
+    us_next = us.copy()
+    us_next.index = us_next.index - 1  # encounters of m+1 stand for entries of m
+    known = (us_next + mx.reindex(us_next.index.union(mx.index))).dropna()
+    if known.empty:
+        raise _no_data(
+            index,
+            f"no US encounters and Mexican events of {nationality!r} end before the inputs cut-off "
+            f"{inputs_cutoff(scenario):%Y-%m-%d} (expected a nationality of the observed data)",
+        )
+    return known
+
+
+def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Series:
+    """Derived months of ``upstream_entries``: upstream_share x Honduras' entries of the month."""
+    inflow = scenario.inflows[index]
+    nationality = inflow.nationality
+    if nationality in CA4:
+        raise _no_data(
+            index,
+            f"{nationality!r} is a CA-4 nationality: its people cross Honduras without being registered "
+            "as irregular entries (the counts are near 0); use derived: latent",
+        )
+    table = tables(_HN[0], _HN[1])
+    others = [n for n in scenario.nationalities if n != nationality]
+    known = (inflow.upstream_share * _nationality_counts(table, nationality, others, _HN[2])).dropna()
+    if known.empty:
+        counted = sorted(c for c in table.columns if c not in ("all", RESIDUAL, *CA4))
+        missing = [n for n in others if n != RESIDUAL and n not in table]
+        why = (
+            f"the residual needs Honduras' counts of every other nationality listed; none for "
+            f"{', '.join(map(repr, missing))}"
+            if nationality == RESIDUAL and missing
+            else f"expected one of {', '.join(counted) or 'none'}, or {RESIDUAL!r}"
+        )
+        raise _no_data(
+            index,
+            f"no Honduras irregular entries of {nationality!r} end before the upstream cut-off "
+            f"{upstream_cutoff(scenario):%Y-%m-%d} ({why})",
+        )
+    return known
+
+
 def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> pd.DataFrame:
     """The monthly persons of every derived inflow of ``scenario``, over its horizon.
 
@@ -125,28 +259,26 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
     scenario : Scenario
     observed : DataFrame, optional
         Observations as :func:`corridor.observations.reader.load_observed` returns them
-        (default: the shipped data). Rows whose period ends on or after the scenario's
-        :func:`inputs_cutoff` are never read.
+        (default: the shipped data, read only if a rule needs them). Rows whose period ends
+        on or after the series' cut-off (:func:`series_cutoff`) are never read.
 
     Returns
     -------
     DataFrame
-        Columns ``month`` (YYYY-MM), ``nationality``, ``persons``, ``basis`` (``data``, or how
-        a month without data was filled).
+        Columns ``month`` (YYYY-MM), ``nationality``, ``persons``, ``basis`` (``data``, how
+        a month without data was filled, or ``latent demand``).
 
     Raises
     ------
     ScenarioError
-        A derived inflow's nationality has no observed data before the cut-off.
+        A nationality is derived twice, or a rule has no observed data of it before the cut-off
+        (or cannot count it: ``upstream_entries`` of a CA-4 nationality).
     """
     columns = ["month", "nationality", "persons", "basis"]
     if all(inflow.derived is None for inflow in scenario.inflows):
         return pd.DataFrame(columns=columns)  # nothing to read
-    cutoff = inputs_cutoff(scenario)
-    data = _shipped_observations() if observed is None else observed
     months = pd.period_range(scenario.horizon.start, scenario.horizon.end, freq="M")
-    tables = {name: monthly_counts(data, name, geo, cutoff) for name, geo, _ in (_US, _MX)}
-    listed = scenario.nationalities
+    tables = _Tables(scenario, observed)
     frames = []
     seen: set[str] = set()
     for i, inflow in enumerate(scenario.inflows):
@@ -157,24 +289,13 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
                 [(f"inflows.{i}.derived", None, f"{inflow.nationality!r} is derived twice; derive it once")]
             )
         seen.add(inflow.nationality)
-        others = [n for n in listed if n != inflow.nationality]
-        us = _nationality_counts(tables[_US[0]], inflow.nationality, others, _US[2])
-        mx = _nationality_counts(tables[_MX[0]], inflow.nationality, others, _MX[2])
-        us_next = us.copy()
-        us_next.index = us_next.index - 1  # encounters of m+1 stand for entries of m
-        known = (us_next + mx.reindex(us_next.index.union(mx.index))).dropna()
-        if known.empty:
-            raise ScenarioError(
-                [
-                    (
-                        f"inflows.{i}.derived",
-                        None,
-                        f"no US encounters and Mexican events of {inflow.nationality!r} end before the "
-                        f"inputs cut-off {cutoff:%Y-%m-%d} (expected a nationality of the observed data)",
-                    )
-                ]
-            )
-        persons, basis = _fill(known, months)
+        if inflow.derived == "latent":
+            assert inflow.demand is not None  # the schema requires it
+            persons = latent_demand(inflow.demand, scenario.horizon.start, months)
+            basis = pd.Series("latent demand", index=months)
+        else:
+            rule = _upstream_known if inflow.derived == "upstream_entries" else _us_encounters_known
+            persons, basis = _fill(rule(scenario, i, tables), months)
         frames.append(
             pd.DataFrame(
                 {
@@ -188,4 +309,12 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
     return pd.concat(frames, ignore_index=True)
 
 
-__all__ = ["derive_inflows", "inputs_cutoff", "monthly_counts"]
+__all__ = [
+    "CA4",
+    "derive_inflows",
+    "inputs_cutoff",
+    "latent_demand",
+    "monthly_counts",
+    "series_cutoff",
+    "upstream_cutoff",
+]

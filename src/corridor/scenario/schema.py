@@ -1,4 +1,4 @@
-"""The scenario and its parts: horizon, inflow, population, behaviour, hazards, events, provenance, priors."""
+"""The scenario: horizon, inflow and demand, population, behaviour, hazards, events, provenance, priors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -56,8 +57,72 @@ class Horizon(_Strict):
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
-#: Rules deriving an inflow from observed data (see :mod:`corridor.observations.inflows`).
-DerivedInflowRule = Literal["us_encounters_next_month"]
+#: Rules deriving an inflow (see :mod:`corridor.observations.inflows` and docs/model.md, "Demand").
+DerivedInflowRule = Literal["us_encounters_next_month", "upstream_entries", "latent"]
+
+
+class Demand(_Strict):
+    """Latent demand of one nationality, for ``derived: latent``: persons setting out per month.
+
+    persons(m) = level x exp(trend x years since the horizon start)
+    x (1 + amplitude x cos(2 pi (month - peak) / 12)), where years are whole months since the
+    horizon's first month over 12 and month is the calendar month (1-12). No data are read.
+    """
+
+    level_persons_per_month: Annotated[float, Field(gt=0)] = Field(
+        description="Persons entering Mexico per month at the horizon's first month, before the season."
+    )
+    trend_per_year: Annotated[float, Field(ge=-5, le=5)] = Field(
+        default=0.0,
+        description="Continuous growth rate per year, -5 to 5 (0.1: about +10% a year; negative: "
+        "decline), counted from the horizon's first month.",
+    )
+    seasonal_amplitude: Annotated[float, Field(ge=0, le=0.9)] = Field(
+        default=0.0, description="Relative size of the yearly season (0: none; 0.3: +-30%)."
+    )
+    seasonal_peak_month: Annotated[float, Field(ge=1, le=12)] = Field(
+        default=4.0,
+        description="Calendar month of the seasonal peak (1-12; fractional values, as calibration "
+        "draws them, fall between months).",
+    )
+
+
+#: Policy fields that may make the enforcement index (see :class:`DemandResponse`).
+IndexField = Literal["checkpoint_intensity", "bus_south_share"]
+
+
+def _default_index() -> list[IndexField]:
+    return ["checkpoint_intensity", "bus_south_share"]
+
+
+class DemandResponse(_Strict):
+    """Deterrence: fewer people set out when enforcement in Mexico rises, learnt with a lag."""
+
+    elasticity: NonNegative = Field(
+        default=0.0,
+        description="Each day's arrivals of every inflow are multiplied by exp(-elasticity x "
+        "(index(day - lag_days) - index(first day))), the index being the enforcement index of "
+        "docs/model.md ('Demand'). 0 (the default): no deterrence.",
+    )
+    lag_days: Annotated[int, Field(ge=0, le=MAX_HORIZON_DAYS)] = Field(
+        default=30,
+        description="Days between a change of enforcement and its effect on departures (people "
+        "learn of it from those ahead of them). Days before the horizon have the first day's index.",
+    )
+    index: list[IndexField] = Field(
+        default_factory=_default_index,
+        min_length=1,
+        description="Policy fields whose product makes the enforcement index of a day: "
+        "'checkpoint_intensity' (its mean over Mexican states; it scales checkpoints and raids) and "
+        "'bus_south_share' (as 1 + share). A pure function of the policy timeline.",
+    )
+
+    @field_validator("index")
+    @classmethod
+    def _once_each(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("name each policy field once")
+        return v
 
 
 class Inflow(_Strict):
@@ -84,11 +149,27 @@ class Inflow(_Strict):
     )
     derived: DerivedInflowRule | None = Field(
         default=None,
-        description="Derive the monthly inflow from the observed data shipped with corridor, reading only "
-        "periods that end before the scenario's inputs_cutoff. 'us_encounters_next_month': US Border "
-        "Patrol encounters of the nationality in the next month plus Mexico's events of the nationality "
-        "in the month; months whose data end on or after the cut-off take the mean of the last three "
-        "derived months (see docs/backtest.md).",
+        description="Derive the monthly inflow by a rule (docs/model.md, 'Demand'). Rules reading the "
+        "observed data shipped with corridor read only periods that end before the scenario's "
+        "inputs_cutoff (upstream_known_until for upstream series); months after take the mean of the "
+        "last three derived months. 'upstream_entries': upstream_share x Honduras' irregular entries "
+        "of the nationality in the month (no lag; 'Other': the total minus every other nationality "
+        "listed). 'latent': the demand model of the 'demand' field, no data read. "
+        "'us_encounters_next_month' (corridor 0.1's rule, reads outcomes): US Border Patrol "
+        "encounters of the nationality in the next month plus Mexico's events of the nationality in "
+        "the month (see docs/backtest.md).",
+    )
+    upstream_share: Annotated[float, Field(gt=0)] = Field(
+        default=1.0,
+        description="For derived: upstream_entries, persons entering Mexico per irregular entry "
+        "registered in Honduras (a calibration handle: registrations are not persons, and not every "
+        "one is counted). Only with that rule.",
+    )
+    demand: Demand | None = Field(
+        default=None,
+        description="For derived: latent (and only then): the demand model, with "
+        "`level_persons_per_month`, `trend_per_year`, `seasonal_amplitude` and `seasonal_peak_month` "
+        "(see docs/scenarios.md, 'Demand').",
     )
 
     @field_validator("entry")
@@ -104,6 +185,26 @@ class Inflow(_Strict):
         for key in v or {}:
             if not MONTH_PATTERN.match(key):
                 raise ValueError(f"month {excerpt(key)} is not a month of the form YYYY-MM (01-12)")
+        return v
+
+    @field_validator("upstream_share")
+    @classmethod
+    def _share_of_upstream(cls, v: float, info: ValidationInfo) -> float:
+        if v != 1.0 and "derived" in info.data and info.data["derived"] != "upstream_entries":
+            raise ValueError("upstream_share applies only to derived: upstream_entries")
+        return v
+
+    @field_validator("demand")
+    @classmethod
+    def _demand_of_latent(cls, v: Demand | None, info: ValidationInfo) -> Demand | None:
+        latent = info.data.get("derived") == "latent"
+        if latent and v is None:
+            raise ValueError(
+                "derived: latent needs a demand section (level_persons_per_month, and optionally "
+                "trend_per_year, seasonal_amplitude, seasonal_peak_month)"
+            )
+        if v is not None and not latent and "derived" in info.data:
+            raise ValueError("demand applies only to derived: latent")
         return v
 
     @model_validator(mode="after")
@@ -306,6 +407,18 @@ class Scenario(_Strict):
         default=None,
         description="Inputs derived from observed data (inflows with 'derived') read only periods ending "
         "before this day, as a forecast made on it would. Default: the held-out date, 2023-12-01.",
+    )
+    upstream_known_until: dt.date | None = Field(
+        default=None,
+        description="Upstream series (Honduras' irregular entries, Darien crossings: inputs, never "
+        "outcomes) are read for periods ending before this day, even past inputs_cutoff: a forecast "
+        "given the observed upstream inflows (2024-07-01 reads them through June 2024). Default: "
+        "inputs_cutoff. Outcome series are still cut at inputs_cutoff.",
+    )
+    demand_response: DemandResponse = Field(
+        default_factory=DemandResponse,
+        description="Deterrence: `elasticity` (>= 0; 0, the default, is off), `lag_days` (default 30) "
+        "and `index` (the policy fields of the enforcement index); see docs/scenarios.md, 'Demand'.",
     )
     population: Population = Field(description="Attributes drawn for each arriving person.")
     behaviour: Behaviour = Field(description="How people decide and move (constant).")
