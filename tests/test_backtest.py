@@ -221,3 +221,67 @@ def test_the_command_refuses_bad_origins_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--origins" in result.output and len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_the_pilot_scales_each_nationality_by_observed_over_simulated() -> None:
+    from corridor.backtest.pilot import scale_ratios
+    from corridor.backtest.simulated import RunValues
+
+    rows = pd.DataFrame(
+        {
+            "series": ["mx_irregular_events", "usbp_sw_encounters", "usbp_sw_encounters", "mx_returns", "x"],
+            "breakdown": [
+                "nationality=Guatemala",
+                "citizenship=Guatemala",
+                "citizenship=Honduras",
+                "nationality=Honduras",
+                "",
+            ],
+        }
+    )
+    pilot = RunValues(
+        "2019-06",
+        -1,
+        simulated=np.array([100.0, 300.0, 50.0, 10.0, np.nan]),
+        observed=np.array([200.0, 600.0, 500.0, 1.0, np.nan]),
+        codes=np.zeros(5, dtype=np.int8),
+        change=np.zeros(5, dtype=bool),
+    )
+    ratios = scale_ratios(pilot, rows, n_fit=4, nationalities=["Guatemala", "Honduras", "Cuba"])
+    assert ratios["Guatemala"] == pytest.approx(2.0)  # (200 + 600) / (100 + 300)
+    assert ratios["Honduras"] == pytest.approx(10.0)  # mx_returns is not a scale series
+    assert ratios["Cuba"] == 1.0  # no rows: unchanged
+    # Rows past n_fit (the requests) are never read.
+    assert scale_ratios(pilot, rows, n_fit=2, nationalities=["Honduras"])["Honduras"] == 1.0
+
+
+def test_runs_start_history_months_before_the_origin_never_before_the_scenario() -> None:
+    from corridor.backtest.run import _run_start
+    from corridor.backtest.simulated import run_overrides
+
+    sc = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")
+    late, early = pd.Period("2022-06", freq="M"), pd.Period("2019-03", freq="M")
+    assert _run_start(sc, late, {"history_months": 16}) == pd.Timestamp("2021-02-01")
+    assert _run_start(sc, early, {"history_months": 16}) == pd.Timestamp("2018-07-01")  # the scenario's start
+    assert _run_start(sc, late, {"history_months": None}) is None
+    overrides = run_overrides(late, 6, {"inflow_multiplier": 1.1}, pd.Timestamp("2021-02-01"))
+    assert overrides == {
+        "inflow_multiplier": 1.1,
+        "inputs_cutoff": "2022-06-01",
+        "horizon.end": "2022-11-30",
+        "horizon.start": "2021-02-01",
+    }
+
+
+def test_the_pilot_ratio_scales_every_draw_of_a_demand_scale() -> None:
+    from corridor.backtest.pilot import demand_scales, scaled_draws
+
+    sc = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")
+    scales = demand_scales(sc)
+    assert scales["Guatemala"] == "inflows.0.demand.level_persons_per_month"
+    assert scales["Cuba"] == "inflows.4.upstream_share"
+    draws = scaled_draws(sc, [{"inflow_multiplier": 1.2}], {}, {"Guatemala": 0.5, "Cuba": 3.0})
+    assert draws[0]["inflow_multiplier"] == 1.2  # not a demand scale: untouched
+    assert draws[0]["inflows.0.demand.level_persons_per_month"] == pytest.approx(0.5 * 30000)
+    assert draws[0]["inflows.4.upstream_share"] == pytest.approx(3.0)
+    assert draws[0]["inflows.1.demand.level_persons_per_month"] == pytest.approx(30000)  # ratio 1 by default

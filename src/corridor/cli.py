@@ -577,6 +577,9 @@ def backtest_cmd(
     fit_months: Annotated[
         int, typer.Option(min=1, help="Months before an origin the runs are fitted to.")
     ] = 12,
+    history_months: Annotated[
+        int | None, typer.Option(min=1, help="Start each run this many months before its origin.")
+    ] = None,
     agents: Annotated[int, typer.Option(min=1, help="About how many agents per run.")] = 20_000,
     seed: Annotated[int, typer.Option(min=0, help="Seeds the draws, the runs and the baselines.")] = 0,
     workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: CPU count).")] = None,
@@ -603,6 +606,7 @@ def backtest_cmd(
         draws=draws,
         keep=keep,
         fit_months=fit_months,
+        history_months=history_months,
         agents=agents,
         seed=seed,
         observed=observed,

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from corridor.backtest.origins import (
     monthly_rows,
     origin_targets,
 )
+from corridor.backtest.parts import policy_regressors
+from corridor.backtest.pilot import demand_scales, pilot_draw, scale_ratios, scaled_draws
 from corridor.backtest.scorecard import write_scorecard
 from corridor.backtest.scores import score_forecasts, summarise_scores
 from corridor.backtest.simulated import (
@@ -53,9 +55,9 @@ from corridor.errors import BacktestError, CorridorError, RunError
 from corridor.evidence import Rule, load_mapping, load_observed
 from corridor.outputs import check_output_folder
 from corridor.provenance import versions
-from corridor.runner.executors import iter_many, make_executor
+from corridor.runner.executors import Executor, iter_many, make_executor, run_many
 from corridor.runner.progress import Progress
-from corridor.scenario import load_scenario
+from corridor.scenario import Scenario, load_scenario
 
 #: What a backtest folder holds; ``backtest.json`` marks it.
 BACKTEST_OUTPUTS = ("backtest.json", "origins", "scores.parquet", "summary.csv", "scorecard.html")
@@ -68,6 +70,7 @@ _RESUME_KEYS = (
     "draws",
     "keep",
     "fit_months",
+    "history_months",
     "agents",
     "seed",
     "observed_files",
@@ -123,6 +126,7 @@ def run_backtest(
     draws: int = 40,
     keep: int = 10,
     fit_months: int = 12,
+    history_months: int | None = None,
     agents: int | None = 20_000,
     seed: int = 0,
     observed: Iterable[str | Path] | None = None,
@@ -147,6 +151,10 @@ def run_backtest(
         Months forecast from each origin (h = 1 is the origin month).
     draws, keep : int
         Prior draws simulated at each origin, and how many of the closest are kept.
+    history_months : int, optional
+        Start each run this many months before its origin (the scenario's spin-up first),
+        instead of at the scenario's start: shorter runs, and a demand level that is the
+        level of the years around the origin. Default: the scenario's start.
     fit_months : int
         The months before an origin the runs are scored on.
     agents : int, optional
@@ -172,17 +180,19 @@ def run_backtest(
     started = time.perf_counter()
     _check_sizes(horizons, draws, keep, fit_months)
     path = Path(scenario).resolve()
-    sc = load_scenario(path)
-    if not sc.priors:
-        raise BacktestError(f"{path.name}: no priors: section; a backtest fits the scenario's priors")
-    spin_up_end = pd.Timestamp(sc.horizon.start) + pd.Timedelta(days=sc.horizon.spin_up_days)
-    check_origins(origins, spin_up_end, pd.Timestamp(sc.horizon.end), horizons)
+    sc = _checked_scenario(path, origins, horizons, history_months, fit_months)
     target = Path(out_dir)
     check_output_folder(target, BACKTEST_OUTPUTS, "backtest.json", force=force, what="--out")
 
     rules = tuple(load_mapping())
     observations = load_observed(observed, mapping=rules)  # held-out rows dropped, always
-    options = {"horizons": horizons, "draws": draws, "keep": keep, "fit_months": fit_months}
+    options: dict[str, int | None] = {
+        "horizons": horizons,
+        "draws": draws,
+        "keep": keep,
+        "fit_months": fit_months,
+        "history_months": history_months,
+    }
     info = _info(path, sc.sha256, origins, options, agents, seed, observations)
     _start_folder(target, info)
     labels = [f"{o:%Y-%m}" for o in origins]
@@ -191,7 +201,7 @@ def run_backtest(
     computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
     info["compute_last_call"] = {
         "origins": len(computed),
-        "simulations": len(computed) * draws,
+        "simulations": len(computed) * (draws + (1 if demand_scales(sc) else 0)),  # + the pilot
         "workers": workers if workers is not None else os.cpu_count(),
         "wall_seconds": round(time.perf_counter() - computing, 1),
     }
@@ -211,7 +221,7 @@ def _info(
     path: Path,
     sha256: str | None,
     origins: Sequence[pd.Period],
-    options: dict[str, int],
+    options: dict[str, int | None],
     agents: int | None,
     seed: int,
     observations: pd.DataFrame,
@@ -231,6 +241,38 @@ def _info(
         "observations of the `fit_months` months before the origin (mean log error)",
         "versions": versions(),
     }
+
+
+def _checked_scenario(
+    path: Path, origins: Sequence[pd.Period], horizons: int, history_months: int | None, fit_months: int
+) -> Scenario:
+    """The scenario, checked for a backtest: priors to fit, origins inside its horizon."""
+    sc = load_scenario(path)
+    if not sc.priors:
+        raise BacktestError(f"{path.name}: no priors: section; a backtest fits the scenario's priors")
+    spin_up_end = pd.Timestamp(sc.horizon.start) + pd.Timedelta(days=sc.horizon.spin_up_days)
+    check_origins(origins, spin_up_end, pd.Timestamp(sc.horizon.end), horizons)
+    if history_months is not None:
+        _check_history(sc, history_months, fit_months)
+    return sc
+
+
+def _run_start(sc: Scenario, origin: pd.Period, info: dict[str, Any]) -> pd.Timestamp | None:
+    """Where runs at ``origin`` start: ``history_months`` before it, never before the scenario."""
+    months = info.get("history_months")
+    if months is None:
+        return None
+    return max((origin - int(months)).start_time, pd.Timestamp(sc.horizon.start))
+
+
+def _check_history(sc: Scenario, history_months: int, fit_months: int) -> None:
+    spin_up_months = -(-sc.horizon.spin_up_days // 28)
+    if history_months < fit_months + spin_up_months:
+        raise BacktestError(
+            f"--history-months {history_months} leaves less than the {fit_months} fit months after the "
+            f"scenario's spin-up ({sc.horizon.spin_up_days} days); give at least "
+            f"{fit_months + spin_up_months}"
+        )
 
 
 def _check_sizes(horizons: int, draws: int, keep: int, fit_months: int) -> None:
@@ -290,29 +332,32 @@ def _compute(
     """Run every origin's simulations, finishing (and writing) each origin as its runs end."""
     if not origins:
         return ()
-    draws, horizons = int(info["draws"]), int(info["horizons"])
-    prior = prior_sample(load_scenario(scenario).priors, draws, seed=int(info["seed"]))
+    draws, horizons, seed = int(info["draws"]), int(info["horizons"]), int(info["seed"])
+    sc = load_scenario(scenario)
+    prior = prior_sample(sc.priors, draws, seed=seed)
     work: dict[str, _Origin] = {}
-    tasks: list[RunTask] = []
     for origin in origins:
-        label = f"{origin:%Y-%m}"
-        work[label] = _prepare(origin, observations, rules, horizons, int(info["fit_months"]))
-        tasks += [
+        work[f"{origin:%Y-%m}"] = _prepare(origin, observations, rules, horizons, int(info["fit_months"]))
+    failed: list[str] = []
+    done: list[str] = []
+    with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
+        ratios = _pilot_ratios(sc, scenario, origins, work, info, rules, executor, progress)
+        tasks = [
             RunTask(
                 str(scenario),
                 label,
                 i,
-                int(info["seed"]) + i,
+                seed + i,
                 info["agents"],
-                run_overrides(origin, horizons, prior[i]),
-                work[label].rows,
+                run_overrides(
+                    entry.targets.origin, horizons, draw, _run_start(sc, entry.targets.origin, info)
+                ),
+                entry.rows,
                 rules,
             )
-            for i in range(draws)
+            for label, entry in work.items()
+            for i, draw in enumerate(scaled_draws(sc, prior, pilot_draw(sc), ratios.get(label, {})))
         ]
-    failed: list[str] = []
-    done: list[str] = []
-    with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
         for finished in iter_many(
             simulate_task, tasks, executor=executor, progress=progress, description="backtest"
         ):
@@ -326,6 +371,7 @@ def _compute(
             entry.runs.append(finished.value)  # type: ignore[arg-type]
             if len(entry.runs) == draws:
                 scored = _finish_origin(entry, observations, rules, info)
+                scored["demand_scale_ratios"] = json.dumps(ratios.get(task.origin, {}), sort_keys=True)
                 write_atomically(_partition(target, task.origin), partial(_to_parquet, scored))
                 done.append(task.origin)
     if failed:
@@ -336,8 +382,55 @@ def _compute(
     return tuple(sorted(done))
 
 
+def _pilot_ratios(
+    sc: Scenario,
+    scenario: Path,
+    origins: Sequence[pd.Period],
+    work: dict[str, _Origin],
+    info: dict[str, Any],
+    rules: tuple[Rule, ...],
+    executor: Executor,
+    progress: Progress | None,
+) -> dict[str, dict[str, float]]:
+    """Per origin, each demand scale's observed/simulated ratio from one pilot run at the priors'
+    medians (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules."""
+    scales = demand_scales(sc)
+    if not scales:
+        return {}
+    horizons, seed = int(info["horizons"]), int(info["seed"])
+    pilot = pilot_draw(sc)
+    tasks = [
+        RunTask(
+            str(scenario),
+            label,
+            -1,
+            seed,
+            info["agents"],
+            run_overrides(o, horizons, pilot, _run_start(sc, o, info)),
+            work[label].rows,
+            rules,
+        )
+        for o, label in ((o, f"{o:%Y-%m}") for o in origins)
+    ]
+    runs = run_many(simulate_task, tasks, executor=executor, progress=progress, description="pilots")
+    return {
+        task.origin: scale_ratios(
+            run, work[task.origin].rows, work[task.origin].n_fit, list(scales), task.origin
+        )
+        for task, run in zip(tasks, runs, strict=True)
+    }
+
+
 def _to_parquet(frame: pd.DataFrame, fh: Any) -> None:
     frame.to_parquet(fh, index=False)
+
+
+@lru_cache(maxsize=4)
+def _policy_regressors(scenario: str, sha256: str | None) -> pd.DataFrame:
+    """The scenario's policy regressors over its horizon and the year before it (the observed
+    histories start earlier): computed once per backtest (``sha256`` keys the cache to the
+    file's content). Read only, shared by every origin."""
+    return policy_regressors(scenario)
 
 
 def _finish_origin(
@@ -349,9 +442,10 @@ def _finish_origin(
     rng = np.random.default_rng([seed, origin.ordinal])
     histories = monthly_histories(entry.known)
     fitted = select_runs(entry.runs, entry.n_fit, int(info["keep"]))
+    regressors = _policy_regressors(str(info["scenario"]), info.get("scenario_sha256"))
     tables, draws = [], []
     table, sample = corridor_forecast(
-        entry.targets.requests, entry.rows, entry.runs, fitted, histories, rules, rng
+        entry.targets.requests, entry.rows, entry.runs, fitted, histories, rules, rng, regressors
     )
     tables.append(table)
     draws.append(sample)

@@ -57,15 +57,21 @@ class RunValues:
     change: npt.NDArray[np.bool_]
 
 
-def run_overrides(origin: pd.Period, horizons: int, draw: dict[str, float]) -> dict[str, Any]:
-    """The overrides of a run at ``origin``: its prior draw, the inputs cut at the origin and
-    a horizon ending with the last target month."""
+def run_overrides(
+    origin: pd.Period, horizons: int, draw: dict[str, float], start: pd.Timestamp | None = None
+) -> dict[str, Any]:
+    """The overrides of a run at ``origin``: its prior draw, the inputs cut at the origin, a
+    horizon ending with the last target month and, with ``start``, starting then (policies
+    dated earlier take effect on the first day)."""
     last = origin + (horizons - 1)
-    return {
+    out = {
         **draw,
         "inputs_cutoff": f"{origin.start_time:%Y-%m-%d}",
         "horizon.end": f"{last.end_time:%Y-%m-%d}",
     }
+    if start is not None:
+        out["horizon.start"] = f"{start:%Y-%m-%d}"
+    return out
 
 
 def simulate_task(task: RunTask) -> RunValues:
@@ -164,12 +170,35 @@ def _as_draws(values: FloatArray, n: int) -> FloatArray:
     return np.quantile(values, (np.arange(n) + 0.5) / n)
 
 
-#: What each way of forecasting is called in the ``how`` column.
+#: What each way of forecasting is called in the ``how`` column; ``{method}`` is how the part was
+#: forecast: ``policy_regression`` (:func:`corridor.backtest.parts.mexican_forecast`, Mexican
+#: nationals given the policy regressors) or ``mean3`` (any other part, no regressors, or the
+#: regression fell back).
 HOW = {
     "simulated": "simulated",
-    "simulated+part": "simulated + mean3 of {part}",
-    "part": "mean3 (not simulated)",
+    "simulated+part": "simulated + {method} of {part}",
+    "part": "{method} (not simulated)",
 }
+
+
+def _part_forecast(
+    history: pd.Series,
+    origin: pd.Period,
+    horizons: int,
+    part: str,
+    regressors: pd.DataFrame | None,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, str]:
+    """The draws of a part the model does not simulate, and the method that made them: the
+    policy regression for Mexican nationals when regressors are given, ``mean3`` otherwise."""
+    from corridor.backtest.baselines import baseline_forecast
+    from corridor.backtest.parts import MEXICAN_PART, mexican_forecast
+
+    if part == MEXICAN_PART and regressors is not None:
+        made = mexican_forecast(history, origin, horizons, regressors, rng)
+        fell_back = made.table["fallback"].iloc[0] != ""
+        return made.draws, "mean3" if fell_back else str(made.table["method"].iloc[0])
+    return baseline_forecast(history, origin, horizons, "mean3", rng).draws, "mean3"
 
 
 def corridor_forecast(
@@ -180,15 +209,19 @@ def corridor_forecast(
     histories: dict[tuple[str, str, str], pd.Series],
     rules: Sequence[Rule],
     rng: np.random.Generator,
+    regressors: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, FloatArray]:
     """corridor's forecast of every request it can make, and its draws.
 
     ``rows`` are the runs' rows (fit rows, then the requests and their parts: see
-    :func:`request_rows`). A part the model does not simulate (Mexican nationals in the US
-    totals) is forecast by the ``mean3`` baseline from its history, and added to the kept
-    runs' values draw by draw.
+    :func:`request_rows`). A part the model does not simulate is forecast from its history and
+    added to the kept runs' values draw by draw: Mexican nationals in the US totals (and their
+    own row) by :func:`corridor.backtest.parts.mexican_forecast` with ``regressors`` (the
+    scenario's policy, :func:`corridor.backtest.parts.policy_regressors`), any other part, or
+    every part when ``regressors`` is None, by the ``mean3`` baseline. The ``how`` column says
+    which.
     """
-    from corridor.backtest.baselines import N_DRAWS, baseline_forecast
+    from corridor.backtest.baselines import N_DRAWS
 
     by_draw = {r.draw: r for r in runs}
     sims = np.column_stack([by_draw[int(d)].simulated for d in fitted.kept])  # rows x kept
@@ -199,7 +232,7 @@ def corridor_forecast(
     }
     origin = pd.Period(requests["period_start"].min(), freq="M")
     horizons = int(requests["horizon"].max())
-    part_draws: dict[tuple[str, str, str], FloatArray] = {}
+    part_draws: dict[tuple[str, str, str], tuple[FloatArray, str]] = {}
     out: list[dict[str, Any]] = []
     draws: list[FloatArray] = []
     for req in requests.to_dict("records"):
@@ -208,7 +241,7 @@ def corridor_forecast(
         if kind is None:
             continue
         values: FloatArray | None = None
-        part = ""
+        part, method = "", ""
         if kind in ("part", "simulated+part"):
             total = find_rule(rules, series, geography, "")
             assert total is not None and total.subtract is not None
@@ -217,8 +250,8 @@ def corridor_forecast(
             if key not in histories:
                 continue  # no history of the part: no forecast
             if key not in part_draws:
-                part_draws[key] = baseline_forecast(histories[key], origin, horizons, "mean3", rng).draws
-            values = part_draws[key][int(req["horizon"]) - 1]
+                part_draws[key] = _part_forecast(histories[key], origin, horizons, part, regressors, rng)
+            values, method = part_draws[key][0][int(req["horizon"]) - 1], part_draws[key][1]
         if kind != "part":
             sim = sims[line[(series, geography, breakdown, pd.Timestamp(req["period_start"]))]]
             if not np.isfinite(sim).all():
@@ -233,7 +266,7 @@ def corridor_forecast(
                 "median": max(float(median), 0.0),
                 "q05": max(float(q05), 0.0),
                 "q95": max(float(q95), 0.0),
-                "how": HOW[kind].format(part=part),
+                "how": HOW[kind].format(part=part, method=method),
             }
         )
         draws.append(_as_draws(np.maximum(values, 0.0), N_DRAWS))

@@ -84,3 +84,8 @@ def prior_sample(
     u = qmc.LatinHypercube(d=len(params), seed=np.random.default_rng(seed)).random(n)
     columns = [p.quantiles(u[:, j]) for j, p in enumerate(params)]
     return [{p.path: columns[j][i] for j, p in enumerate(params)} for i in range(n)]
+
+
+def prior_quantiles(prior: Prior | Mapping[str, Any], qs: Iterable[float]) -> list[float]:
+    """Quantiles ``qs`` of one prior distribution (the value, not pyabc's coordinate)."""
+    return _params({"value": prior})[0].quantiles(qs)
