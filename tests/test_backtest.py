@@ -285,3 +285,41 @@ def test_the_pilot_ratio_scales_every_draw_of_a_demand_scale() -> None:
     assert draws[0]["inflows.0.demand.level_persons_per_month"] == pytest.approx(0.5 * 30000)
     assert draws[0]["inflows.4.upstream_share"] == pytest.approx(3.0)
     assert draws[0]["inflows.1.demand.level_persons_per_month"] == pytest.approx(30000)  # ratio 1 by default
+
+
+def test_a_forecast_file_takes_corridor_rows_and_ets_where_corridor_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from corridor.backtest import origin_forecast
+    from corridor.forecast import is_forecast_file
+
+    def row(method: str, breakdown: str, median: float) -> dict[str, object]:
+        return {
+            "series": "mx_irregular_events",
+            "geography": "Mexico",
+            "breakdown": breakdown,
+            "period_start": pd.Timestamp("2023-12-01"),
+            "period_end": pd.Timestamp("2023-12-31"),
+            "median": median,
+            "q05": median / 2,
+            "q95": median * 2,
+            "method": method,
+        }
+
+    scores = pd.DataFrame(
+        [
+            row("corridor", "nationality=Guatemala", 10.0),
+            row("ets", "nationality=Guatemala", 99.0),
+            row("ets", "nationality=India", 7.0),
+            row("persistence", "nationality=India", 5.0),
+        ]
+    )
+    fake = SimpleNamespace(scores=scores, info={"scenario": "x.yaml", "complete": True})
+    monkeypatch.setattr(origin_forecast, "run_backtest", lambda *a, **k: fake)
+    table = origin_forecast.forecast_at_origin("x.yaml", "2023-12", 1, tmp_path / "f.parquet")
+    assert list(table["breakdown"]) == ["nationality=Guatemala", "nationality=India"]
+    assert list(table["median"]) == [10.0, 7.0]  # corridor's where it has one, ETS elsewhere
+    assert list(table["method"]) == ["corridor", "ets (not simulated)"]
+    assert is_forecast_file(tmp_path / "f.parquet")  # with its .json beside it

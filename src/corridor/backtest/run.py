@@ -464,6 +464,7 @@ def _finish_origin(
     scored = score_forecasts(forecasts, np.vstack(draws))
     scored["fit_distance_kept"] = float(np.median(fitted.distances[fitted.kept]))
     scored["fit_rows"] = fitted.fit_rows_compared
+    scored["kept_draws"] = json.dumps([int(d) for d in fitted.kept])  # the posterior: prior_sample rows
     return _ordered(scored)
 
 

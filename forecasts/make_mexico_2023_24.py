@@ -1,0 +1,29 @@
+"""Make the two 2023-24 forecasts of issue 12, as a backtest origin of December 2023 would.
+
+    python forecasts/make_mexico_2023_24.py
+
+writes ``forecasts/mexico-2023-24.parquet`` (from data before 1 December 2023 only, upstream
+inputs included) and ``forecasts/mexico-2023-24-given-upstream.parquet`` (the same, given the
+observed upstream inflows of December 2023 to June 2024): December 2023 to June 2024, every
+backtest target (US Border Patrol encounters, total and by citizenship; Mexico's events, total
+and by nationality; Mexico's returns; COMAR applications). Same options as the committed
+backtest (backtests/mexico-2018-2024/backtest.json).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corridor.backtest.origin_forecast import forecast_at_origin
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = HERE.parent / "scenarios"
+OPTIONS = {"draws": 40, "keep": 10, "agents": 20_000, "history_months": 16, "seed": 0}
+
+if __name__ == "__main__":
+    for scenario, name in (
+        ("mexico-2018-2024.yaml", "mexico-2023-24.parquet"),
+        ("mexico-2018-2024-given-upstream.yaml", "mexico-2023-24-given-upstream.parquet"),
+    ):
+        table = forecast_at_origin(SCENARIOS / scenario, "2023-12", 7, HERE / name, **OPTIONS)
+        print(f"wrote {HERE / name}: {len(table)} rows, {table['method'].value_counts().to_dict()}")

@@ -1,0 +1,63 @@
+"""A forecast made the way a backtest origin is: a forecast file for months with no data.
+
+:func:`forecast_at_origin` runs one backtest origin (prior draws with inputs cut at the
+origin, the demand scale fitted by the pilot, the closest runs kept: ``docs/backtest.md``)
+and writes corridor's forecasts (with a ``.json`` beside: the options and each row's method)
+in the forecast file's columns (``series, geography,
+breakdown, period_start, period_end, median, q05, q95``, plus ``method``). Targets corridor
+does not simulate (nationalities it groups under ``Other``) are forecast by the ETS
+baseline, and ``method`` says so. Outcomes after the origin are never read; with a scenario
+whose ``upstream_known_until`` is later, its upstream inputs (Honduras' entries) are.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from corridor.atomic import write_atomically, write_text_atomically
+from corridor.backtest.run import run_backtest
+from corridor.errors import BacktestError
+
+#: Columns of a forecast file (as :data:`corridor.forecast.FORECAST_COLUMNS`, plus ``method``).
+COLUMNS = ("series", "geography", "breakdown", "period_start", "period_end", "median", "q05", "q95", "method")
+#: What forecasts a target corridor does not simulate.
+FALLBACK = "ets"
+
+
+def forecast_at_origin(
+    scenario: str | Path, origin: str, horizons: int, out_file: str | Path, **options: Any
+) -> pd.DataFrame:
+    """Forecast every backtest target for ``horizons`` months from ``origin`` (YYYY-MM) and
+    write them to ``out_file`` (Parquet, atomically). ``options`` go to :func:`run_backtest`."""
+    target = Path(out_file)
+    if target.suffix != ".parquet":
+        raise BacktestError(f"{target}: a forecast is a .parquet file")
+    month = pd.Period(origin, freq="M")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_backtest(scenario, [month], Path(tmp) / "origin", horizons=horizons, **options)
+    scores = result.scores
+    keys = ["series", "geography", "breakdown", "period_start"]
+    mine = scores[scores["method"] == "corridor"]
+    other = scores[scores["method"] == FALLBACK]
+    missing = other.merge(mine[keys], on=keys, how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    table = pd.concat(
+        [mine.assign(method="corridor"), missing.assign(method=f"{FALLBACK} (not simulated)")],
+        ignore_index=True,
+    )
+    table = table.sort_values(["series", "breakdown", "period_start"]).reset_index(drop=True)[list(COLUMNS)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(target, lambda fh: table.to_parquet(fh, index=False))
+    methods = table.drop(columns=["median", "q05", "q95"]).assign(
+        period_start=table["period_start"].dt.strftime("%Y-%m-%d"),
+        period_end=table["period_end"].dt.strftime("%Y-%m-%d"),
+    )
+    info = {k: v for k, v in result.info.items() if k not in ("complete", "compute_last_call")}
+    meta = {**info, "made_as": f"backtest origin {origin}", "methods": methods.to_dict("records")}
+    write_text_atomically(target.with_suffix(".json"), json.dumps(meta, indent=1, default=str) + "\n")
+    return table
