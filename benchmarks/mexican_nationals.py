@@ -34,10 +34,10 @@ import pandas as pd
 
 from corridor.backtest import parse_origins
 from corridor.backtest.baselines import METHODS, N_DRAWS, BaselineForecast, baseline_forecasts
-from corridor.backtest.origins import known_before, monthly_histories, monthly_rows
+from corridor.backtest.origins import known_before, monthly_histories
 from corridor.backtest.parts import METHOD, MEXICAN_PART, mexican_forecast, policy_regressors
 from corridor.backtest.scores import score_forecasts, summarise_scores
-from corridor.observations.reader import load_observed
+from corridor.observations.reader import load_observed, monthly_rows
 
 KEY = ("usbp_sw_encounters", "US Southwest land border", MEXICAN_PART)
 #: A forecaster: (history, origin, horizons, generator) -> forecast.

@@ -36,6 +36,7 @@ from corridor.evidence import COLUMNS, HELD_OUT_FROM, Rule, load_mapping, load_o
 from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
 from corridor.observations.mapping import find_rule
+from corridor.observations.reader import monthly_rows
 from corridor.outputs import check_output_file
 from corridor.params.posterior import read_posterior
 from corridor.runner.executors import make_executor, run_many
@@ -162,16 +163,14 @@ def as_observations(
 # --------------------------------------------------------------------- persistence
 def _monthly_history(observed: pd.DataFrame, series: str, geography: str, breakdown: str) -> pd.Series:
     """Observed calendar-month values of one series, place and breakdown, by month."""
-    rows = observed[
-        (observed["series"] == series)
-        & (observed["geography"] == geography)
-        & (observed["breakdown"] == breakdown)
-    ]
-    start, end = pd.to_datetime(rows["period_start"]), pd.to_datetime(rows["period_end"])
-    whole_month = (start.dt.day == 1) & (end == start + pd.offsets.MonthEnd(0))
-    rows = rows[whole_month.to_numpy()]
-    months = pd.PeriodIndex(pd.to_datetime(rows["period_start"]), freq="M")
-    values = pd.Series(rows["value"].to_numpy(dtype=float), index=months)
+    rows = monthly_rows(
+        observed[
+            (observed["series"] == series)
+            & (observed["geography"] == geography)
+            & (observed["breakdown"] == breakdown)
+        ]
+    )
+    values = pd.Series(rows["value"].to_numpy(dtype=float), index=pd.PeriodIndex(rows["month"]))
     return values.groupby(level=0).last().sort_index()
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from corridor.errors import BacktestError
+from corridor.observations.reader import monthly_rows
 from corridor.observations.resolve import parse_breakdown
 
 #: Target series of a backtest: (series, geography, breakdown keys forecast beside the total).
@@ -58,15 +59,6 @@ def parse_origins(text: str) -> list[pd.Period]:
 def known_before(observed: pd.DataFrame, origin: pd.Period) -> pd.DataFrame:
     """The observations a forecast made at ``origin`` may read: periods ending before it."""
     return observed[pd.to_datetime(observed["period_end"]) < origin.start_time].reset_index(drop=True)
-
-
-def monthly_rows(observed: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose period is exactly one calendar month, with their ``month`` (Period)."""
-    start, end = pd.to_datetime(observed["period_start"]), pd.to_datetime(observed["period_end"])
-    whole = (start.dt.day == 1) & (end == start + pd.offsets.MonthEnd(0))
-    rows = observed.loc[whole.to_numpy()].copy()
-    rows["month"] = pd.to_datetime(rows["period_start"]).dt.to_period("M")
-    return rows
 
 
 def is_target(series: str, geography: str, breakdown: str) -> bool:

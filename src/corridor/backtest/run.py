@@ -32,7 +32,6 @@ from corridor.backtest.origins import (
     check_origins,
     known_before,
     monthly_histories,
-    monthly_rows,
     origin_targets,
 )
 from corridor.backtest.parts import policy_regressors
@@ -53,6 +52,7 @@ from corridor.backtest.simulated import (
 from corridor.calibrate.priors import prior_sample
 from corridor.errors import BacktestError, CorridorError, RunError
 from corridor.evidence import Rule, load_mapping, load_observed
+from corridor.observations.reader import monthly_rows
 from corridor.outputs import check_output_folder
 from corridor.provenance import versions
 from corridor.runner.executors import Executor, iter_many, make_executor, run_many

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.errors import ScenarioError
-from corridor.observations.reader import HELD_OUT_FROM, INPUT_SERIES, load_observed
+from corridor.observations.reader import HELD_OUT_FROM, INPUT_SERIES, load_observed, monthly_rows
 from corridor.observations.resolve import _nationality_label
 
 if TYPE_CHECKING:
@@ -88,13 +88,11 @@ def monthly_counts(observed: pd.DataFrame, series: str, geography: str, cutoff: 
     """Monthly values of one series: rows are months (``Period``), columns nationality labels
     (``all`` for the total). Only whole calendar months ending before ``cutoff`` are read;
     where two releases give a month, the larger is kept (revisions add late records)."""
-    rows = observed[(observed["series"] == series) & (observed["geography"] == geography)]
-    start, end = pd.to_datetime(rows["period_start"]), pd.to_datetime(rows["period_end"])
-    whole_month = (start.dt.day == 1) & (end == start + pd.offsets.MonthEnd(0))
-    rows = rows[whole_month & (end < cutoff)]
+    rows = monthly_rows(observed[(observed["series"] == series) & (observed["geography"] == geography)])
+    rows = rows[(pd.to_datetime(rows["period_end"]) < cutoff).to_numpy()]
     frame = pd.DataFrame(
         {
-            "month": start[rows.index].dt.to_period("M"),
+            "month": rows["month"],
             "label": rows["breakdown"].map(_nationality_label),
             "value": rows["value"].astype(float),
         }

@@ -369,6 +369,16 @@ def _read_rows(path: Path, rules: Sequence[Rule]) -> list[dict[str, Any]]:
     return rows
 
 
+def monthly_rows(observed: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an observations table whose period is exactly one calendar month, with
+    their ``month`` (a monthly ``Period``) added."""
+    start, end = pd.to_datetime(observed["period_start"]), pd.to_datetime(observed["period_end"])
+    whole = (start.dt.day == 1) & (end == start + pd.offsets.MonthEnd(0))
+    rows = observed.loc[whole.to_numpy()].copy()
+    rows["month"] = pd.to_datetime(rows["period_start"]).dt.to_period("M")
+    return rows
+
+
 def held_out_series(rules: Sequence[Rule] | None = None) -> Callable[[str], bool]:
     """A predicate: whether a series is held out (listed, or compared by the mapping), never
     for the upstream inputs of :data:`INPUT_SERIES`."""
