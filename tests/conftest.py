@@ -66,6 +66,8 @@ COUNTED = (
     "interdictions",
     "detentions",
     "detention_overflow_released",
+    "detention_overflow_bused_south",
+    "detention_transfers",
     "bused_south",
     "released",
     "us_encounters",

@@ -45,6 +45,8 @@ FLOWS: tuple[str, ...] = (
     "interdictions",
     "detentions",
     "detention_overflow_released",
+    "detention_overflow_bused_south",
+    "detention_transfers",
     "deportations",
     "bused_south",
     "released",

@@ -62,6 +62,9 @@ class PolicyArrays:
     bus_south_share: float
     bus_south_place: npt.NDArray[np.int16]  #: candidate places
     bus_south_cdf: F64  #: cumulative weights over ``bus_south_place``
+    bus_south_seats_per_day: float | None  #: persons/day nationwide; None: unlimited
+    overflow_bus_south_share: float  #: of the caught beyond every station's room in reach
+    detention_transfer_max_km: float  #: farthest transfer to a station with room (0: none)
     us_apprehension_probability: float
     us_outcome_cdf: F64  #: (nationality, len(US_OUTCOMES)) cumulative shares
     shelter_capacity: F64  #: per place, persons
@@ -314,6 +317,9 @@ def _policy_arrays(
         bus_south_share=policy.bus_south_share,
         bus_south_place=bus_place,
         bus_south_cdf=bus_cdf,
+        bus_south_seats_per_day=policy.bus_south_seats_per_day,
+        overflow_bus_south_share=policy.overflow_bus_south_share,
+        detention_transfer_max_km=policy.detention_transfer_max_km,
         us_apprehension_probability=policy.us_apprehension_probability,
         us_outcome_cdf=_us_outcome_cdf(policy, nats, field),
         shelter_capacity=_shelter_capacity(policy, net, field),

@@ -65,7 +65,9 @@ class Population:
     papers_until: npt.NDArray[np.int16]  #: papers (visa, recognition, travel permit) valid before this day
     caravan: npt.NDArray[np.int16]  #: caravan id while a member, else -1
     appointment: npt.NDArray[np.bool_]  #: holds a CBP One appointment at their destination port
-    next_day: npt.NDArray[np.int16]  #: day of (re-)entry (NOT_ARRIVED, AWAY) or of the MPP hearing
+    #: day of (re-)entry (NOT_ARRIVED, AWAY), of the MPP hearing, or (WAITING after busing
+    #: south) the first day they may set out again
+    next_day: npt.NDArray[np.int16]
     arrival_offsets: npt.NDArray[np.int64]  #: rows of day d's first arrivals: [off[d], off[d+1])
 
     @property

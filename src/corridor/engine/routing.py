@@ -38,7 +38,9 @@ class RouteTables:
     cdf: npt.NDArray[np.float64]  #: (destination, bus access, place, K) cumulative choice probabilities
     has_option: npt.NDArray[np.bool_]  #: (destination, bus access, place)
     cost_to_go: npt.NDArray[np.float64]  #: (destination, bus access, place)
-    nearest_facility: npt.NDArray[np.int16]  #: per place: open detention facility, or -1
+    #: (place, F): open detention facilities within transfer reach, nearest first by road or
+    #: rail; column 0 is the nearest (however far), -1 pads
+    facilities_by_distance: npt.NDArray[np.int16]
 
 
 def _link_costs(timeline: Timeline, policy: PolicyArrays) -> npt.NDArray[np.float64]:
@@ -55,23 +57,30 @@ def _link_costs(timeline: Timeline, policy: PolicyArrays) -> npt.NDArray[np.floa
     return np.maximum(cost, _MIN_COST)
 
 
-def _nearest_facility(timeline: Timeline, policy: PolicyArrays) -> npt.NDArray[np.int16]:
-    """For each place, the open detention facility closest by road or rail (km)."""
+def _facilities_by_distance(timeline: Timeline, policy: PolicyArrays) -> npt.NDArray[np.int16]:
+    """For each place, the open detention facilities by road or rail distance, nearest first.
+
+    The nearest reachable facility is always listed (people are taken there however far it
+    is); the others only within ``policy.detention_transfer_max_km``.
+    """
     net = timeline.network
     n = net.n_places
     open_fac = np.flatnonzero(policy.detention_capacity_persons > 0)
-    out = np.full(n, -1, dtype=np.int16)
     if open_fac.size == 0:
-        return out
+        return np.full((n, 1), -1, dtype=np.int16)
     km = np.full((n, n), np.inf)
     land = np.isin(net.route_mode, ("road", "rail"))
     np.minimum.at(km, (net.route_from[land], net.route_to[land]), net.route_distance_km[land])
     np.minimum.at(km, (net.route_to[land], net.route_from[land]), net.route_distance_km[land])
-    dist = dijkstra(csgraph_from_dense(km, null_value=np.inf), indices=net.detention_place[open_fac])
-    best = np.argmin(dist, axis=0)
-    reachable = np.isfinite(dist[best, np.arange(n)])
-    out[reachable] = open_fac[best[reachable]]
-    return out
+    dist = dijkstra(csgraph_from_dense(km, null_value=np.inf), indices=net.detention_place[open_fac]).T
+    order = np.argsort(dist, axis=1, kind="stable")  # (place, open facility)
+    ranked_km = np.take_along_axis(dist, order, axis=1)
+    reach = policy.detention_transfer_max_km
+    usable = np.isfinite(ranked_km) & (ranked_km <= reach) & (reach > 0)
+    usable[:, 0] = np.isfinite(ranked_km[:, 0])
+    out = np.where(usable, open_fac[order], -1)
+    width = max(int(usable.sum(axis=1).max()), 1)
+    return out[:, :width].astype(np.int16)
 
 
 def build_route_tables(timeline: Timeline, policy: PolicyArrays) -> RouteTables:
@@ -122,7 +131,7 @@ def build_route_tables(timeline: Timeline, policy: PolicyArrays) -> RouteTables:
         cdf=cdf,
         has_option=has_option,
         cost_to_go=cost_to_go,
-        nearest_facility=_nearest_facility(timeline, policy),
+        facilities_by_distance=_facilities_by_distance(timeline, policy),
     )
 
 

@@ -182,7 +182,15 @@ class Policy(_Strict):
         "people caught beyond that are released on the spot with an exit order (counted)."
     )
     detention_mean_stay_days: Annotated[float, Field(gt=0)] = Field(
-        description="Mean days held before an outcome (exponentially distributed)."
+        description="Mean days held before an outcome (exponentially distributed); people waiting "
+        "for a seat on a southbound bus stay longer (see bus_south_seats_per_day)."
+    )
+    detention_transfer_max_km: NonNegative = Field(
+        default=0.0,
+        description="People caught beyond the room of the nearest open station are transferred to "
+        "the next nearest stations with room, up to this road or rail distance (km) from where they "
+        "were caught (counted as detention_transfers); only those for whom no station within reach "
+        "has room are released. 0: no transfers.",
     )
     deportation_share: KeyedProbability = Field(
         description="Per nationality: share of the detention outcomes other than busing south that are "
@@ -194,6 +202,17 @@ class Policy(_Strict):
     )
     bus_south_places: dict[str, Annotated[float, Field(gt=0)]] = Field(
         description="Southern place -> weight, where people bused south are let go."
+    )
+    bus_south_seats_per_day: NonNegative | None = Field(
+        default=None,
+        description="Seats a day on southbound buses, nationwide (persons). People due to be bused "
+        "beyond them stay detained until a seat is free (oldest first); none: unlimited.",
+    )
+    overflow_bus_south_share: Probability = Field(
+        default=0.0,
+        description="Of the people caught beyond every station's room within reach, the share put "
+        "straight on southbound buses from holding sites (within the seats left that day) instead of "
+        "being released on the spot with an exit order.",
     )
     us_apprehension_probability: Probability = Field(
         description="Chance a crossing between ports ends in a US Border Patrol encounter "

@@ -262,6 +262,11 @@ class Behaviour(_Strict):
     rest_days_after_arrival: Annotated[int, Field(ge=0)] = Field(
         description="Days a person stays at a place before moving on may start."
     )
+    rest_days_after_bus_south: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="Days a person let go in the south after busing waits before setting out again "
+        "(money and papers lost, waiting for funds): part of how long the way back takes.",
+    )
     give_up_probability_per_day: Probability = Field(
         description="Daily chance a waiting person gives up the journey, at the first attempt."
     )

@@ -68,7 +68,8 @@ def decide(sim: Simulation, day: int) -> None:
     at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
     rows = rows[~at_goal]
     rows = rows[~queuing_for_visa(sim, rows, day)]
-    rested = (day - pop.since[rows]) >= b.rest_days_after_arrival
+    # next_day is past for every waiting person except those bused south and still resting.
+    rested = ((day - pop.since[rows]) >= b.rest_days_after_arrival) & (pop.next_day[rows] <= day)
     rows = rows[rested]
     moving = group_uniform(pop.group[rows], new_key(sim.rng)) < b.move_on_probability_per_day
     set_off(sim, rows[moving], day)
