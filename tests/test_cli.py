@@ -41,13 +41,13 @@ def test_run_writes_outputs(tmp_path: Path, scenario_file: Path) -> None:
     result = invoke("run", scenario_file, "--out", out, "--seed", "4", *SMALL)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # --quiet
-    assert sorted(p.name for p in out.iterdir()) == ["daily.parquet", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["daily.parquet", "metrics.csv", "routes.csv", "run.json"]
     meta = json.loads((out / "run.json").read_text())
     assert meta["seed"] == 4
     assert meta["options"]["agents"] == 1500 and meta["options"]["scenario_path"] == str(scenario_file)
     assert meta["identity_check"]["holds"] is True
     frame = pd.read_parquet(out / "daily.parquet")
-    assert list(frame.columns) == ["date", "metric", "place", "nationality", "value"]
+    assert list(frame.columns) == ["date", "metric", "kind", "place", "nationality", "value"]
 
 
 def test_run_prints_a_summary(tmp_path: Path, scenario_file: Path) -> None:
@@ -73,7 +73,8 @@ def test_set_overrides_reach_the_run(tmp_path: Path, scenario_file: Path) -> Non
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out / "daily.parquet")
     assert pd.DatetimeIndex(frame["date"]).max() == pd.Timestamp("2019-03-20")
-    assert not (frame["metric"] == "us_encounters").any()
+    # No encounters: the metric is present, zero every day.
+    assert (frame.loc[frame["metric"] == "us_encounters", "value"] == 0).all()
     meta = json.loads((out / "run.json").read_text())
     assert meta["options"]["set"] == ["policy.us_apprehension_probability=0", "horizon.end=2019-03-20"]
     plain = corridor.load_scenario(scenario_file)

@@ -64,6 +64,7 @@ LAYERS: list[tuple[str, ...]] = [
         "corridor.sensitivity",
         "corridor.forecast",
         "corridor.backtest",
+        "corridor.dashboard",
     ),
     ("corridor.evidence", "corridor.report"),
     ("corridor.runner",),

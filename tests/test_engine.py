@@ -61,7 +61,7 @@ def daily_totals(frame: pd.DataFrame, metric: str, dates: pd.DatetimeIndex) -> n
 def cube(frame: pd.DataFrame, metric: str, results: corridor.Results) -> np.ndarray:
     """``metric`` as a dense (date, place, nationality) array rebuilt from the tidy table."""
     out = np.zeros((len(results.dates), len(results.places), len(results.nationalities)))
-    rows = frame[frame["metric"] == metric]
+    rows = frame[(frame["metric"] == metric) & frame["place"].notna()]  # not a zero-all-run-long row
     d = pd.DatetimeIndex(results.dates).get_indexer(pd.DatetimeIndex(rows["date"]))
     p = pd.Index(results.places).get_indexer(rows["place"].astype(str))
     n = pd.Index(results.nationalities).get_indexer(rows["nationality"].astype(str))

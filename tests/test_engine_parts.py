@@ -81,9 +81,9 @@ def test_route_choice_spreads_with_temperature() -> None:
 def test_nearest_facility_is_the_station() -> None:
     t = _timeline()
     tables = build_route_tables(t, t.segments[0])
-    assert list(tables.nearest_facility) == [0, 0, 0, 0]
+    assert list(tables.facilities_by_distance[:, 0]) == [0, 0, 0, 0]
     closed = _timeline(detention_capacity={"Station B": 0})
-    assert list(build_route_tables(closed, closed.segments[0]).nearest_facility) == [-1] * 4
+    assert list(build_route_tables(closed, closed.segments[0]).facilities_by_distance[:, 0]) == [-1] * 4
 
 
 # --------------------------------------------------------------------------- group draws

@@ -111,9 +111,30 @@ def test_runs_are_partitioned_and_summarised(tmp_path: Path) -> None:
     assert (summary["runs"] == 4).all()
     assert not summary.duplicated(["date", "metric", "place"]).any()
 
-    # 'all' places is the sum over places, and the median is close to a single run.
-    arrivals = summary[summary["metric"] == "arrivals"]
-    total = arrivals[arrivals["place"] == "all"]
+    # Per-place rows and totals over places are in two files: a sum over either counts once.
+    assert "all" not in set(summary["place"].astype(str))
+    assert set(summary["kind"].astype(str)) <= {"flow", "stock", "capacity", "ratio", "mean"}
+    totals = result.totals()
+    assert "place" not in totals.columns and not totals.duplicated(["date", "metric"]).any()
+    assert {"flow", "stock", "capacity"} == set(totals["kind"].astype(str))
+    per_day = summary[summary["metric"] == "arrivals"].groupby("date")["mean"].sum()
+    arrivals_total = totals[totals["metric"] == "arrivals"].set_index("date")["mean"]
+    np.testing.assert_allclose(per_day.reindex(arrivals_total.index, fill_value=0), arrivals_total)
+    assert (totals["min"] <= totals["q05"] + 1e-9).all() and (totals["q95"] <= totals["max"] + 1e-9).all()
+    # Every metric has a total on every day, zero all run long or not.
+    assert len(totals) == totals["metric"].nunique() * 59
+
+    # The main outcomes, with the range of the 4 runs (too few for a 5-95% interval).
+    outcomes = result.main_outcomes().set_index("metric")
+    assert (outcomes["interval"] == "range of 4 runs").all()
+    per_run = everything[everything["metric"] == "deaths"].groupby("run")["value"].sum()
+    assert outcomes.loc["deaths", "low"] == pytest.approx(per_run.reindex(range(4), fill_value=0).min())
+    assert outcomes.loc["deaths", "high"] == pytest.approx(per_run.reindex(range(4), fill_value=0).max())
+    html = result._repr_html_()
+    assert len(html) < 3000 and "range of 4 runs" in html and "deaths" in html
+
+    # The total over places: its median is close to a single run.
+    total = totals[totals["metric"] == "arrivals"]
     assert len(total) == 59
     one_run = corridor.simulate(SCENARIO, seed=10, agents=AGENTS, overrides=SHORT).total("arrivals").sum()
     assert total["median"].sum() == pytest.approx(one_run, rel=0.03)

@@ -256,9 +256,13 @@ def test_closures(tmp_path: Path) -> None:
     )
     r = run_flee_movement(load_flee_network(folder), 1_000, 3, seed=0)
     assert r.final_counts.tolist() == [0, 0, 1_000]
+    # A camp closure makes the camp a town (move chance 0.3) for good: X empties into camp Y.
     (folder / "closures.csv").write_text("camp,X,,0,-1\n")
-    with pytest.raises(FleeInputError, match="closure type 'camp' is not supported"):
-        run_flee_movement(load_flee_network(folder), 10, 1)
+    closed = run_flee_movement(load_flee_network(folder), 1_000, 40, seed=0).final_counts
+    (folder / "closures.csv").write_text("camp,X,,30,-1\n")  # not yet in force during 3 days
+    still_camp = run_flee_movement(load_flee_network(folder), 1_000, 3, seed=0).final_counts
+    assert closed[1] < 50 and closed[2] > 900
+    assert still_camp[1] > 600
 
 
 def test_cli_bench_prints_one_json_line() -> None:

@@ -314,7 +314,15 @@ def test_out_refuses_a_folder_with_a_foreign_file_and_force_keeps_it(tmp_path: P
     )
     assert code == 0, output
     assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and p in before} == before
-    assert listing(project) == {"README.md", "src", "src/main.py", "daily.parquet", "run.json"}
+    assert listing(project) == {
+        "README.md",
+        "src",
+        "src/main.py",
+        "daily.parquet",
+        "metrics.csv",
+        "routes.csv",
+        "run.json",
+    }
 
 
 @pytest.mark.parametrize("name", ["/tmp/victim", "../..", "a/b", "..", ".hidden", ""])

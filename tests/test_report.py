@@ -76,13 +76,100 @@ def test_comparison_page(tmp_path: Path, run_small: Callable[..., corridor.Resul
     out = comparison_html(_comparison(runs), tmp_path / "compare.html")
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and "<title>corridor compare</title>" in html
-    assert "Difference from base (median over seeds, 5-95% range)" in html
-    # A reader sees what was compared, and over how many paired seeds, before the plots.
+    # A reader sees what was compared, how, and the sign convention before the plots.
     intro = html.split("<h1>", 1)[1].split("window.PlotlyConfig", 1)[0]
-    assert intro.startswith("corridor compare: base vs ") and "same 2 seeds" in intro
-    assert "Main outcomes by month (median, 5-95% band over seeds)" in html
+    assert intro.startswith("Comparing base and other")
+    assert "run 2 times, with seeds 1 to 2" in intro and "<b>other minus base</b>" in intro
+    assert "Difference from base over the horizon (median over seeds; whiskers: range of 2 runs)" in html
+    assert "By month (median over seeds; band: range of 2 runs" in html
     assert html.count("window.PlotlyConfig") == 1  # plotly.js inlined once
     assert sorted(p.name for p in tmp_path.iterdir()) == ["compare.html"]
+
+
+def _synthetic_comparison(n_seeds: int) -> Comparison:
+    """Two scenarios over ``n_seeds`` seeds, deaths known: "other" has 10 more per seed and seed."""
+    seeds = range(n_seeds)
+    index = pd.MultiIndex.from_product([["base", "other"], seeds], names=["scenario", "seed"])
+    deaths = [100.0 + s for s in seeds] + [100.0 + s + 10.0 * (s + 1) for s in seeds]
+    totals = pd.DataFrame({"deaths": deaths, "arrivals": 5000.0}, index=index)
+    return Comparison(totals=totals, monthly=pd.DataFrame(), scenarios=["base", "other"])
+
+
+@pytest.mark.parametrize("n_seeds", [1, 3, 20])
+def test_comparison_summary_says_what_its_interval_is(n_seeds: int) -> None:
+    summary = _synthetic_comparison(n_seeds).summary().set_index(["scenario", "outcome"])
+    assert list(summary.columns) == [
+        "median",
+        "low",
+        "high",
+        "diff_median",
+        "diff_low",
+        "diff_high",
+        "interval",
+    ]
+    base = 100.0 + np.arange(n_seeds)
+    diff = 10.0 * (np.arange(n_seeds) + 1)
+    row = summary.loc[("other", "deaths")]
+    if n_seeds < 20:  # few seeds: their range, and the label says so
+        assert row["interval"] == f"range of {n_seeds} run{'s' if n_seeds > 1 else ''}"
+        assert (row["low"], row["high"]) == ((base + diff).min(), (base + diff).max())
+        assert (row["diff_low"], row["diff_high"]) == (diff.min(), diff.max())
+    else:
+        assert row["interval"] == f"5-95% over {n_seeds} runs"
+        assert row["diff_low"] == pytest.approx(np.quantile(diff, 0.05))
+        assert row["diff_high"] == pytest.approx(np.quantile(diff, 0.95))
+        assert diff.min() < row["diff_low"] < row["diff_high"] < diff.max()
+    assert row["diff_median"] == pytest.approx(np.median(diff))
+    assert summary.loc[("base", "deaths"), "median"] == pytest.approx(np.median(base))
+    assert summary.loc[("base", "deaths"), ["diff_low", "diff_high"]].tolist() == [0.0, 0.0]
+
+
+def test_comparison_shows_a_short_summary_in_a_notebook() -> None:
+    html = _synthetic_comparison(3)._repr_html_()
+    assert len(html) < 3000
+    assert "2 scenarios</b> over the same 3 seeds" in html
+    # The reference's median deaths (101) and the other's paired difference (median +20).
+    assert "<td>deaths</td><td>101</td><td>+20</td>" in html
+    assert "other minus base" in html and "<td>5,000</td><td>+0</td>" in html
+
+
+def test_compare_command_with_one_seed_writes_its_page_and_labels_the_range(
+    tmp_path: Path, scenario_file: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    from .conftest import write_yaml
+
+    other = base_scenario_data()
+    other["name"] = "other"
+    other["inflow_multiplier"] = 1.5
+    other_file = write_yaml(tmp_path / "other.yaml", other)
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        str(scenario_file),
+        str(other_file),
+        "--seeds",
+        "1",
+        "--agents",
+        "600",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "median [min, max] over 1 seed (range of 1 run):" in result.output
+    assert "[5%, 95%]" not in result.output
+    summary = pd.read_csv(out / "compare_summary.csv")
+    assert set(summary["interval"]) == {"range of 1 run"}
+    # One seed: the interval is that seed's value at both ends.
+    assert (summary["low"] == summary["median"]).all() and (summary["high"] == summary["median"]).all()
+    arrivals = summary.set_index(["scenario", "outcome"]).loc[("other", "arrivals")]
+    assert arrivals["diff_median"] > 0  # half as many again come in
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert "whiskers: range of 1 run)" in page
 
 
 def _write_observed(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -116,16 +203,23 @@ def test_validation_page(tmp_path: Path, base_results: corridor.Results) -> None
     obs = ev.load_observed([_write_observed(tmp_path / "obs.csv", rows)])
     result = ev.compare_observed(obs, [res])
     html = result.to_html(tmp_path / "validation.html").read_text(encoding="utf-8")
-    assert "<title>corridor validation</title>" in html and "<h1>corridor validation: " in html
-    for heading in ("<h2>Per series</h2>", "<h2>Skipped observed rows</h2>"):
+    assert "<title>corridor validation</title>" in html and " matches the observations</h1>" in html
+    for heading in ("<h2>Summary</h2>", "<h2>Per series</h2>", "<h2>Observed rows not compared</h2>"):
         assert heading in html
-    assert "observed values compared; median absolute log error" in html
-    assert "mx_irregular_events (interdictions): median |log error|" in html
-    assert "mx_returns" in html
-    assert "Atlantis" in html.split("<h2>Skipped observed rows</h2>")[1]  # the reason it was skipped
+    assert "observed values. The simulated median is typically off by a factor of" in html
+    assert "mx_irregular_events (compared with interdictions): typically off by a factor of" in html
+    # The biggest series first: 1,000 interdictions before 10 deportations, in the table and the charts.
+    table = html.split("<h2>Per series</h2>", 1)[1]
+    assert table.index("mx_irregular_events") < table.index("mx_returns")
+    assert "Atlantis" in html.split("<h2>Observed rows not compared</h2>")[1]  # the reason it was skipped
+    assert '"tickformat":"%b %Y"' in html  # dates on the time axes, never a time of day
     assert html.count("window.PlotlyConfig") == 1
     # The order of the page: intro, per-series table, figures, skipped rows.
-    assert html.index("<h2>Per series</h2>") < html.index("window.PlotlyConfig") < html.index("<h2>Skipped")
+    assert (
+        html.index("<h2>Per series</h2>")
+        < html.index("window.PlotlyConfig")
+        < html.index("<h2>Observed rows not")
+    )
 
 
 def test_page_builder_escapes_titles_and_orders_sections() -> None:

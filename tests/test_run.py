@@ -20,7 +20,7 @@ from corridor.scenario.loading import validate_data
 
 from .conftest import base_scenario_data
 
-TIDY_COLUMNS = ["date", "metric", "place", "nationality", "value"]
+TIDY_COLUMNS = ["date", "metric", "kind", "place", "nationality", "value"]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_write_run_outputs(tmp_path: Path, file_results: corridor.Results) -> No
     options = {"seed": 7, "agents": 2000, "set": ["a=1"]}
     out = corridor.write_run(file_results, tmp_path / "out" / "run1", options)
     assert out == (tmp_path / "out" / "run1").resolve()
-    assert sorted(p.name for p in out.iterdir()) == ["daily.parquet", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["daily.parquet", "metrics.csv", "routes.csv", "run.json"]
 
     table = pq.read_table(out / "daily.parquet")
     assert table.column_names == TIDY_COLUMNS
@@ -133,10 +133,21 @@ def test_write_run_replaces_previous_output_and_leaves_no_temporaries(
 ) -> None:
     target = tmp_path / "out"
     corridor.write_run(file_results, target, extra={"monthly.csv": lambda p: p.write_text("old")})
-    assert sorted(p.name for p in target.iterdir()) == ["daily.parquet", "monthly.csv", "run.json"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "daily.parquet",
+        "metrics.csv",
+        "monthly.csv",
+        "routes.csv",
+        "run.json",
+    ]
     corridor.write_run(file_results, target)
     # The earlier run's monthly.csv belonged to it: a rerun without it leaves none behind.
-    assert sorted(p.name for p in target.iterdir()) == ["daily.parquet", "run.json"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "daily.parquet",
+        "metrics.csv",
+        "routes.csv",
+        "run.json",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
@@ -168,11 +179,25 @@ def test_write_run_with_force_writes_beside_other_files_and_keeps_them(
     (target / "src" / "code.py").write_text("x = 1")
     out = corridor.write_run(file_results, target, force=True)
     assert out == target.resolve()
-    assert sorted(p.name for p in target.iterdir()) == ["README.md", "daily.parquet", "run.json", "src"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "README.md",
+        "daily.parquet",
+        "metrics.csv",
+        "routes.csv",
+        "run.json",
+        "src",
+    ]
     assert (target / "README.md").read_text() == "mine"
     assert (target / "src" / "code.py").read_text() == "x = 1"
     corridor.write_run(file_results, target, force=True)  # again: still nothing of theirs touched
-    assert sorted(p.name for p in target.iterdir()) == ["README.md", "daily.parquet", "run.json", "src"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "README.md",
+        "daily.parquet",
+        "metrics.csv",
+        "routes.csv",
+        "run.json",
+        "src",
+    ]
 
 
 def test_write_run_into_the_current_folder_never_renames_it(
@@ -186,7 +211,12 @@ def test_write_run_into_the_current_folder_never_renames_it(
     corridor.write_run(file_results, ".")
     assert here.stat().st_ino == inode  # the same folder, not a replacement
     assert Path.cwd().resolve() == here.resolve()
-    assert sorted(p.name for p in here.iterdir()) == ["daily.parquet", "run.json"]
+    assert sorted(p.name for p in here.iterdir()) == [
+        "daily.parquet",
+        "metrics.csv",
+        "routes.csv",
+        "run.json",
+    ]
 
 
 def test_interrupted_write_keeps_the_previous_output(

@@ -17,9 +17,10 @@ The public API is small:
   data from runs of a (calibrated) scenario, see docs/forecast.md.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from corridor._version import __version__
-from corridor.calibrate import CalibrationResult, calibrate
-from corridor.ensemble import EnsembleResult, run_ensemble
 from corridor.errors import (
     CalibrationError,
     EnsembleError,
@@ -29,13 +30,59 @@ from corridor.errors import (
     OutputError,
     ScenarioError,
 )
-from corridor.evidence import ValidationResult, load_observed, validate
-from corridor.forecast import ForecastResult, forecast, monthly_requests
-from corridor.geography import Network, load_network
-from corridor.metrics import Results
-from corridor.runner.single import simulate, write_run
-from corridor.scenario import Scenario, load_scenario
-from corridor.timeline import Timeline, compile_timeline
+
+if _TYPE_CHECKING:
+    from corridor.calibrate import CalibrationResult, calibrate
+    from corridor.ensemble import EnsembleResult, run_ensemble
+    from corridor.evidence import ValidationResult, load_observed, validate
+    from corridor.forecast import ForecastResult, forecast, monthly_requests
+    from corridor.geography import Network, load_network
+    from corridor.metrics import Results
+    from corridor.runner.single import simulate, write_run
+    from corridor.scenario import Scenario, load_scenario
+    from corridor.timeline import Timeline, compile_timeline
+
+#: Where each public name lives. They are imported on first use (PEP 562), so that
+#: ``import corridor`` (and every command's start-up) does not load NumPy, pandas, the
+#: engine and the calibration modules before they are needed.
+_LAZY: dict[str, str] = {
+    "CalibrationResult": "corridor.calibrate",
+    "calibrate": "corridor.calibrate",
+    "EnsembleResult": "corridor.ensemble",
+    "run_ensemble": "corridor.ensemble",
+    "ValidationResult": "corridor.evidence",
+    "load_observed": "corridor.evidence",
+    "validate": "corridor.evidence",
+    "ForecastResult": "corridor.forecast",
+    "forecast": "corridor.forecast",
+    "monthly_requests": "corridor.forecast",
+    "Network": "corridor.geography",
+    "load_network": "corridor.geography",
+    "Results": "corridor.metrics",
+    "simulate": "corridor.runner.single",
+    "write_run": "corridor.runner.single",
+    "Scenario": "corridor.scenario",
+    "load_scenario": "corridor.scenario",
+    "Timeline": "corridor.timeline",
+    "compile_timeline": "corridor.timeline",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    """Import a public name's module on first use (see :data:`_LAZY`)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corridor' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "CalibrationError",

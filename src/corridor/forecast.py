@@ -86,6 +86,12 @@ class ForecastResult:
     simulated: npt.NDArray[np.float64]
     info: dict[str, Any]
 
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks: the first forecast months with their intervals."""
+        from corridor.notebook import forecast_html
+
+        return forecast_html(self)
+
 
 def monthly_requests(
     series: Iterable[tuple[str, str, str]], start: str | date, end: str | date

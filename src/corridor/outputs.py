@@ -4,7 +4,8 @@ Nothing a user wrote is ever deleted or overwritten. A command writes into a fol
 if the folder is new, empty, or holds nothing but that command's own outputs (recognised
 by their names and the command's marker file, such as ``run.json``). Any other folder is
 refused with :class:`OutputError` unless ``force`` is given; with ``force`` corridor writes
-its files beside the others and still deletes nothing it did not write.
+its files beside the others and still deletes nothing it did not write. A single output
+file tracked by git (a result shipped in the repository) is replaced only with ``force``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable, Collection
 from pathlib import Path
 
 from corridor.atomic import fsync_dir, fsync_tree, replace_folder, temporary_folder
 from corridor.errors import OutputError
 
-__all__ = ["OutputError", "check_output_file", "check_output_folder", "foreign_entries", "publish_folder"]
+__all__ = [
+    "OutputError",
+    "check_output_file",
+    "check_output_folder",
+    "foreign_entries",
+    "publish_folder",
+    "tracked_by_git",
+]
 
 #: Temporary names corridor's atomic writers use (``.daily.parquet.abc123.tmp``,
 #: ``.mexico-2019.x1y2.tmp``); left behind only by a killed writer.
@@ -91,11 +100,37 @@ def check_output_folder(
     )
 
 
+def tracked_by_git(path: str | Path) -> bool:
+    """Whether the file ``path`` is tracked by git (shipped in the repository it lies in).
+
+    False when it is not, when it is not in a git working tree, or when git is not installed.
+    """
+    target = Path(path).absolute()
+    if not target.is_file():
+        return False
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(target.parent), "ls-files", "--error-unmatch", "--", target.name],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def check_output_file(path: str | Path, *, recognised: Callable[[Path], bool], force: bool = False) -> None:
-    """Check that corridor may replace the file ``path``: absent, or ``recognised`` as its own output."""
+    """Check that corridor may replace the file ``path``: absent, or ``recognised`` as its own
+    output and not tracked by git (a shipped result is replaced only with ``force``)."""
     target = Path(path)
     if target.is_dir():
         raise OutputError(f"--out {target}: is a folder; give a file name")
+    if not force and tracked_by_git(target):
+        raise OutputError(
+            f"--out {target} is tracked by git (shipped with the repository); nothing was changed. "
+            "Choose another file name, or pass --force to replace it"
+        )
     if target.exists() and not force and not recognised(target):
         raise OutputError(
             f"--out {target} exists and is not a corridor output; nothing was changed. Choose another "

@@ -59,6 +59,7 @@ from corridor.calibrate.model import _Model, _network
 from corridor.calibrate.priors import _params
 from corridor.calibrate.result import CalibrationResult, weighted_quantile
 from corridor.errors import CalibrationError
+from corridor.extras import require
 
 
 # ------------------------------------------------------------------------ calibrate
@@ -381,6 +382,7 @@ def _prepare(
     force: bool,
 ) -> _Problem:
     """Check the database, scenario, priors, output folder and observations; plan the fit."""
+    require("pyabc", "calibration", CalibrationError)  # an extra: say so before anything
     folder = Path(out_dir)
     db_path = Path(db) if db is not None else folder / DB_NAME
     # Checked first (cheap), so that a database calibrate cannot use fails before any work.

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from corridor.engine.population import PRESENT_STATES, Population, State, create_population
 from corridor.engine.randomness import new_key
 from corridor.engine.routing import RouteTables, build_route_tables
+from corridor.geography import TRAVEL_MODES
 from corridor.metrics import PLACE_SERIES, STOCKS, Recorder, Results
 from corridor.timeline import PolicyArrays, Timeline
 
@@ -102,7 +104,7 @@ class Simulation:
             scale=scale,
             rng=rng,
             pop=pop,
-            recorder=Recorder(timeline.n_days, net.n_places, len(timeline.nationalities)),
+            recorder=Recorder(timeline.n_days, net.n_places, len(timeline.nationalities), net.n_links),
             occupancy=np.zeros(net.detention_place.size, dtype=np.int64),
         )
 
@@ -203,6 +205,8 @@ class Simulation:
         rec.set_extra(day, "metering_waitlist", pop.place[listed], pop.nationality[listed])
         stuck = rows[_AT_A_PLACE[pop.state[rows]] & (day - pop.since[rows] >= STRANDED_AFTER_DAYS)]
         rec.set_extra(day, "stranded", pop.place[stuck], pop.nationality[stuck])
+        filed = rows[pop.state[rows] == State.ASYLUM_PENDING]
+        rec.add_asylum_waits(day, "pending", day - pop.since[filed].astype(np.int64))
         rec.place_series[day, PLACE_SERIES.index("detention_capacity")] = np.bincount(
             net.detention_place, weights=self.policy.detention_capacity_persons, minlength=net.n_places
         )
@@ -223,4 +227,19 @@ class Simulation:
             present_agents=rec.present,
             place_series=rec.place_series,
             place_kinds=[str(k) for k in t.network.place_kind],
+            asylum_wait_counts=rec.asylum_waits,
+            link_counts=rec.link_counts,
+            links=pd.DataFrame(
+                {
+                    "route": t.network.link_route.astype(np.int64),
+                    "travel_mode": np.asarray(TRAVEL_MODES)[t.network.link_mode],
+                }
+            ),
+            routes_table=pd.DataFrame(
+                {
+                    "from": np.asarray(t.network.place_names)[t.network.route_from],
+                    "to": np.asarray(t.network.place_names)[t.network.route_to],
+                    "route_mode": t.network.route_mode,
+                }
+            ),
         )

@@ -36,11 +36,29 @@ from corridor.ensemble.manifest import (
     _write_manifest,
 )
 from corridor.ensemble.runs import ENSEMBLE_LOCK, RunSpec, _ensemble_lock
-from corridor.ensemble.summary import QUANTILES, summarize_ensemble
+from corridor.ensemble.summary import QUANTILES, TOTALS_NAME, interval_columns, summarize_ensemble
 from corridor.errors import EnsembleError
 from corridor.params.posterior import _draw_of, read_posterior
 from corridor.runner.executors import DaskExecutor, ProcessExecutor
 from corridor.runner.progress import Progress, as_progress
+
+#: The main outcomes of :meth:`EnsembleResult.main_outcomes`: (label, metric, measure), the
+#: measure ``total`` (a flow summed over the horizon) or ``peak`` (a stock on its peak day).
+ENSEMBLE_OUTCOMES: tuple[tuple[str, str, str], ...] = (
+    ("arrivals (re-entries included)", "arrivals", "total"),
+    ("interdictions", "interdictions", "total"),
+    ("detentions", "detentions", "total"),
+    ("deportations", "deportations", "total"),
+    ("bused south", "bused_south", "total"),
+    ("asylum applications", "asylum_applications", "total"),
+    ("US encounters", "us_encounters", "total"),
+    ("deaths", "deaths", "total"),
+    ("present", "present", "peak"),
+    ("detained", "detained", "peak"),
+    ("stranded", "stranded", "peak"),
+    ("asylum pending", "asylum_pending", "peak"),
+    ("unsheltered", "unsheltered", "peak"),
+)
 
 
 # --------------------------------------------------------------------------- result
@@ -86,9 +104,70 @@ class EnsembleResult:
         """The Parquet file of run ``run``."""
         return self.runs_dir / f"run={run}" / "part.parquet"
 
+    @property
+    def totals_path(self) -> Path:
+        """``totals.parquet``: quantiles across runs per metric and date, over all places."""
+        return self.out_dir / TOTALS_NAME
+
     def summary(self) -> pd.DataFrame:
-        """The quantile summary (see :func:`summarize_ensemble`)."""
+        """The quantile summary per place (see :func:`summarize_ensemble`)."""
         return pd.read_parquet(self.summary_path)
+
+    def totals(self) -> pd.DataFrame:
+        """The quantile summary of the totals over all places (see :func:`summarize_ensemble`)."""
+        return pd.read_parquet(self.totals_path)
+
+    def main_outcomes(self) -> pd.DataFrame:
+        """The main outcomes, each a number per run, and their spread across runs.
+
+        Flows are totalled over the horizon, stocks taken on their peak day (over all places
+        and nationalities), in each run; then the median and an interval across runs:
+        ``q05``-``q95`` with at least 20 runs, else the range of the runs (``interval``
+        says which, see :func:`corridor.ensemble.summary.interval_columns`).
+
+        Returns
+        -------
+        DataFrame
+            One row per outcome: ``outcome, metric, measure, median, low, high, interval``
+            (persons).
+        """
+        names = sorted({metric for _, metric, _ in ENSEMBLE_OUTCOMES})
+        per_run = []
+        for spec in self.manifest["runs"]:
+            frame = pd.read_parquet(self.partition(int(spec["run"])), columns=["date", "metric", "value"])
+            frame = frame[frame["metric"].isin(names)]
+            daily = frame.groupby(["metric", "date"], observed=True)["value"].sum()
+            row = {}
+            for outcome, metric, measure in ENSEMBLE_OUTCOMES:
+                series = daily[metric] if metric in daily.index.get_level_values(0) else pd.Series([0.0])
+                row[outcome] = float(series.sum() if measure == "total" else series.max())
+            per_run.append(row)
+        table = pd.DataFrame(per_run)
+        low_col, high_col, label = interval_columns(len(table))
+        bounds = {"q05": 0.05, "q95": 0.95}
+        rows = []
+        for outcome, metric, measure in ENSEMBLE_OUTCOMES:
+            values = table[outcome].to_numpy()
+            low = values.min() if low_col == "min" else np.quantile(values, bounds[low_col])
+            high = values.max() if high_col == "max" else np.quantile(values, bounds[high_col])
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "metric": metric,
+                    "measure": "total over the horizon" if measure == "total" else "on the peak day",
+                    "median": float(np.median(values)),
+                    "low": float(low),
+                    "high": float(high),
+                    "interval": label,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks: the main outcomes and where the files are."""
+        from corridor.notebook import ensemble_html
+
+        return ensemble_html(self)
 
     def read_run(self, run: int) -> pd.DataFrame:
         """The tidy table of one run, as :meth:`corridor.Results.to_frame` returned it."""
@@ -391,6 +470,7 @@ def _execute_locked(
     manifest["updated"] = _now()
     manifest["summary"] = {
         "path": summary.name,
+        "totals_path": TOTALS_NAME,
         "runs": len(specs),
         "quantiles": QUANTILES,
         "method": "numpy.quantile, linear; a run's missing rows count as 0",

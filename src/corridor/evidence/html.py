@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from html import escape
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -77,60 +79,135 @@ def _series_figure(series: str, rows: pd.DataFrame, scores: dict[str, Any]) -> A
     for k, (label, group) in enumerate(rows.groupby(labels, sort=True)):
         _add_group(fig, str(label), group.sort_values("period_end"), k)
     err, inside = scores.get("median_abs_log_error"), scores.get("share_inside_90")
+    change = bool((rows["statistic"] == "change").all())
     fig.update_layout(
         title=(
-            f"{series} ({rows['metric'].iloc[0]}): median |log error| {_share(err, '.2f')}, "
-            f"inside 90% band {_share(inside, '.0%')} of {len(rows)}"
+            f"{series} (compared with {rows['metric'].iloc[0]}): {_factor(err)}; "
+            f"{_share(inside, '.0%')} of {len(rows)} inside the simulated 90% interval"
         ),
-        xaxis_title="period end",
-        yaxis_title="change" if (rows["statistic"] == "change").all() else "persons / events",
-        height=480,
+        xaxis_title="end of the observed period",
+        yaxis_title="relative change"
+        if change
+        else str(rows["unit"].iloc[0])
+        if "unit" in rows
+        else "persons",
+        height=max(460, 40 + 22 * 2 * labels.nunique()),  # room for the legend's entries
     )
+    # Dates only (never a time of day), and at least three months shown: one or two dates
+    # close together would otherwise be zoomed to hours and labelled "23:59:59.9995".
     ends = pd.to_datetime(rows["period_end"])
-    if ends.nunique() == 1:  # one date: plotly would zoom to milliseconds around it
-        end = ends.iloc[0]
-        fig.update_xaxes(range=[end - pd.Timedelta(days=45), end + pd.Timedelta(days=45)])
+    lo, hi = ends.min(), ends.max()
+    if (hi - lo) < pd.Timedelta(days=90):
+        mid = lo + (hi - lo) / 2
+        lo, hi = mid - pd.Timedelta(days=45), mid + pd.Timedelta(days=45)
+    monthly_ticks = {"dtick": "M1"} if (hi - lo) <= pd.Timedelta(days=200) else {}
+    fig.update_xaxes(
+        range=[lo - pd.Timedelta(days=10), hi + pd.Timedelta(days=10)], tickformat="%b %Y", **monthly_ticks
+    )
     return fig
+
+
+def _factor(error: float | None) -> str:
+    """A median absolute log error in words: off by a factor of exp(error)."""
+    if error is None or not math.isfinite(error):
+        return "no error defined"
+    return f"typically off by a factor of {math.exp(error):.1f}"
+
+
+def _importance(table: pd.DataFrame) -> list[str]:
+    """Series, the biggest first: by the largest observed count; relative changes last."""
+    counts = table[table["statistic"] != "change"]
+    size = counts.groupby("series")["observed"].apply(lambda v: float(v.abs().max()))
+    rest = sorted(set(table["series"]) - set(size.index))
+    return [str(s) for s in size.sort_values(ascending=False).index] + rest
+
+
+def _per_series_table(result: ValidationResult, order: list[str]) -> str:
+    per = result.per_series()
+    table = result.table
+    rows = []
+    for series in order:
+        part = table[table["series"] == series]
+        score = per.loc[series] if series in per.index else pd.Series(dtype=float)
+        err = score.get("median_abs_log_error")
+        err = None if err is None or pd.isna(err) else float(err)
+        inside = score.get("share_inside_90")
+        inside = None if inside is None or pd.isna(inside) else float(inside)
+        change = bool((part["statistic"] == "change").all())
+        biggest = "" if change else f"{part['observed'].abs().max():,.0f}"
+        rows.append(
+            f"<tr><td><a href='#{escape(series)}'>{escape(series)}</a></td>"
+            f"<td>{escape(', '.join(sorted(set(part['metric'].astype(str)))))}</td>"
+            f"<td class='n'>{len(part)}</td><td class='n'>{biggest}</td>"
+            f"<td class='n'>{'' if err is None else f'{math.exp(err):.1f}'}</td>"
+            f"<td class='n'>{_share(err, '.2f')}</td><td class='n'>{_share(inside, '.0%')}</td></tr>"
+        )
+    head = (
+        "<tr><th>observed series</th><th>compared with</th>"
+        "<th class='n'>values</th><th class='n'>largest observed</th>"
+        "<th class='n'>off by a factor of (typical)</th><th class='n'>median |log ratio|</th>"
+        "<th class='n'>inside the 90% interval</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def _validation_intro(summary: dict[str, Any]) -> str:
     overall = summary["overall"]
+    err = overall["median_abs_log_error"]
+    seeds, agents = summary.get("seeds"), summary.get("agents")
+    runs = f"{summary['runs']} runs"
+    if isinstance(seeds, list) and seeds:
+        runs += f" (seeds {seeds[0]} to {seeds[-1]}" + (
+            f", about {agents:,} agents each)" if isinstance(agents, int) else ")"
+        )
     return (
-        f"{summary['runs']} runs (seeds {summary.get('seeds', '')}), about "
-        f"{summary.get('agents', '')} agents, horizon {summary['horizon'][0]} to {summary['horizon'][1]}. "
-        f"{overall['observations']} observed values compared; median absolute log error "
-        f"{_share(overall['median_abs_log_error'], '.2f')}, share inside the simulated 90% interval "
-        f"{_share(overall['share_inside_90'], '.0%')}. {summary['skipped_rows']} rows skipped; "
-        f"{summary['held_out_rows']} held-out rows not read "
-        f"(periods ending on or after {summary['held_out_from']})."
+        f"<p>Scenario <b>{escape(str(summary.get('scenario', '')))}</b>, {summary['horizon'][0]} to "
+        f"{summary['horizon'][1]}: {runs} compared with <b>{overall['observations']}</b> observed values. "
+        f"The simulated median is {_factor(err)} (median |log(simulated / observed)| "
+        f"{_share(err, '.2f')}; 0 is a perfect match, 0.69 a factor of 2), and "
+        f"<b>{_share(overall['share_inside_90'], '.0%')}</b> of the observed values lie inside the "
+        "simulated 90% interval. "
+        f"{summary['skipped_rows']} observed rows were not compared (reasons at the end of the page); "
+        f"{summary['held_out_rows']} held-out rows (periods ending on or after {summary['held_out_from']}) "
+        "were not read.</p><p class='note'>The series are listed biggest first (by their largest "
+        "observed value); relative changes come last. In each chart a line and band are the "
+        "simulated median and 90% interval, diamonds the observed values.</p>"
     )
 
 
 def validation_html(result: ValidationResult, path: str | Path) -> Path:
-    """Write a self-contained HTML page: the scores per series, then per series the observed
-    values beside the simulated median and 90% band, then the skipped rows by reason."""
+    """Write a self-contained HTML page: a summary, the scores per series (the biggest series
+    first), then per series the observed values beside the simulated median and 90% band,
+    then the skipped rows by reason."""
     summary = result.summary()
-    figures = [
-        _series_figure(str(series), rows, summary["per_series"].get(str(series), {}))
-        for series, rows in result.table.groupby("series", sort=True)
+    order = _importance(result.table) if len(result.table) else []
+    by_series = dict(tuple(result.table.groupby("series", sort=False))) if len(result.table) else {}
+    charts = [
+        Section(
+            text=f"<a id='{escape(s)}'></a>",
+            figures=[_series_figure(s, by_series[s], summary["per_series"].get(s, {}))],
+        )
+        for s in order
     ]
-    # The series as a column, so the table has one header row.
-    per = result.per_series().reset_index().to_html(index=False, float_format=lambda v: f"{v:.2f}", na_rep="")
     skipped = result.skipped
-    by_reason = (
-        skipped.groupby("reason").size().rename("rows").sort_values(ascending=False).to_frame().to_html()
-        if len(skipped)
-        else ""
-    )
+    by_reason = ""
+    if len(skipped):
+        counts = skipped.groupby("reason").size().sort_values(ascending=False)
+        body = "".join(
+            f"<tr><td>{escape(str(r))}</td><td class='n'>{n:,}</td></tr>" for r, n in counts.items()
+        )
+        by_reason = (
+            f"<table><tr><th>why the rows were not compared</th><th class='n'>rows</th></tr>{body}</table>"
+        )
     sections = [
-        Section("Per series", tables=[per]),
-        Section(figures=figures),
-        Section("Skipped observed rows", tables=[by_reason]),
+        Section("Summary", text=_validation_intro(summary)),
+        Section("Per series", tables=[_per_series_table(result, order)]),
+        Section("Observed against simulated"),
+        *charts,
+        Section("Observed rows not compared", tables=[by_reason]),
     ]
-    heading = f"corridor validation: {summary.get('scenario', '')}"
-    return write_page(
-        path, "corridor validation", sections, heading=heading, intro=_validation_intro(summary)
-    )
+    heading = f"How well {summary.get('scenario', 'the scenario')} matches the observations"
+    return write_page(path, "corridor validation", sections, heading=heading)
 
 
 def _html(result: ValidationResult, path: Path) -> Path:

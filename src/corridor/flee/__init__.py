@@ -27,13 +27,18 @@ naming the file, line and column.
 Flee needs beyond it (location types, camp capacities, conflict dates, closures). The
 movement-only engine that runs Flee's rules on it lives in
 :mod:`corridor.flee.kernel`; :func:`bench_flee_network` is ``corridor bench
-flee-network``. The differences from Flee are listed in ``docs/flee.md``.
+flee-network``. A whole Flee 3.1 / FabFlee conflict folder (registration data, conflicts.csv,
+``simsetting.yml``) is read by :func:`load_flee_conflict` and run day by day, as Flee's
+run.py runs it, by :func:`run_flee_conflict` (``corridor flee run``), which gives Flee's
+out.csv and, through :func:`flee_ard`, Flee's ARD. The differences from Flee are listed in
+``docs/flee.md``.
 """
 
 from __future__ import annotations
 
 from corridor.errors import FleeInputError
 from corridor.flee.bench import bench_flee_network
+from corridor.flee.conflict import FleeConflict, load_flee_conflict
 from corridor.flee.network import (
     CLOSURE_TYPES,
     LOCATION_KINDS,
@@ -42,16 +47,26 @@ from corridor.flee.network import (
     bundled_flee_corridor,
     load_flee_network,
 )
+from corridor.flee.run import FleeConflictRun, flee_ard, run_flee_conflict, write_out_csv
+from corridor.flee.settings import FleeSettings, read_simsetting
 
 __all__ = [
     "CLOSURE_TYPES",
     "LOCATION_KINDS",
     "Closure",
+    "FleeConflict",
+    "FleeConflictRun",
     "FleeInputError",
     "FleeNetwork",
+    "FleeSettings",
     "bench_flee_network",
     "bundled_flee_corridor",
+    "flee_ard",
+    "load_flee_conflict",
     "load_flee_network",
+    "read_simsetting",
+    "run_flee_conflict",
+    "write_out_csv",
 ]
 
 #: Location kinds, as Flee 3.1 recognises them from ``location_type``.

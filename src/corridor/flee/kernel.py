@@ -32,6 +32,7 @@ adds corridor's stricter bound. See ``docs/flee.md`` for every difference.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,44 +43,13 @@ import numpy.typing as npt
 
 from corridor.errors import FleeInputError
 from corridor.flee.network import FleeNetwork
+from corridor.flee.rules import FleeRules
 
 __all__ = ["FleeRules", "FleeRunResult", "run_flee_movement"]
 
 _UNLIMITED = np.iinfo(np.int64).max // 4
-
-
-@dataclass(frozen=True)
-class FleeRules:
-    """Flee 3.1's movement settings (``SimulationSettings.ReadFromYML`` defaults)."""
-
-    max_move_speed_km: float = 360.0
-    max_walk_speed_km: float = 35.0
-    conflict_move_chance: float = 1.0
-    camp_move_chance: float = 0.001
-    idpcamp_move_chance: float = 0.1
-    default_move_chance: float = 0.3
-    forwarding_move_chance: float = 1.0
-    conflict_weight: float = 1.0 / 3.16227766017
-    camp_weight: float = 1.0
-    foreign_weight: float = 1.0
-    distance_softening_km: float = 10.0
-    weight_softening: float = 0.0
-    distance_power: float = 1.0
-    weight_power: float = 1.0
-    capacity_buffer: float = 0.9
-    awareness_level: int = 1
-    #: corridor's option, not Flee's: also refuse a step toward a camp once occupancy + people
-    #: already on the way reach capacity, so no camp ever holds more than its capacity. Flee
-    #: (and the default here) checks occupancy alone, so a camp can overshoot by the people who
-    #: set off toward it before it filled.
-    hard_capacity: bool = False
-    #: Flee finishes each person's travel (all hops) before the next person's, so later people
-    #: see camps filled by earlier ones. When a pass could bring a camp into its capacity
-    #: buffer, corridor does the pass in this many batches, in agent order, one after another
-    #: (otherwise the order cannot matter and the pass is one batch).
-    sequential_batches: int = 64
-    #: Guard against endless chains of hops within one day (Flee has none).
-    max_hops_per_day: int = 10_000
+#: Calls with fewer choosers than this search the choice keys instead of the lookup table.
+_TABLE_MIN = 4096
 
 
 @dataclass(eq=False)
@@ -125,16 +95,14 @@ def _check_supported(fnet: FleeNetwork, rules: FleeRules) -> None:
             f"{fnet.source}: marker locations are not supported by the movement-only kernel "
             f"(they extend routes beyond awareness level 1): {', '.join(markers[:5])}"
         )
-    for c in fnet.closures:
-        if c.kind not in ("link", "location", "country"):
-            raise FleeInputError(
-                f"{fnet.source}: closure type {c.kind!r} is not supported by the movement-only kernel "
-                "(supported: link, location, country)"
-            )
 
 
 class _Kernel:
     """Tables and state of one run. Links are renumbered in order of their start location."""
+
+    place: npt.NDArray[np.intp]  #: per agent: the location, or while on a link the location last left
+    count: npt.NDArray[np.int64]  #: per location: people there (not on a link)
+    peak: npt.NDArray[np.int64]  #: per location: the most people it held at any step
 
     def __init__(
         self,
@@ -151,36 +119,95 @@ class _Kernel:
         self._init_closures(fnet)
         self._init_tables()
         self._init_population(fnet, n_agents, rng, intensity, conflict)
+        self.recent = np.zeros(self.place.size)  #: Flee's recent_travel_distance (avoid_short_stints)
+        self.moved_today = np.zeros(self.place.size)  #: km moved today (avoid_short_stints)
 
     def _init_locations(
         self, fnet: FleeNetwork, rules: FleeRules, capacity: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         """Per location: move chance, score and capacity; returns conflict intensity and zones."""
-        n_places = self.n_places
-        # Locations: move chance (as a threshold on raw 32-bit draws), score, capacity.
+        # Locations: Flee's flags (camp, idpcamp, town, conflict intensity), which closures and
+        # conflicts.csv change during a run; move chances and scores follow from them.
         kind = fnet.kind
-        mc = np.full(n_places, rules.default_move_chance)
-        mc[kind == "conflict_zone"] = rules.conflict_move_chance
-        mc[kind == "camp"] = rules.camp_move_chance
-        mc[kind == "idpcamp"] = rules.idpcamp_move_chance
-        mc[kind == "forwarding_hub"] = rules.forwarding_move_chance
+        self.foreign = fnet.foreign.copy()
+        self.camp = np.isin(kind, ("camp", "idpcamp"))
+        self.idpcamp = kind == "idpcamp"
+        self.town = kind == "town"
+        self.always_move = np.isin(kind, ("forwarding_hub", "marker"))
+        intensity = np.array([float(a.get("conflict_intensity") or 1.0) for a in fnet.location_attributes])
+        conflict = kind == "conflict_zone"
+        #: per location, conflict intensity (-1: not a conflict zone), as Flee's ``Location.conflict``
+        self.conflict = np.where(conflict, intensity, -1.0)
+        #: per location, the day its conflict began (Flee's ``time_of_conflict``; -1 before any)
+        self.time_of_conflict = np.full(self.n_places, -1, dtype=np.int64)
+        self.decay: Callable[[int], float] | None = None
+        self.limited = self.camp & (capacity >= 1)  # Flee: capacity < 1 means unlimited
+        self.any_limited = bool(self.limited.any())
+        self.cap = np.where(self.limited, capacity, _UNLIMITED).astype(np.int64)
+        self._set_move_chances()
+        self._score_of_place = self._scores(0)
+        return intensity, conflict
+
+    def _set_move_chances(self) -> None:
+        """Move chance per location from its flags (Flee's ``Location`` and its state changes)."""
+        rules = self.rules
+        mc = np.full(self.n_places, rules.default_move_chance)
+        mc[self.always_move] = rules.forwarding_move_chance
+        mc[self.conflict > 0] = rules.conflict_move_chance
+        mc[self.camp] = rules.camp_move_chance
+        mc[self.idpcamp & self.camp] = rules.idpcamp_move_chance
         self.move_chance = mc
         # A person moves when a uniform 32-bit draw r satisfies r <= threshold: P = ceil(mc 2^32) / 2^32.
         self.threshold = (np.clip(np.ceil(mc * 2.0**32), 1, 2.0**32) - 1).astype(np.uint32)
         self.never = mc <= 0
         self.any_never = bool(self.never.any())
-        is_camp = np.isin(kind, ("camp", "idpcamp"))
-        intensity = np.array([float(a.get("conflict_intensity") or 1.0) for a in fnet.location_attributes])
-        score = np.ones(n_places)
-        score[fnet.foreign] *= rules.foreign_weight
-        score[is_camp] *= rules.camp_weight
-        conflict = kind == "conflict_zone"
-        score[conflict] *= rules.conflict_weight ** intensity[conflict]
-        self.limited = is_camp & (capacity >= 1)  # Flee: capacity < 1 means unlimited
-        self.any_limited = bool(self.limited.any())
-        self.cap = np.where(self.limited, capacity, _UNLIMITED).astype(np.int64)
+
+    def _scores(self, day: int) -> npt.NDArray[np.float64]:
+        """Flee's ``updateLocationScore`` on ``day``: foreign, camp and (decayed) conflict weights."""
+        rules = self.rules
+        score = np.ones(self.n_places)
+        score[self.foreign] *= rules.foreign_weight
+        score[self.camp] *= rules.camp_weight
+        zones = np.flatnonzero(self.conflict > 0)
+        for i in zones:
+            decay = 1.0 if self.decay is None else self.decay(day - int(self.time_of_conflict[i]))
+            score[i] *= rules.conflict_weight ** (decay * self.conflict[i])
+        return score
+
+    def update_locations(self, day: int) -> None:
+        """Recompute move chances, scores and base link weights after a change of flags."""
+        self._set_move_chances()
+        self._keys_valid = False  # camp flags decide the full-camp refusal
+        score = self._scores(day)
+        if np.array_equal(score, self._score_of_place):
+            return
         self._score_of_place = score
-        return intensity, conflict
+        rules = self.rules
+        self.l_base = (rules.weight_softening + score[self.l_to]) / (
+            rules.distance_softening_km + self.l_km
+        ) ** rules.distance_power
+
+    def add_conflict_zone(self, i: int, intensity: float, day: int) -> None:
+        """Flee's ``add_conflict_zone``: conflict move chance and score from ``day``."""
+        self.conflict[i] = intensity
+        self.town[i] = False
+        self.time_of_conflict[i] = day
+
+    def remove_conflict_zone(self, i: int) -> None:
+        """Flee's ``remove_conflict_zone``: the location becomes a town."""
+        self.conflict[i] = -1.0
+        self.town[i] = True
+
+    def add_agents(self, places: npt.NDArray[np.intp]) -> None:
+        """New people at ``places`` (at a location, not travelling), after everyone else."""
+        if places.size == 0:
+            return
+        self.place = np.concatenate([self.place, places.astype(np.intp)])
+        self.count += np.bincount(places, minlength=self.n_places)
+        np.maximum(self.peak, self.count, out=self.peak)
+        if self.rules.avoid_short_stints:
+            self.recent = np.concatenate([self.recent, np.zeros(places.size)])
+            self.moved_today = np.concatenate([self.moved_today, np.zeros(places.size)])
 
     def _init_links(self, fnet: FleeNetwork, rules: FleeRules) -> None:
         """Links in CSR order (by start location), their speeds and base choice weights."""
@@ -211,17 +238,32 @@ class _Kernel:
         country = fnet.network.place_country
         # Closures: per closure, the CSR links it closes.
         self.closures: list[tuple[int, int, npt.NDArray[np.bool_]]] = []
+        #: camp closures: (day, location, becomes a camp again, as an IDP camp), in file order
+        self.camp_events: list[tuple[int, int, bool, bool]] = []
         names = {n: i for i, n in enumerate(fnet.names)}
         for c in fnet.closures:
             if c.kind == "link":
+                if not self.rules.link_closures:
+                    continue
                 a, b = names[c.name1], names[c.name2]
                 hit = ((self.l_from == a) & (self.l_to == b)) | ((self.l_from == b) & (self.l_to == a))
             elif c.kind == "location":
                 a = names[c.name1]
                 hit = (self.l_from == a) | (self.l_to == a)
-            else:  # country
+            elif c.kind == "country":
                 ca, cb = country[self.l_from], country[self.l_to]
                 hit = ((ca == c.name1) & (cb == c.name2)) | ((ca == c.name2) & (cb == c.name1))
+            elif c.kind in ("camp", "idpcamp"):
+                # Flee's close_camp / open_camp: the camp is a town on days [start, end).
+                idp = c.kind == "idpcamp"
+                self.camp_events.append((c.start, names[c.name1], False, idp))
+                if c.end >= 0:
+                    self.camp_events.append((c.end, names[c.name1], True, idp))
+                continue
+            elif c.kind == "remove_forced_redirection":
+                continue  # Flee 3.1's movement never reads forced_redirection: no effect there either
+            else:
+                raise FleeInputError(f"{fnet.source}: unknown closure type {c.kind!r}")
             self.closures.append((c.start, c.end, hit))
         self.any_closed = False
 
@@ -233,6 +275,14 @@ class _Kernel:
         self.bits = int(np.clip(np.floor(np.log2(2**20 / max(n_places, 1))), 4, 12))
         self.table = np.zeros(n_places << self.bits, dtype=np.int32)
         self.keys = np.full(self.n_links, -1.0)
+        # Choice keys are rebuilt only when a weight can have changed (open links, scores, or the
+        # capacity multiplier of a capped camp); table rows only when a call is big enough to use them.
+        self._keys_valid = False
+        self._last_capm = np.empty(0)
+        self.stale = np.ones(n_places, dtype=bool)
+        self.any_stale = True
+        self.limited_idx = np.flatnonzero(self.limited)
+        self.into_limited = np.zeros(n_places, dtype=bool)  # scratch for the first pass
         self.has_option = np.zeros(n_places, dtype=bool)
         self.all_have_option = False
         self.full = np.zeros(n_places, dtype=bool)
@@ -250,12 +300,16 @@ class _Kernel:
         n_places = self.n_places
         # Population: everyone at the day-0 conflict zones, in proportion to population.
         zones = np.flatnonzero(conflict)
-        if zones.size == 0:
+        if zones.size == 0 and n_agents > 0:
             raise FleeInputError(f"{fnet.source}: no conflict zone on day 0 to place people at")
         weight = fnet.population[zones].astype(np.float64) * intensity[zones]
-        if weight.sum() <= 0:
+        if weight.sum() <= 0 and zones.size:
             weight = np.ones(zones.size)
-        per_zone = rng.multinomial(n_agents, weight / weight.sum())
+        per_zone = (
+            rng.multinomial(n_agents, weight / weight.sum())
+            if n_agents > 0
+            else np.zeros(zones.size, np.int64)
+        )
         #: Per agent: the location, or while on a link the location last left.
         self.place = np.repeat(zones, per_zone).astype(np.intp)
         # People on a link at the end of a day (few: Flee covers a day's speed per hop): their
@@ -295,43 +349,83 @@ class _Kernel:
                 reach[k] |= d < limit
         return reach
 
-    def _may_fill(self, li: npt.NDArray[np.intp]) -> bool:
-        """Could the travellers on links ``li`` bring a capped camp into its buffer this pass?"""
-        ends = np.bincount(np.take(self.l_to, li), minlength=self.n_places)
+    def _hot(self, li: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.bool_], int] | None:
+        """Travellers on links ``li`` who could enter a capped camp that may reach its buffer this pass.
+
+        Returns them and the number of batches they need (see ``FleeRules.max_multiplier_step``);
+        None if no camp may fill: then order cannot matter for anyone.
+        """
+        end = np.take(self.l_to, li)
+        ends = np.bincount(end, minlength=self.n_places)
         if self.any_closed:
             ends = ends + np.bincount(np.take(self.l_from, li), minlength=self.n_places)
         lim = self.limited
-        could = self.count[lim] + self.reach @ ends
-        return bool(np.any(could > self.rules.capacity_buffer * self.cap[lim]))
+        reachable = self.reach @ ends  # bounds both arrivals and (re-)departures during the pass
+        now, cap = self.count[lim], self.cap[lim]
+        # The multiplier is 1 up to the buffer and 0 from capacity on: it can change during the
+        # pass only if the count can move into (buffer, capacity).
+        may = (now + reachable > self.rules.capacity_buffer * cap) & (now - reachable < cap)
+        if not may.any():
+            return None
+        near = self.reach[may].any(axis=0)
+        hot = np.take(near, end)
+        if self.any_closed:
+            hot |= np.take(near, np.take(self.l_from, li))  # turned back on a closed link
+        could_enter = (self.reach[may] @ np.bincount(end[hot], minlength=self.n_places)).astype(np.float64)
+        band = (1.0 - self.rules.capacity_buffer) * self.cap[lim][may]
+        need = float(np.max(could_enter / (self.rules.max_multiplier_step * np.maximum(band, 1.0))))
+        batches = int(min(self.rules.sequential_batches, int(hot.sum()), max(1, math.ceil(need))))
+        return hot, batches
 
     def raw32(self, n: int) -> npt.NDArray[np.uint32]:
         """``n`` uniform 32-bit integers from the run's generator."""
         return self.rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
 
     def set_closures(self, day: int) -> None:
-        """Links open on ``day``: closures hold on days [start, end) (end -1: for good)."""
+        """Links open on ``day``: closures hold on days [start, end) (end -1: for good).
+
+        Camp closures turn the camp into a town on their first day and back on their end day
+        (Flee's ``close_camp`` and ``open_camp``: move chance, camp weight, conflict cleared).
+        """
+        changed = False
+        for when, i, reopen, idp in self.camp_events:
+            if when != day:
+                continue
+            changed = True
+            self.conflict[i] = -1.0
+            self.camp[i], self.town[i], self.always_move[i] = reopen, not reopen, False
+            self.idpcamp[i] = reopen and idp
+        if changed:
+            self.update_locations(day)
         if not self.closures:
             return
         closed = np.zeros(self.n_links, dtype=bool)
         for start, end, hit in self.closures:
             if start <= day and (end < 0 or day < end):
                 closed |= hit
+        if not np.array_equal(~closed, self.l_open):
+            self._keys_valid = False
         self.l_open = ~closed
         self.any_closed = bool(closed.any())
 
-    def _cap_multiplier(self) -> npt.NDArray[np.float64]:
-        """Flee's ``getCapMultiplier`` per location, from current occupancy."""
+    def _capm_limited(self) -> npt.NDArray[np.float64]:
+        """Flee's ``getCapMultiplier`` for the capped camps, from current occupancy."""
         buffer = self.rules.capacity_buffer
-        cap = self.cap.astype(np.float64)
-        n = self.count.astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mid = 1.0 - (n - buffer * cap) / (cap * (1.0 - buffer))
-        out = np.where(n <= buffer * cap, 1.0, np.where(n >= cap, 0.0, mid))
-        return np.where(self.limited, out, 1.0)
+        li = self.limited_idx
+        cap = self.cap[li].astype(np.float64)
+        n = self.count[li].astype(np.float64)
+        mid = 1.0 - (n - buffer * cap) / (cap * (1.0 - buffer))
+        return np.where(n <= buffer * cap, 1.0, np.where(n >= cap, 0.0, mid))
 
     def _refresh_tables(self) -> None:
-        """Choice probabilities from current occupancy and open links; rebuild what changed."""
-        capm = self._cap_multiplier() if self.any_limited else np.ones(self.n_places)
+        """Choice probabilities from current occupancy and open links, if anything changed."""
+        capm_l = self._capm_limited() if self.any_limited else self._last_capm
+        if self._keys_valid and np.array_equal(capm_l, self._last_capm):
+            return
+        self._last_capm = capm_l
+        self._keys_valid = True
+        capm = np.ones(self.n_places)
+        capm[self.limited_idx] = capm_l
         w = self.l_base * capm[self.l_to]
         if self.rules.weight_power != 1.0:
             w = w**self.rules.weight_power
@@ -349,15 +443,22 @@ class _Kernel:
         keys = self.l_from + frac
         self.has_option = n_open > 0
         self.all_have_option = bool(self.has_option.all())
-        self.full = self.limited & (capm < 0.5)
+        self.full = self.limited & self.camp & (capm < 0.5)  # Flee: check_dest_is_full_camp
         self.any_full = bool(self.full.any())
         changed = keys != self.keys
-        if not changed.any():
-            return
-        self.keys = keys
-        places = np.unique(self.l_from[changed])
+        if changed.any():
+            self.keys = keys
+            self.stale[self.l_from[changed]] = True
+            self.any_stale = True
+
+    def _rebuild_table(self) -> None:
+        """The lookup table rows of locations whose choice keys changed since they were built."""
+        places = np.flatnonzero(self.stale)
+        self.stale[:] = False
+        self.any_stale = False
         r = 1 << self.bits
         grid = np.arange(r + 1, dtype=np.float64) / r
+        keys = self.keys
         lo = np.searchsorted(keys, (places[:, None] + grid[None, :-1]).ravel(), side="right")
         hi = np.searchsorted(keys, (places[:, None] + grid[None, 1:]).ravel(), side="left")
         entry = np.where(lo == hi, np.minimum(lo, self.n_links - 1), -1).astype(np.int32)
@@ -374,10 +475,16 @@ class _Kernel:
             return None, np.zeros(0, dtype=np.intp)
         self._refresh_tables()
         r = self.raw32(p.size)
-        i = np.take(self.table, (p << self.bits) + (r >> (32 - self.bits))).astype(np.intp)
-        amb = np.flatnonzero(i < 0)
-        if amb.size:
-            i[amb] = np.searchsorted(self.keys, p[amb] + r[amb] * 2.0**-32, side="right")
+        if p.size < _TABLE_MIN:
+            # Few people: a binary search on the keys costs less than rebuilding table rows.
+            i = np.searchsorted(self.keys, p + r * 2.0**-32, side="right")
+        else:
+            if self.any_stale:
+                self._rebuild_table()
+            i = np.take(self.table, (p << self.bits) + (r >> (32 - self.bits))).astype(np.intp)
+            amb = np.flatnonzero(i < 0)
+            if amb.size:
+                i[amb] = np.searchsorted(self.keys, p[amb] + r[amb] * 2.0**-32, side="right")
         ok: npt.NDArray[np.bool_] | None = None
         if not self.all_have_option:
             ok = np.take(self.has_option, p)
@@ -425,11 +532,18 @@ class _Kernel:
         """Flee's ``finish_travel`` pass; in agent-order batches when a camp could fill meanwhile."""
         stays: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]] = []
         n = rows.size
-        may_fill = self.any_limited and n > 1 and self._may_fill(li)
-        if not may_fill or self.rules.sequential_batches <= 1 or n < 2:
+        order = self._hot(li) if self.any_limited and n > 1 else None
+        if order is None or self.rules.sequential_batches <= 1:
             self._travel(rows, li, done, stays)
         else:
-            for part in np.array_split(np.arange(n), min(self.rules.sequential_batches, n)):
+            hot, batches = order
+            # Who cannot reach a camp that may fill today never sees its weight and never
+            # changes it: one synchronous step. The others go in agent-order batches.
+            cold = np.flatnonzero(~hot)
+            if cold.size:
+                self._travel(rows[cold], li[cold], None if done is None else done[cold], stays)
+            warm = np.flatnonzero(hot)
+            for part in np.array_split(warm, batches):
                 self._travel(rows[part], li[part], None if done is None else done[part], stays)
         if stays:
             self.transit = np.concatenate([s[0] for s in stays])
@@ -453,6 +567,7 @@ class _Kernel:
         arrays of the travellers.
         """
         moved: npt.NDArray[np.float64] | float = 0.0
+        stints = self.rules.avoid_short_stints
         for _ in range(self.rules.max_hops_per_day):
             if rows.size == 0:
                 break
@@ -471,6 +586,9 @@ class _Kernel:
             if not arrived.all():
                 stay = np.flatnonzero(~arrived)
                 stays.append((rows[stay], li[stay], np.broadcast_to(after, rows.shape)[stay]))
+                if stints:
+                    # Flee: on a link overnight, the day's km count in full.
+                    self.moved_today[rows[stay]] = (np.broadcast_to(moved, rows.shape) + speed)[stay]
                 go_on = np.flatnonzero(arrived)
                 rows, li, km = rows[go_on], li[go_on], km[go_on]
                 if done is not None:
@@ -499,9 +617,17 @@ class _Kernel:
             more = np.less(moved, speed)
             if closed is not None:
                 more &= ~closed  # turned back: no further step today
+            if stints:
+                self.moved_today[rows] = moved
             idx = np.flatnonzero(more)
             dest_m = dest[idx]
             go = self.raw32(idx.size) <= np.take(self.threshold, dest_m)
+            if stints:
+                # Flee's ForceTownMove: travelled little over two days -> leave a town for sure.
+                short = (
+                    self.recent[rows[idx]] + np.asarray(moved)[idx] / self.rules.max_move_speed_km
+                ) / 2.0 < 0.5
+                go |= short & np.take(self.town, dest_m)
             if self.any_never:
                 go &= ~np.take(self.never, dest_m)
             idx, dest_m = idx[go], dest_m[go]
@@ -515,6 +641,8 @@ class _Kernel:
     def day(self, day: int) -> None:
         """One Flee ``Ecosystem.evolve()``: closures, evolve everyone at a location, finish travel."""
         self.set_closures(day)
+        if self.decay is not None and bool(np.any(self.conflict > 0)):
+            self.update_locations(day)  # Flee updates scores each day (conflict decay)
         place = self.place
         wants = self.raw32(place.size) <= np.take(self.threshold, place)
         if self.any_never:
@@ -531,7 +659,23 @@ class _Kernel:
             # weight within the pass.
             buffered = self.limited & (self.count > self.rules.capacity_buffer * self.cap)
             if buffered.any():
-                cut = np.flatnonzero(np.take(buffered, p)) + 1
+                leaver = np.take(buffered, p)
+                if leaver.any():
+                    # Only people at a location with a link into such a camp see its weight: a
+                    # cut is needed just before each of them that follows a leaver since the last.
+                    into = self.into_limited
+                    into[:] = False
+                    into[self.l_from[buffered[self.l_to]]] = True
+                    sensitive = np.flatnonzero(np.take(into, p))
+                    if sensitive.size:
+                        # Each leaver moves the camp's multiplier by 1 / band; as in the second
+                        # pass, a segment may move it by up to max_multiplier_step (one leaver
+                        # per segment when that is under one person: exact).
+                        band = (1.0 - self.rules.capacity_buffer) * self.cap[buffered]
+                        step = max(1.0, math.floor(self.rules.max_multiplier_step * float(band.min())))
+                        seen = np.cumsum(leaver, dtype=np.int64) - leaver.astype(np.int64)
+                        before = seen[sensitive] // int(step)
+                        cut = sensitive[before > np.concatenate(([0], before[:-1]))]
         if cut.size == 0:
             ok, li = self.depart(p)
             if ok is not None:
@@ -551,6 +695,11 @@ class _Kernel:
             )
         else:
             self.finish_travel(movers, li, None)
+        if self.rules.avoid_short_stints:
+            # Flee, end of Ecosystem.evolve: recent = (recent + km today / max speed) / 2.
+            self.recent += self.moved_today / self.rules.max_move_speed_km
+            self.recent *= 0.5
+            self.moved_today[:] = 0.0
 
     def links(self) -> npt.NDArray[np.int32]:
         """Per agent, the network link id travelled (-1 if at a location)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +123,18 @@ class FleeNetwork:
     def camps(self) -> npt.NDArray[np.intp]:
         """Ids of the camps (IDP camps included)."""
         return np.flatnonzero(np.isin(self.kind, ("camp", "idpcamp")))
+
+    def scaled_down(self, factor: int) -> FleeNetwork:
+        """This network with populations and capacities divided by ``factor`` (Flee's ``hasten``).
+
+        Flee 3.1 (``StoreInputGeographyInEcosystem``) divides ``pop/cap`` by
+        ``PopulationScaleDownFactor`` with integer division, for camps and other locations alike.
+        """
+        return replace(
+            self,
+            population=self.population // factor,
+            capacity=np.where(self.capacity >= 0, self.capacity // factor, self.capacity),
+        )
 
 
 def bundled_flee_corridor() -> Path:
@@ -432,7 +444,7 @@ def _per_link(routes: _Routes, key: str, missing: float) -> npt.NDArray[np.float
     return np.repeat(per_route, 2)
 
 
-def load_flee_network(directory: str | Path) -> FleeNetwork:
+def load_flee_network(directory: str | Path, sim_period: str | Path | None = None) -> FleeNetwork:
     """Read a network in Flee's input format.
 
     Parameters
@@ -440,6 +452,8 @@ def load_flee_network(directory: str | Path) -> FleeNetwork:
     directory : path
         A folder with ``locations.csv`` and ``routes.csv``, and optionally ``closures.csv``
         and ``sim_period.csv``.
+    sim_period : path, optional
+        The sim_period.csv to read instead of the folder's.
 
     Returns
     -------
@@ -455,7 +469,10 @@ def load_flee_network(directory: str | Path) -> FleeNetwork:
     """
     folder = Path(directory)
     loc_path, route_path = folder / "locations.csv", folder / "routes.csv"
-    closure_path, period_path = folder / "closures.csv", folder / "sim_period.csv"
+    closure_path = folder / "closures.csv"
+    period_path = Path(sim_period) if sim_period is not None else folder / "sim_period.csv"
+    if sim_period is not None and not period_path.is_file():
+        raise FleeInputError(f"missing Flee input file {period_path}")
     for p in (loc_path, route_path):
         if not p.is_file():
             raise FleeInputError(f"missing Flee input file {p}")

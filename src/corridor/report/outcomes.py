@@ -30,6 +30,25 @@ MAIN_OUTCOMES: tuple[tuple[str, str, str], ...] = (
     ("unsheltered_north", "unsheltered", "stock:north"),
     ("deaths", "deaths", "flow"),
 )
+#: Plain names of the main outcomes, for pages.
+OUTCOME_LABELS: dict[str, str] = {
+    "arrivals": "Arrivals (re-entries counted again)",
+    "detentions": "Admitted to detention",
+    "interdictions": "Caught (interdictions)",
+    "deportations": "Deported",
+    "bused_south": "Bused back to southern Mexico",
+    "us_encounters": "US Border Patrol encounters",
+    "us_admitted_port": "Let in at US ports of entry",
+    "mpp_returns": "Returned to Mexico under Remain in Mexico",
+    "asylum_applications": "Asylum claims filed",
+    "asylum_pending": "Asylum claims waiting",
+    "visas_issued": "Humanitarian visas issued",
+    "stranded_tapachula": "Stranded in Tapachula",
+    "unsheltered_tapachula": "Without shelter in Tapachula",
+    "stranded_north": "Stranded in the northern border cities",
+    "unsheltered_north": "Without shelter in the northern border cities",
+    "deaths": "Dead or missing",
+}
 
 
 def _place_mask(results: Results, where: str) -> np.ndarray:

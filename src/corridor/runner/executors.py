@@ -244,7 +244,7 @@ def connect(
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - a dependency, but say what is missing
-        raise error("a scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+        raise error("a scheduler needs dask.distributed: pip install 'corridor[cluster]'") from None
     if not isinstance(scheduler, str):
         return scheduler
     try:

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from corridor.engine.core import run_engine
 from corridor.errors import ScenarioError
 from corridor.geography import Network, load_network
-from corridor.metrics import Results
+from corridor.metrics import Results, metric_table
 from corridor.outputs import publish_folder
 from corridor.provenance import peak_rss_bytes, versions
 from corridor.runner.progress import Progress, as_progress
@@ -35,17 +35,65 @@ from corridor.timeline import Timeline, compile_timeline
 
 __all__ = [
     "DEFAULT_AGENTS",
+    "MIN_AGENTS_PER_STATION",
     "RUN_OUTPUTS",
     "available_memory_bytes",
     "check_run_size",
     "choose_scale",
+    "coarse_scale_warning",
     "estimate_peak_bytes",
+    "scale_warning_for",
     "simulate",
     "write_run",
 ]
 
 #: Agents simulated when neither ``agents`` nor ``scale`` is given.
 DEFAULT_AGENTS = 200_000
+
+#: Fewest agents the smallest open detention station should hold: below it, its head count
+#: moves in steps of more than a fifth of its capacity (one agent is ``scale`` persons), too
+#: coarse to tell a full station from an overcrowded one (see :func:`coarse_scale_warning`).
+MIN_AGENTS_PER_STATION = 5
+
+
+def scale_warning_for(
+    scenario: Scenario, agents: int | None = None, scale: float | None = None
+) -> str | None:
+    """:func:`coarse_scale_warning` for runs of ``scenario`` with these options (before running)."""
+    timeline = compile_timeline(scenario, load_network())
+    return coarse_scale_warning(timeline, choose_scale(timeline, agents, scale))
+
+
+def coarse_scale_warning(timeline: Timeline, scale: float) -> str | None:
+    """A warning when one agent stands for too many persons for the smallest detention station.
+
+    The rule: the smallest station open at any time in the horizon must hold at least
+    :data:`MIN_AGENTS_PER_STATION` agents (its capacity in persons / ``scale``). Below that,
+    its occupancy moves in steps of more than 20% of its capacity, and whether it is beyond
+    capacity is decided by one or two agents.
+
+    Returns
+    -------
+    str or None
+        The warning in one sentence, with the agent count that would avoid it; None if the
+        scale is fine (or the scenario has no detention station).
+    """
+    capacities = np.concatenate([s.detention_capacity_persons for s in timeline.segments])
+    capacities = capacities[capacities > 0]
+    if capacities.size == 0:
+        return None
+    smallest = float(capacities.min())
+    if smallest / scale >= MIN_AGENTS_PER_STATION:
+        return None
+    fine_scale = smallest / MIN_AGENTS_PER_STATION
+    agents_needed = math.ceil(float(timeline.arrivals_persons.sum()) / fine_scale)
+    return (
+        f"one agent stands for {scale:.3g} persons, so the smallest detention station "
+        f"({smallest:,.0f} persons) holds {smallest / scale:.1f} agents and its occupancy moves in "
+        f"steps of {scale / smallest:.0%} of its capacity; detention beyond capacity is coarse. "
+        f"Use about {agents_needed:,} agents or more (--scale {fine_scale:.3g}) for at least "
+        f"{MIN_AGENTS_PER_STATION} agents per station"
+    )
 
 
 def choose_scale(timeline: Timeline, agents: int | None = None, scale: float | None = None) -> float:
@@ -269,13 +317,26 @@ def simulate(
             "agent_steps_per_second": sim.agent_steps / wall if wall > 0 else float("nan"),
             "population_bytes": sim.pop.nbytes,
             "peak_rss_bytes": peak_rss_bytes(),
+            "warnings": [w for w in (coarse_scale_warning(timeline, k),) if w],
         }
     )
     return results
 
 
 #: What a run folder holds (``monthly.csv``: ``corridor run --monthly``); ``run.json`` marks it.
-RUN_OUTPUTS = ("daily.parquet", "run.json", "monthly.csv")
+#: ``metrics.csv`` says each metric's kind, unit and meaning (:func:`corridor.metrics.metric_table`),
+#: ``routes.csv`` people and deaths by route and travel mode (:meth:`corridor.Results.routes`);
+#: ``report.html`` is written afterwards by ``corridor report`` (:func:`corridor.report.write_report`),
+#: ``monthly_by_place_hxl.csv`` by ``corridor export-hxl`` (:func:`corridor.hdx.write_hxl`).
+RUN_OUTPUTS = (
+    "daily.parquet",
+    "metrics.csv",
+    "run.json",
+    "monthly.csv",
+    "report.html",
+    "monthly_by_place_hxl.csv",  # corridor.hdx.HXL_NAME (hdx is a layer above: no import)
+    "routes.csv",
+)
 
 
 def write_run(
@@ -286,7 +347,7 @@ def write_run(
     extra: Mapping[str, Callable[[Path], None]] | None = None,
     force: bool = False,
 ) -> Path:
-    """Write ``daily.parquet`` and ``run.json`` into ``out``, atomically.
+    """Write ``daily.parquet``, ``metrics.csv`` and ``run.json`` into ``out``, atomically.
 
     The files are written into a temporary folder, then published in one rename (see
     :func:`corridor.outputs.publish_folder`): an interrupted run leaves the previous output
@@ -321,6 +382,9 @@ def write_run(
     def write(tmp: Path) -> None:
         table = pa.Table.from_pandas(results.to_frame(), preserve_index=False)
         pq.write_table(table, tmp / "daily.parquet", compression="zstd")
+        (tmp / "metrics.csv").write_text(metric_table().to_csv(index=False))
+        if results.link_counts is not None:
+            (tmp / "routes.csv").write_text(results.routes().to_csv(index=False, float_format="%.6g"))
         for name, writer in (extra or {}).items():
             writer(tmp / name)
         meta = {
@@ -328,8 +392,22 @@ def write_run(
             **results.info,
             "options": dict(options or {}),
             "identity_check": results.identity_check(),
+            "asylum_waits": _asylum_waits_json(results),
             "outputs": {"daily.parquet": {"rows": table.num_rows, "columns": table.column_names}},
         }
         (tmp / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
 
     return publish_folder(out, write, RUN_OUTPUTS, "run.json", force=force)
+
+
+def _asylum_waits_json(results: Results) -> dict[str, Any] | None:
+    """The horizon's asylum wait distribution for run.json (NaN as null), or None without it."""
+    if results.asylum_wait_counts is None:
+        return None
+    table = results.asylum_waits()
+    return {
+        str(outcome): {
+            str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()
+        }
+        for outcome, row in table.to_dict("index").items()
+    }

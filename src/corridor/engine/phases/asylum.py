@@ -34,6 +34,7 @@ def asylum(sim: Simulation, day: int) -> None:
     quit_ = group_uniform(pop.group[pending], new_key(sim.rng)) < ap.abandonment_probability_per_day
     gone = pending[quit_]
     sim.recorder.add(day, "asylum_abandoned", pop.place[gone], pop.nationality[gone])
+    sim.recorder.add_asylum_waits(day, "abandoned", day - pop.since[gone].astype(np.int64))
     pop.office[gone] = -1
     sim.to_state(gone, State.WAITING, day)
     pending = pending[~quit_]
@@ -46,6 +47,7 @@ def asylum(sim: Simulation, day: int) -> None:
     pending, office = pending[valid], office[valid]
     decided, _ = admit(capacity, server=office, by=(pop.since[pending], pending)).take(pending)
     waited = (day - pop.since[decided]).astype(np.int64)
+    sim.recorder.add_asylum_waits(day, "decided", waited)
     sim.recorder.add(day, "asylum_decisions", pop.place[decided], pop.nationality[decided])
     sim.recorder.add(
         day, "asylum_wait_person_days", pop.place[decided], pop.nationality[decided], weight=waited

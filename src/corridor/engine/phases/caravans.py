@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
 
-from corridor.engine.phases.move import record_deaths
+from corridor.engine.phases.move import record_deaths, record_trips
 from corridor.engine.population import State, stochastic_round
 from corridor.engine.randomness import group_uniform, new_key
 from corridor.engine.state import Caravan, Simulation
@@ -120,6 +120,7 @@ def _walk(sim: Simulation, cid: int, caravan: Caravan, members: np.ndarray, day:
     link = caravan.link
     km = min(cp.speed_km_per_day, float(net.link_distance_km[link]) - caravan.progress_km)
     dies = sim.rng.random(members.size) < -np.expm1(-sim.timeline.link_death_hazard_per_km[link] * km)
+    sim.recorder.add_links(day, "deaths", np.full(int(dies.sum()), link))
     record_deaths(sim, members[dies], "foot", day)
     members = members[~dies]
     hazard = sim.policy.link_interdiction_hazard_per_km[link] * cp.interdiction_factor
@@ -130,6 +131,7 @@ def _walk(sim: Simulation, cid: int, caravan: Caravan, members: np.ndarray, day:
     caravan.progress_km += km
     if caravan.progress_km >= float(net.link_distance_km[link]) - 1e-3:
         caravan.place, caravan.link, caravan.progress_km = int(net.link_to[link]), -1, 0.0
+        record_trips(sim, members, np.full(members.size, link), day)
     pop.place[members] = caravan.place if caravan.link < 0 else int(net.link_from[link])
     pop.link[members] = caravan.link
     pop.progress_km[members] = caravan.progress_km

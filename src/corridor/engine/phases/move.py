@@ -52,6 +52,7 @@ def move(sim: Simulation, day: int) -> None:
         hit = np.flatnonzero(caught)
         caught[hit[has_papers(pop, rows[hit], day)]] = False
         dead = np.flatnonzero(dies)
+        sim.recorder.add_links(day, "deaths", link[dead])
         record_deaths(sim, rows[dead], net.link_mode[link[dead]], day)
         # Caught on the way: counted at the place last left; the detention phase takes them.
         sim.catch(rows[caught], day)
@@ -59,6 +60,7 @@ def move(sim: Simulation, day: int) -> None:
         arrived = np.flatnonzero(~dies & ~caught & (progress + km >= distance[link] - _EPS_KM))
         time_left = time_left[arrived] - km[arrived] / speed[arrived]
         rows, link = rows[arrived], link[arrived]
+        record_trips(sim, rows, link, day)
         pop.place[rows] = net.link_to[link]
         pop.link[rows] = -1
         pop.progress_km[rows] = 0.0
@@ -71,6 +73,17 @@ def move(sim: Simulation, day: int) -> None:
         going = set_off(sim, rows[on], day)
         keep = np.isin(rows, going, assume_unique=True)
         rows, time_left = rows[keep], time_left[keep]
+
+
+def record_trips(sim: Simulation, rows: np.ndarray, link: np.ndarray, day: int) -> None:
+    """Count ``rows`` as having finished ``link`` (one each): by route, and by travel mode at
+    the place left (``trips_<mode>``)."""
+    net = sim.timeline.network
+    sim.recorder.add_links(day, "trips", link)
+    mode = net.link_mode[link]
+    for m, name in enumerate(TRAVEL_MODES):
+        hit = mode == m
+        sim.recorder.add(day, f"trips_{name}", net.link_from[link[hit]], sim.pop.nationality[rows[hit]])
 
 
 def record_deaths(sim: Simulation, rows: np.ndarray, mode: np.ndarray | str, day: int) -> None:
