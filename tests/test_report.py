@@ -249,3 +249,16 @@ def test_the_palette_module_is_the_only_one_defining_colours() -> None:
         if HEX_COLOUR.search(line) or re.search(r"""colou?r(scale)?["']?\s*[:=]\s*["'][a-zA-Z]""", line)
     ]
     assert not offenders, "colours named outside corridor/report/html.py:\n" + "\n".join(offenders)
+
+
+def test_compare_refuses_two_scenarios_of_one_name_in_one_line(tmp_path: Path, scenario_file: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    out = tmp_path / "cmp"
+    args = ["compare", str(scenario_file), str(scenario_file), "--seeds", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "own name" in result.output and "Traceback" not in result.output
+    assert not out.exists()  # refused before any run or output

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.errors import InputError
 from corridor.report.differences import describe_comparison
 from corridor.report.figures import bounds, interval_label
 from corridor.report.outcomes import MAIN_OUTCOMES, monthly_outcomes, outcome_totals
@@ -167,6 +168,13 @@ def compare(
     """
     seeds = list(seeds)
     models = [load_scenario(path, overrides) for path in scenarios]  # fails fast, before any run
+    names = [m.name for m in models]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(
+            f"scenarios: each compared scenario needs its own name; {', '.join(map(repr, twice))} "
+            "is the name of more than one (set a different 'name' in one of the files)"
+        )
     runs = [(path, seed) for path in scenarios for seed in seeds]
     work = partial(_compare_run, (agents, scale, overrides))
     done = run_many(work, runs, executor=executor, progress=progress, description="compare")
