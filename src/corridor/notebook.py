@@ -17,14 +17,20 @@ import pandas as pd
 # The result types are not imported, not even for annotations: each of their modules imports
 # this one (for its ``_repr_html_``), and the import graph must stay free of cycles.
 
-__all__ = ["comparison_html", "ensemble_html", "forecast_html", "results_html"]
+__all__ = ["HEADLINE_OUTCOMES", "comparison_html", "ensemble_html", "forecast_html", "results_html"]
 
-#: (label, metric, measure) of a single run's summary: flows totalled, stocks at their peak.
-RUN_OUTCOMES: tuple[tuple[str, str, str], ...] = (
+
+#: The headline outcomes of a run or an ensemble, as printed and shown in notebooks:
+#: (label, metric, measure) with measure ``total`` (a flow summed over the horizon) or
+#: ``peak`` (a stock on its peak day). One list for ``corridor ensemble``'s table and the
+#: ``_repr_html_`` of results and ensembles.
+HEADLINE_OUTCOMES: tuple[tuple[str, str, str], ...] = (
     ("arrivals (re-entries counted again)", "arrivals", "total"),
     ("interdictions (a person caught twice counts twice)", "interdictions", "total"),
+    ("detentions", "detentions", "total"),
     ("deportations", "deportations", "total"),
     ("bused south", "bused_south", "total"),
+    ("asylum applications", "asylum_applications", "total"),
     ("US encounters", "us_encounters", "total"),
     ("deaths", "deaths", "total"),
     ("present", "present", "peak"),
@@ -33,7 +39,6 @@ RUN_OUTCOMES: tuple[tuple[str, str, str], ...] = (
     ("asylum pending", "asylum_pending", "peak"),
     ("unsheltered", "unsheltered", "peak"),
 )
-
 #: One style for every summary table: numbers right-aligned, labels (the first two columns) left.
 _STYLE = (
     "<style>.corridor-summary td,.corridor-summary th{padding:1px 6px;text-align:right}"
@@ -66,7 +71,7 @@ def results_html(results: Any) -> str:
     info = results.info
     dates = results.dates
     rows = []
-    for label, metric, measure in RUN_OUTCOMES:
+    for label, metric, measure in HEADLINE_OUTCOMES:
         daily = results.total(metric)
         if measure == "total":
             rows.append((label, "total", _n(float(daily.sum())), ""))

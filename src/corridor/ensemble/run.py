@@ -38,27 +38,10 @@ from corridor.ensemble.manifest import (
 from corridor.ensemble.runs import ENSEMBLE_LOCK, RunSpec, _ensemble_lock
 from corridor.ensemble.summary import QUANTILES, TOTALS_NAME, interval_columns, summarize_ensemble
 from corridor.errors import EnsembleError
+from corridor.notebook import HEADLINE_OUTCOMES
 from corridor.params.posterior import _draw_of, read_posterior
 from corridor.runner.executors import DaskExecutor, ProcessExecutor
 from corridor.runner.progress import Progress, as_progress
-
-#: The main outcomes of :meth:`EnsembleResult.main_outcomes`: (label, metric, measure), the
-#: measure ``total`` (a flow summed over the horizon) or ``peak`` (a stock on its peak day).
-ENSEMBLE_OUTCOMES: tuple[tuple[str, str, str], ...] = (
-    ("arrivals (re-entries included)", "arrivals", "total"),
-    ("interdictions", "interdictions", "total"),
-    ("detentions", "detentions", "total"),
-    ("deportations", "deportations", "total"),
-    ("bused south", "bused_south", "total"),
-    ("asylum applications", "asylum_applications", "total"),
-    ("US encounters", "us_encounters", "total"),
-    ("deaths", "deaths", "total"),
-    ("present", "present", "peak"),
-    ("detained", "detained", "peak"),
-    ("stranded", "stranded", "peak"),
-    ("asylum pending", "asylum_pending", "peak"),
-    ("unsheltered", "unsheltered", "peak"),
-)
 
 
 # --------------------------------------------------------------------------- result
@@ -131,14 +114,14 @@ class EnsembleResult:
             One row per outcome: ``outcome, metric, measure, median, low, high, interval``
             (persons).
         """
-        names = sorted({metric for _, metric, _ in ENSEMBLE_OUTCOMES})
+        names = sorted({metric for _, metric, _ in HEADLINE_OUTCOMES})
         per_run = []
         for spec in self.manifest["runs"]:
             frame = pd.read_parquet(self.partition(int(spec["run"])), columns=["date", "metric", "value"])
             frame = frame[frame["metric"].isin(names)]
             daily = frame.groupby(["metric", "date"], observed=True)["value"].sum()
             row = {}
-            for outcome, metric, measure in ENSEMBLE_OUTCOMES:
+            for outcome, metric, measure in HEADLINE_OUTCOMES:
                 series = daily[metric] if metric in daily.index.get_level_values(0) else pd.Series([0.0])
                 row[outcome] = float(series.sum() if measure == "total" else series.max())
             per_run.append(row)
@@ -146,7 +129,7 @@ class EnsembleResult:
         low_col, high_col, label = interval_columns(len(table))
         bounds = {"q05": 0.05, "q95": 0.95}
         rows = []
-        for outcome, metric, measure in ENSEMBLE_OUTCOMES:
+        for outcome, metric, measure in HEADLINE_OUTCOMES:
             values = table[outcome].to_numpy()
             low = values.min() if low_col == "min" else np.quantile(values, bounds[low_col])
             high = values.max() if high_col == "max" else np.quantile(values, bounds[high_col])
