@@ -117,6 +117,7 @@ def compare_cmd(
     force: Annotated[
         bool, typer.Option(help="Write into an --out folder that holds other files (they are kept).")
     ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar or printed tables.")] = False,
 ) -> None:
     """Run SCENARIOS over the same seeds; print and plot the differences in the main outcomes."""
     import json
@@ -136,7 +137,9 @@ def compare_cmd(
     for line in dict.fromkeys(w for sc in loaded if (w := scale_warning_for(sc, agents))):
         warn(line)
     check_output_folder(out_dir, COMPARE_OUTPUTS, "compare_summary.csv", force=force, what="--out")
-    result = compare(scenarios, seeds=range(seeds), agents=agents, overrides=overrides, progress=Bar())
+    result = compare(
+        scenarios, seeds=range(seeds), agents=agents, overrides=overrides, progress=Bar(enabled=not quiet)
+    )
     summary = result.summary()
     order = list(result.totals.columns)
 
@@ -147,10 +150,11 @@ def compare_cmd(
     # Few seeds: the interval is their range (summary's "interval" column says which).
     ends = "min, max" if result.n_seeds < MIN_RUNS_FOR_QUANTILES else "5%, 95%"
     interval = f"[{ends}] over {seeds} seed{'s' if seeds != 1 else ''} ({summary['interval'].iloc[0]})"
-    say(f"Main outcomes over the horizon, median {interval}:")
-    say(cells("{median:,.0f} [{low:,.0f}, {high:,.0f}]").to_string())
-    say(f"\nPaired difference from {result.scenarios[0]} (same seeds), median {interval}:")
-    say(cells("{diff_median:+,.0f} [{diff_low:+,.0f}, {diff_high:+,.0f}]").iloc[:, 1:].to_string())
+    if not quiet:
+        say(f"Main outcomes over the horizon, median {interval}:")
+        say(cells("{median:,.0f} [{low:,.0f}, {high:,.0f}]").to_string())
+        say(f"\nPaired difference from {result.scenarios[0]} (same seeds), median {interval}:")
+        say(cells("{diff_median:+,.0f} [{diff_low:+,.0f}, {diff_high:+,.0f}]").iloc[:, 1:].to_string())
     out_dir.mkdir(parents=True, exist_ok=True)
     monthly = result.monthly.reset_index().assign(month=lambda d: d.month.astype(str))
     write_text_atomically(out_dir / "compare_monthly.csv", monthly.to_csv(index=False))
