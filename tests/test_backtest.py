@@ -150,7 +150,14 @@ def test_a_forecast_reads_nothing_at_or_after_its_origin(
     tiny_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     honest = _backtest(tiny_scenario, tmp_path / "honest")
-    assert set(honest["method"]) == {"corridor", "persistence", "mean3", "seasonal_naive", "ets"}
+    assert set(honest["method"]) == {
+        "corridor",
+        "corridor_adjusted",
+        "persistence",
+        "mean3",
+        "seasonal_naive",
+        "ets",
+    }
     assert honest["observed"].notna().any()
     # Every observation, inputs included, is multiplied for periods ending on or after the
     # first origin: a forecast from that origin must not change.
@@ -323,3 +330,49 @@ def test_a_forecast_file_takes_corridor_rows_and_ets_where_corridor_has_none(
     assert list(table["median"]) == [10.0, 7.0]  # corridor's where it has one, ETS elsewhere
     assert list(table["method"]) == ["corridor", "ets (not simulated)"]
     assert is_forecast_file(tmp_path / "f.parquet")  # with its .json beside it
+
+
+def test_the_adjusted_forecast_learns_bias_and_spread_from_the_fit_months_only() -> None:
+    """corridor_adjusted shifts the kept runs by their mean log error before the origin and
+    widens them by its spread; a request's own (future) observation plays no part."""
+    from corridor.backtest.simulated import (
+        REQUEST_SOURCE,
+        Fitted,
+        RunValues,
+        _adjusted,
+        fit_discrepancy,
+    )
+
+    months = 6
+    rows = pd.DataFrame(
+        {
+            "series": ["usbp_sw_encounters"] * (months + 1),
+            "geography": ["US Southwest land border"] * (months + 1),
+            "breakdown": ["citizenship=Honduras"] * (months + 1),
+            "source": ["observed.csv"] * months + [REQUEST_SOURCE],
+        }
+    )
+    # Observed twice what the runs simulate, by a factor that alternates 2/e^0.1 and 2*e^0.1.
+    factor = 2.0 * np.exp(0.1 * np.array([-1, 1, -1, 1, -1, 1]))
+    sim = np.full(months + 1, 1000.0)
+    observed = np.append(sim[:months] * factor, 10**9)  # the request's value: huge, unread
+    runs = [
+        RunValues(
+            origin="2019-06",
+            draw=d,
+            simulated=sim * (1 + 0.001 * d),
+            observed=observed,
+            codes=np.zeros(months + 1, dtype=np.int8),
+            change=np.zeros(months + 1, dtype=bool),
+        )
+        for d in range(3)
+    ]
+    fitted = Fitted(distances=np.zeros(3), kept=np.array([0, 1, 2]), fit_rows_compared=months)
+    found = fit_discrepancy(rows, runs, fitted)
+    key = ("usbp_sw_encounters", "US Southwest land border", "citizenship=Honduras")
+    assert found.bias[key] == pytest.approx(np.log(2.0) - np.log(1.001), abs=1e-9)
+    assert found.spread[key] == pytest.approx(0.1 * np.sqrt(6 / 5), rel=1e-6)
+    draws = _adjusted(np.array([1000.0, 1001.0, 1002.0]), key, 4, found, np.random.default_rng(0))
+    assert np.median(draws) == pytest.approx(2000.0, rel=0.05)
+    spread = np.std(np.log(draws))
+    assert spread == pytest.approx(found.spread[key] * 2.0, rel=0.15)  # sqrt(horizon 4) = 2

@@ -39,6 +39,7 @@ from corridor.backtest.pilot import demand_scales, pilot_draw, scale_ratios, sca
 from corridor.backtest.scorecard import write_scorecard
 from corridor.backtest.scores import score_forecasts, summarise_scores
 from corridor.backtest.simulated import (
+    ADJUSTED,
     RunTask,
     RunValues,
     corridor_forecast,
@@ -236,7 +237,7 @@ def _info(
         "seed": seed,
         "observed_files": observations.attrs.get("files", []),
         "held_out_from": observations.attrs.get("held_out_from"),
-        "methods": ["corridor", *METHODS],
+        "methods": ["corridor", ADJUSTED, *METHODS],
         "fit": "ABC rejection: the `keep` of `draws` Latin-hypercube prior draws closest to the "
         "observations of the `fit_months` months before the origin (mean log error)",
         "versions": versions(),

@@ -201,6 +201,69 @@ def _part_forecast(
     return baseline_forecast(history, origin, horizons, "mean3", rng).draws, "mean3"
 
 
+#: The method name of corridor's forecast adjusted by its own errors before the origin
+#: (:func:`fit_discrepancy`): the simulations, shifted by their mean log error over the fit
+#: months and widened by the spread of that error.
+ADJUSTED = "corridor_adjusted"
+#: Fewest fit months of a series for its own bias and spread; with fewer, the pooled spread
+#: of its series (every breakdown) is used and no bias.
+_MIN_FIT_POINTS = 3
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """What the kept runs got wrong before the origin, per target: log(observed / simulated)."""
+
+    bias: dict[tuple[str, str, str], float]  #: mean log error of a target's fit months
+    spread: dict[tuple[str, str, str], float]  #: its standard deviation
+    pooled: dict[str, float]  #: per series, over every breakdown
+
+
+def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -> Discrepancy:
+    """The kept runs' log errors on the fit rows (counts only), by target.
+
+    Only observations of the fit months (before the origin) are read, so the adjustment
+    obeys the same rule as everything else a forecast at the origin uses.
+    """
+    by_draw = {r.draw: r for r in runs}
+    kept = [by_draw[int(d)] for d in fitted.kept]
+    fit = (rows["source"] != REQUEST_SOURCE).to_numpy()
+    sims = np.column_stack([r.simulated for r in kept])[fit]
+    first = kept[0]
+    observed, codes, change = first.observed[fit], first.codes[fit], first.change[fit]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        median = np.median(sims, axis=1)
+        error = np.log(observed / median)
+    usable = np.isfinite(error) & (observed > 0) & (median > 0) & (codes == 0) & ~change
+    keys = list(zip(rows["series"][fit], rows["geography"][fit], rows["breakdown"][fit], strict=True))
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for key, e, ok in zip(keys, error, usable, strict=True):
+        if ok:
+            groups.setdefault((str(key[0]), str(key[1]), str(key[2])), []).append(float(e))
+    bias = {k: float(np.mean(v)) for k, v in groups.items() if len(v) >= _MIN_FIT_POINTS}
+    spread = {k: float(np.std(v, ddof=1)) for k, v in groups.items() if len(v) >= _MIN_FIT_POINTS}
+    by_series: dict[str, list[float]] = {}
+    for k, v in groups.items():
+        mean = float(np.mean(v)) if len(v) >= _MIN_FIT_POINTS else 0.0
+        by_series.setdefault(k[0], []).extend(x - mean for x in v)
+    pooled = {k: float(np.std(v, ddof=1)) for k, v in by_series.items() if len(v) >= _MIN_FIT_POINTS}
+    return Discrepancy(bias=bias, spread=spread, pooled=pooled)
+
+
+def _adjusted(
+    sim: FloatArray, key: tuple[str, str, str], horizon: int, found: Discrepancy, rng: np.random.Generator
+) -> FloatArray:
+    """:data:`N_DRAWS <corridor.backtest.baselines.N_DRAWS>` draws of a simulated target,
+    shifted by its bias and with a log-normal error whose spread grows like a random walk's
+    (the fit months' spread times sqrt(horizon): an assumption, stated in docs/backtest.md)."""
+    from corridor.backtest.baselines import N_DRAWS
+
+    bias = found.bias.get(key, 0.0)
+    spread = found.spread.get(key, found.pooled.get(key[0], 0.0))
+    base = sim[np.arange(N_DRAWS) % sim.size]
+    return base * np.exp(bias + spread * np.sqrt(horizon) * rng.standard_normal(N_DRAWS))
+
+
 def corridor_forecast(
     requests: pd.DataFrame,
     rows: pd.DataFrame,
@@ -235,6 +298,11 @@ def corridor_forecast(
     part_draws: dict[tuple[str, str, str], tuple[FloatArray, str]] = {}
     out: list[dict[str, Any]] = []
     draws: list[FloatArray] = []
+    # The adjusted method draws from its own stream, so the other methods' draws are as before.
+    found = fit_discrepancy(rows, runs, fitted)
+    adjust_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+    adjusted_out: list[dict[str, Any]] = []
+    adjusted_draws: list[FloatArray] = []
     for req in requests.to_dict("records"):
         series, geography, breakdown = str(req["series"]), str(req["geography"]), str(req["breakdown"])
         kind = _kind(rules, series, geography, breakdown)
@@ -246,29 +314,55 @@ def corridor_forecast(
             total = find_rule(rules, series, geography, "")
             assert total is not None and total.subtract is not None
             part = total.subtract if kind == "simulated+part" else breakdown
-            key = (series, geography, part)
-            if key not in histories:
+            key_part = (series, geography, part)
+            if key_part not in histories:
                 continue  # no history of the part: no forecast
-            if key not in part_draws:
-                part_draws[key] = _part_forecast(histories[key], origin, horizons, part, regressors, rng)
-            values, method = part_draws[key][0][int(req["horizon"]) - 1], part_draws[key][1]
+            if key_part not in part_draws:
+                part_draws[key_part] = _part_forecast(
+                    histories[key_part], origin, horizons, part, regressors, rng
+                )
+            h = int(req["horizon"]) - 1
+            values, method = part_draws[key_part][0][h], part_draws[key_part][1]
         if kind != "part":
             sim = sims[line[(series, geography, breakdown, pd.Timestamp(req["period_start"]))]]
             if not np.isfinite(sim).all():
                 continue
             values = sim if values is None else (sim[:, None] + values[None, :]).ravel()
         assert values is not None
-        q05, median, q95 = np.quantile(values, [0.05, 0.5, 0.95])
-        out.append(
-            {
-                **{str(k): v for k, v in req.items()},
-                "method": "corridor",
-                "median": max(float(median), 0.0),
-                "q05": max(float(q05), 0.0),
-                "q95": max(float(q95), 0.0),
-                "how": HOW[kind].format(part=part, method=method),
-            }
-        )
-        draws.append(_as_draws(np.maximum(values, 0.0), N_DRAWS))
-    table = pd.DataFrame(out)
-    return table, (np.vstack(draws) if draws else np.empty((0, N_DRAWS)))
+        how = HOW[kind].format(part=part, method=method)
+        _append(out, draws, req, "corridor", values, how)
+        adjusted = values
+        if kind != "part":
+            key = (series, geography, breakdown)
+            adjusted = _adjusted(sim, key, int(req["horizon"]), found, adjust_rng)
+            if kind == "simulated+part":
+                adjusted = adjusted + adjust_rng.permutation(_as_draws(part_draws[key_part][0][h], N_DRAWS))
+        _append(adjusted_out, adjusted_draws, req, ADJUSTED, adjusted, how + " (adjusted)")
+    table = pd.DataFrame(out + adjusted_out)
+    every = draws + adjusted_draws
+    return table, (np.vstack(every) if every else np.empty((0, N_DRAWS)))
+
+
+def _append(
+    out: list[dict[str, Any]],
+    draws: list[FloatArray],
+    req: dict[Any, Any],
+    method: str,
+    values: FloatArray,
+    how: str,
+) -> None:
+    """One forecast row (median and 90% interval of ``values``) and its draws."""
+    from corridor.backtest.baselines import N_DRAWS
+
+    q05, median, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+    out.append(
+        {
+            **{str(k): v for k, v in req.items()},
+            "method": method,
+            "median": max(float(median), 0.0),
+            "q05": max(float(q05), 0.0),
+            "q95": max(float(q95), 0.0),
+            "how": how,
+        }
+    )
+    draws.append(_as_draws(np.maximum(values, 0.0), N_DRAWS))
