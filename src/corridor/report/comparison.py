@@ -168,8 +168,8 @@ def compare(
     """
     seeds = list(seeds)
     models = [load_scenario(path, overrides) for path in scenarios]  # fails fast, before any run
-    names = [m.name for m in models]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    given = [m.name for m in models]
+    twice = sorted({n for n in given if given.count(n) > 1})
     if twice:
         raise InputError(
             f"scenarios: each compared scenario needs its own name; {', '.join(map(repr, twice))} "
