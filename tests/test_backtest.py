@@ -285,8 +285,8 @@ def test_the_pilot_ratio_scales_every_draw_of_a_demand_scale() -> None:
 
     sc = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")
     scales = demand_scales(sc)
-    assert scales["Guatemala"] == "inflows.0.demand.level_persons_per_month"
-    assert scales["Cuba"] == "inflows.4.upstream_share"
+    assert scales["Guatemala"] == ["inflows.0.demand.level_persons_per_month"]
+    assert scales["Cuba"] == ["inflows.4.upstream_share"]
     draws = scaled_draws(sc, [{"inflow_multiplier": 1.2}], {}, {"Guatemala": 0.5, "Cuba": 3.0})
     assert draws[0]["inflow_multiplier"] == 1.2  # not a demand scale: untouched
     assert draws[0]["inflows.0.demand.level_persons_per_month"] == pytest.approx(0.5 * 30000)

@@ -174,6 +174,117 @@ def test_latent_inflows_read_no_data_and_spread_over_the_days(
     np.testing.assert_allclose(per_day[april, 0], expected_april)
 
 
+# ------------------------------------------------------------- Darien crossings, two routes
+def counts_frame(rows: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Observed rows of Venezuelans' upstream counts: (series, YYYY-MM) -> value."""
+    geography = {HN: "Honduras", "darien_crossings": "Panama - Darien Gap"}
+    out = []
+    for (series, month), value in rows.items():
+        start = pd.Timestamp(f"{month}-01")
+        out.append(
+            {
+                "series": series,
+                "geography": geography[series],
+                "breakdown": "nationality=Venezuela",
+                "period_start": start,
+                "period_end": start + pd.offsets.MonthEnd(0),
+                "value": value,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def venezuelans_by_two_routes(**overland: Any) -> corridor.Scenario:
+    """June-September 2021, Venezuelans overland (upstream counts) and by air (latent, until a
+    visa requirement); the other inflows constant."""
+    data = base_scenario_data()
+    data["horizon"] = {"start": "2021-06-01", "end": "2021-09-30"}
+    data["inputs_cutoff"] = "2021-10-01"
+    data["inflows"] += [
+        {
+            "nationality": "Venezuela",
+            "entry": {"Ciudad Tecun Uman": 1.0},
+            "derived": "upstream_entries",
+            "upstream": ["honduras", "darien"],
+            **overland,
+        },
+        {
+            "nationality": "Venezuela",
+            "entry": {"Mexico City": 1.0},
+            "derived": "latent",
+            "demand": {"level_persons_per_month": 3000.0},
+            "until": "2021-07-20",
+        },
+    ]
+    return scenario(data)
+
+
+def test_darien_counts_enter_mexico_two_weeks_later_and_the_larger_count_is_taken() -> None:
+    assert inflows.DARIEN_LAG_DAYS == 14  # the figures below assume it
+    observed = counts_frame(
+        {
+            ("darien_crossings", "2021-05"): 3100.0,  # 100 a day
+            ("darien_crossings", "2021-06"): 6000.0,  # 200 a day
+            ("darien_crossings", "2021-07"): 0.0,
+            ("darien_crossings", "2021-08"): 3100.0,
+            (HN, "2021-06"): 100.0,
+            (HN, "2021-07"): 5000.0,
+            (HN, "2021-08"): 100.0,
+            (HN, "2021-09"): 100.0,
+        }
+    )
+    got = derive_inflows(venezuelans_by_two_routes(upstream_share=0.5), observed)
+    overland = got[got["inflow"] == 3].set_index("month")["persons"]
+    # June: 1-14 from Darien 18-31 May, 15-30 from 1-16 June; July: Honduras' 5,000 is larger
+    # than Darien's 2,800 (17-30 June); August: 1,700 (1-17 August); September: Darien only in
+    # part (its September is unknown), so Honduras' 100.
+    expected = [14 * 100 + 16 * 200, 5000.0, 17 * 100, 100.0]
+    np.testing.assert_allclose(overland.to_numpy(), 0.5 * np.array(expected))
+    # The air route is a second inflow of the same nationality, kept apart.
+    air = got[got["inflow"] == 4]
+    assert (air["nationality"] == "Venezuela").all() and (air["persons"] == 3000.0).all()
+
+
+def test_lagged_months_move_persons_without_losing_any() -> None:
+    months = pd.period_range("2021-01", "2021-06", freq="M")
+    counts = pd.Series(np.arange(1.0, 7.0) * 1000, index=months)
+    assert inflows.lagged_months(counts, 0).equals(counts)
+    moved = inflows.lagged_months(counts, 10)
+    # January is only partly covered (its first ten days would come from December): dropped;
+    # February to June wholly covered; July only in part.
+    assert list(moved.index.astype(str)) == ["2021-02", "2021-03", "2021-04", "2021-05", "2021-06"]
+    # Kept: every person of 22 January to 20 June (January's first 21 days land in the dropped
+    # January, June's last ten in July).
+    kept = counts.sum() - counts.iloc[0] * 21 / 31 - counts.iloc[-1] * 10 / 30
+    assert moved.sum() == pytest.approx(kept)
+    assert moved["2021-02"] == pytest.approx(1000 * 10 / 31 + 2000 * 18 / 28)
+
+
+def test_an_inflow_stops_after_its_until_day(network: corridor.Network) -> None:
+    data = base_scenario_data()
+    data["inflows"][2]["until"] = "2019-03-20"  # Cubans, 2019-03-01 to 2019-04-09
+    t = corridor.compile_timeline(scenario(data), network)
+    assert t.scenario.nationalities[2] == "Cuba"
+    per_day = t.arrivals_persons.sum(axis=2)  # (day, nationality)
+    last = int(np.flatnonzero(t.dates == pd.Timestamp("2019-03-20"))[0])
+    assert (per_day[: last + 1, 2] > 0).all() and (per_day[last + 1 :, 2] == 0).all()
+    assert (per_day[last + 1 :, :2] > 0).all()  # the others go on
+
+
+def test_a_nationality_is_derived_from_data_once_but_may_have_a_latent_route_too(
+    network: corridor.Network,
+) -> None:
+    sc = venezuelans_by_two_routes()
+    t = corridor.compile_timeline(sc, network)
+    assert t.arrivals_persons.sum() > 0
+    data = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["inflows"][4] = dict(data["inflows"][3])  # the overland route twice
+    assert "derived from data twice" in problems(data, network)["inflows.4.derived"]
+    data = demand_data()
+    data["inflows"][1]["upstream"] = ["darien"]  # Guatemala is latent
+    assert "upstream_entries" in problems(data)["inflows.1.upstream"]
+
+
 # ------------------------------------------------------------------- no outcome is an input
 def outcome_free(observed: pd.DataFrame) -> pd.DataFrame:
     return observed[observed["series"].isin(INPUT_SERIES)].reset_index(drop=True)

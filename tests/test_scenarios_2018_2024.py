@@ -80,17 +80,23 @@ def test_loads_with_the_horizon_spin_up_and_nationalities(scenario: corridor.Sce
     # The spin-up ends with September 2018: October 2018 is the first day compared with data.
     assert scenario.horizon.start + dt.timedelta(days=92) == dt.date(2018, 10, 1)
     assert scenario.nationalities == NATIONALITIES
-    # Demand, never an outcome: latent for those who enter Mexico directly, upstream otherwise.
-    direct = {"Guatemala", "Honduras", "El Salvador", "Nicaragua", "Venezuela", "Ecuador", "Colombia"}
-    assert all(
-        i.derived == ("latent" if i.nationality in direct else "upstream_entries") for i in scenario.inflows
-    )
+    # Demand, never an outcome: latent for those who enter Mexico directly (overland from
+    # Central America, or by air to Mexico City), upstream counts for those coming overland from
+    # further south.
+    ca4 = {"Guatemala", "Honduras", "El Salvador", "Nicaragua"}
+    for i in scenario.inflows:
+        by_air = set(i.entry) == {"Mexico City"}
+        assert i.derived == ("latent" if i.nationality in ca4 or by_air else "upstream_entries")
+    air = {i.nationality: i.until for i in scenario.inflows if set(i.entry) == {"Mexico City"}}
+    # Mexico's visa requirements closed the air route (provenance inflows.10.until, 11.until).
+    assert air == {"Venezuela": dt.date(2022, 1, 20), "Ecuador": dt.date(2021, 9, 3), "Colombia": None}
 
 
 def test_entry_weights_and_priors_are_those_of_the_one_year_scenarios(scenario: corridor.Scenario) -> None:
     later = corridor.load_scenario(REPO / "scenarios" / "mexico-2023-24.yaml")
     first = corridor.load_scenario(REPO / "scenarios" / "mexico-2019.yaml")
-    assert [i.entry for i in scenario.inflows] == [i.entry for i in later.inflows]
+    overland = [i for i in scenario.inflows if set(i.entry) != {"Mexico City"}]
+    assert [i.entry for i in overland] == [i.entry for i in later.inflows]
     assert {k: v for k, v in scenario.priors.items() if k != "demand_response.elasticity"} == first.priors
     assert scenario.population == first.population
     # Only the way back after busing south is new (containment, docs/model.md).

@@ -236,20 +236,29 @@ def _daily_inflow(scenario: Scenario, index: int, dates: pd.DatetimeIndex, deriv
     :func:`~corridor.observations.inflows.derive_inflows` table, which holds every derived rule:
     upstream entries, latent demand, US encounters)."""
     inflow = scenario.inflows[index]
+    per_day = _per_day(scenario, index, dates, derived)
+    if inflow.until is not None:  # a dated end, e.g. a visa requirement closing a route
+        per_day[dates.date > inflow.until] = 0.0
+    return per_day
+
+
+def _per_day(scenario: Scenario, index: int, dates: pd.DatetimeIndex, derived: pd.DataFrame) -> F64:
+    """Persons per day of inflow ``index`` from its rate, before its ``until``."""
+    inflow = scenario.inflows[index]
     if inflow.persons_per_day is not None:
         return np.full(len(dates), inflow.persons_per_day)
     if inflow.monthly_persons is not None:
         monthly = dict(inflow.monthly_persons)
     elif inflow.derived is not None:
-        rows = derived[derived["nationality"] == inflow.nationality]
+        rows = derived[derived["inflow"] == index]
         monthly = dict(zip(rows["month"], rows["persons"].astype(float), strict=True))
     else:
         assert inflow.file is not None
         monthly = _read_monthly_file(scenario, index, inflow.file)
     month_keys = dates.strftime("%Y-%m")
     days_in_month = np.array([calendar.monthrange(d.year, d.month)[1] for d in dates])
-    per_month = np.array([monthly.get(k, 0.0) for k in month_keys])
-    return per_month / days_in_month
+    per_day: F64 = np.array([monthly.get(k, 0.0) for k in month_keys]) / days_in_month
+    return per_day
 
 
 #: An inflow CSV is a few KB (a row per month and nationality); this bounds what is read.

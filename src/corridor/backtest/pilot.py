@@ -33,15 +33,16 @@ MAX_RATIO = 50.0
 SCALE_MONTHS = 3
 
 
-def demand_scales(scenario: Scenario) -> dict[str, str]:
-    """Nationality -> the dotted path of its demand scale, for demand-rule inflows."""
-    out: dict[str, str] = {}
+def demand_scales(scenario: Scenario) -> dict[str, list[str]]:
+    """Nationality -> the dotted paths of its demand scales, one per demand-rule inflow (a
+    nationality arriving by two routes, by air and overland, has two; one ratio scales both)."""
+    out: dict[str, list[str]] = {}
     for i, inflow in enumerate(scenario.inflows):
         rule = getattr(inflow, "derived", None)
         if rule == "latent":
-            out[inflow.nationality] = f"inflows.{i}.demand.level_persons_per_month"
+            out.setdefault(inflow.nationality, []).append(f"inflows.{i}.demand.level_persons_per_month")
         elif rule == "upstream_entries":
-            out[inflow.nationality] = f"inflows.{i}.upstream_share"
+            out.setdefault(inflow.nationality, []).append(f"inflows.{i}.upstream_share")
     return out
 
 
@@ -83,8 +84,9 @@ def scaled_draws(
     out = []
     for draw in draws:
         changed = dict(draw)
-        for nationality, path in demand_scales(scenario).items():
-            base = draw.get(path, pilot.get(path, get_path(data, path)))
-            changed[path] = float(base) * ratios.get(nationality, 1.0)
+        for nationality, paths in demand_scales(scenario).items():
+            for path in paths:
+                base = draw.get(path, pilot.get(path, get_path(data, path)))
+                changed[path] = float(base) * ratios.get(nationality, 1.0)
         out.append(changed)
     return out

@@ -12,13 +12,23 @@ from a one-off file written with later data.
 
 ``upstream_entries`` (demand from upstream observations, no outcome read):
 
-    inflow(n, m) = upstream_share x Honduras' registered irregular entries of nationality n in m
+    inflow(n, m) = upstream_share x upstream(n, m)
 
-Honduras to Mexico's southern border is roughly 1,000 km, a few days by bus, so the month of
-entry into Honduras is taken as the month of entry into Mexico (no lag). Honduras counts by
-nationality from January 2018. Nationals of the CA-4 free-movement area (Guatemala, Honduras,
-El Salvador, Nicaragua) cross Honduras without being registered as irregular entries, so the
-rule refuses them: they take ``latent``.
+where ``upstream`` is the count the inflow names (``upstream:``), or the larger of them:
+
+- ``honduras``: Honduras' registered irregular entries of nationality n in m. Honduras to
+  Mexico's southern border is roughly 1,000 km, a few days by bus, so the month of entry into
+  Honduras is taken as the month of entry into Mexico (no lag). By nationality from January 2018.
+- ``darien``: Panama's count of Darien crossings of nationality n, moved :data:`DARIEN_LAG_DAYS`
+  later (each month's count is spread evenly over its days, shifted, and summed again by month;
+  a month only partly covered by known days is unknown). Monthly by nationality from January 2020.
+
+Each count misses part of the flow: people flying to Nicaragua are in Honduras' count but not
+Panama's, and Honduras registered few of those who came through the Darien in 2021 (Haitians:
+17,000 Darien crossings a month, about 1,000 Honduran registrations). With both, a month takes
+the larger count, the better lower bound on the persons passing. Nationals of the CA-4
+free-movement area (Guatemala, Honduras, El Salvador, Nicaragua) cross Honduras without being
+registered as irregular entries, so the rule refuses them: they take ``latent``.
 
 ``latent`` (demand as parameters, no data read):
 
@@ -67,8 +77,18 @@ FILL_MONTHS = 3
 #: Series read by ``us_encounters_next_month``: (series, geography, labels left out of the residual).
 _US = ("usbp_sw_encounters", "US Southwest land border", ("Mexico",))
 _MX = ("mx_irregular_events", "Mexico", ())
-#: Series read by ``upstream_entries``: Honduras' registrations of irregular entries (an input).
-_HN = ("hn_irregular_entries", "Honduras", ())
+#: Days from crossing the Darien to entering Mexico. An assumption: from the reception stations
+#: in Darien, people go by bus through Costa Rica, Nicaragua, Honduras and Guatemala to the
+#: Suchiate, about 2,500 km with stops and waits for money, one to three weeks; two weeks taken.
+DARIEN_LAG_DAYS = 14
+#: Counts ``upstream_entries`` reads: name -> (series, geography, days later they enter Mexico).
+UPSTREAM_COUNTS: dict[str, tuple[str, str, int]] = {
+    "honduras": ("hn_irregular_entries", "Honduras", 0),
+    "darien": ("darien_crossings", "Panama - Darien Gap", DARIEN_LAG_DAYS),
+}
+#: Rules that read observed data: each nationality is derived by at most one of them (two would
+#: each take the whole count). ``latent`` may be given more than once (a route each).
+_DATA_RULES = ("upstream_entries", "us_encounters_next_month")
 #: The CA-4 free-movement area: its nationals cross Honduras without an irregular entry.
 CA4: tuple[str, ...] = ("Guatemala", "Honduras", "El Salvador", "Nicaragua")
 
@@ -219,8 +239,47 @@ def _us_encounters_known(scenario: Scenario, index: int, tables: _Tables) -> pd.
     return known
 
 
+def lagged_months(counts: pd.Series, lag_days: int) -> pd.Series:
+    """Monthly counts moved ``lag_days`` later: each month's count spread evenly over its days,
+    shifted, and summed by month again. Months not wholly covered by known days are dropped
+    (the month after the last known one, and months beside gaps, get part of a month).
+
+    Parameters
+    ----------
+    counts : Series
+        Persons per month, indexed by monthly ``Period``; missing months are unknown.
+    lag_days : int
+        Days between the count and the entry into Mexico (0: the counts unchanged).
+
+    Returns
+    -------
+    Series
+        Persons per month, indexed by the wholly covered monthly periods.
+    """
+    counts = counts.dropna()
+    if lag_days == 0 or counts.empty:
+        return counts
+    months = pd.PeriodIndex(counts.index)
+    days_in = np.asarray(months.days_in_month, dtype=np.int64)
+    day = pd.DatetimeIndex(
+        np.concatenate(
+            [
+                pd.date_range(m.start_time, periods=int(n), freq="D")
+                for m, n in zip(months, days_in, strict=True)
+            ]
+        )
+    )
+    rate = np.repeat(counts.to_numpy(dtype=float) / days_in, days_in)
+    moved = pd.Series(rate, index=(day + pd.Timedelta(days=lag_days)).to_period("M"))
+    sums = moved.groupby(level=0).agg(["sum", "size"])
+    whole = sums["size"].to_numpy() == np.asarray(pd.PeriodIndex(sums.index).days_in_month)
+    out: pd.Series = sums.loc[whole, "sum"]
+    return out
+
+
 def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Series:
-    """Derived months of ``upstream_entries``: upstream_share x Honduras' entries of the month."""
+    """Derived months of ``upstream_entries``: upstream_share x the month's upstream count (the
+    larger of the counts named, each moved by its lag)."""
     inflow = scenario.inflows[index]
     nationality = inflow.nationality
     if nationality in CA4:
@@ -229,24 +288,33 @@ def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Serie
             f"{nationality!r} is a CA-4 nationality: its people cross Honduras without being registered "
             "as irregular entries (the counts are near 0); use derived: latent",
         )
-    table = tables(_HN[0], _HN[1])
     others = [n for n in scenario.nationalities if n != nationality]
-    known = (inflow.upstream_share * _nationality_counts(table, nationality, others, _HN[2])).dropna()
-    if known.empty:
+    parts, problems = [], []
+    for name in inflow.upstream:
+        series, geography, lag_days = UPSTREAM_COUNTS[name]
+        table = tables(series, geography)
+        counts = lagged_months(_nationality_counts(table, nationality, others, ()), lag_days)
+        if not counts.empty:
+            parts.append(counts)
+            continue
         counted = sorted(c for c in table.columns if c not in ("all", RESIDUAL, *CA4))
         missing = [n for n in others if n != RESIDUAL and n not in table]
-        why = (
-            f"the residual needs Honduras' counts of every other nationality listed; none for "
-            f"{', '.join(map(repr, missing))}"
-            if nationality == RESIDUAL and missing
-            else f"expected one of {', '.join(counted) or 'none'}, or {RESIDUAL!r}"
+        problems.append(
+            f"{series}: "
+            + (
+                f"the residual needs the counts of every other nationality listed; none for "
+                f"{', '.join(map(repr, missing))}"
+                if nationality == RESIDUAL and missing
+                else f"expected one of {', '.join(counted) or 'none'}, or {RESIDUAL!r}"
+            )
         )
+    if not parts:
         raise _no_data(
             index,
-            f"no Honduras irregular entries of {nationality!r} end before the upstream cut-off "
-            f"{upstream_cutoff(scenario):%Y-%m-%d} ({why})",
+            f"no upstream counts of {nationality!r} end before the upstream cut-off "
+            f"{upstream_cutoff(scenario):%Y-%m-%d} ({'; '.join(problems)})",
         )
-    return known
+    return inflow.upstream_share * pd.concat(parts, axis=1).max(axis=1).sort_index()
 
 
 def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -263,16 +331,17 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
     Returns
     -------
     DataFrame
-        Columns ``month`` (YYYY-MM), ``nationality``, ``persons``, ``basis`` (``data``, how
-        a month without data was filled, or ``latent demand``).
+        Columns ``inflow`` (its number in ``scenario.inflows``), ``month`` (YYYY-MM),
+        ``nationality``, ``persons``, ``basis`` (``data``, how a month without data was filled,
+        or ``latent demand``). An inflow's ``until`` is applied per day by the timeline, not here.
 
     Raises
     ------
     ScenarioError
-        A nationality is derived twice, or a rule has no observed data of it before the cut-off
+        A nationality is derived from data twice, or a rule has no observed data of it before the cut-off
         (or cannot count it: ``upstream_entries`` of a CA-4 nationality).
     """
-    columns = ["month", "nationality", "persons", "basis"]
+    columns = ["inflow", "month", "nationality", "persons", "basis"]
     if all(inflow.derived is None for inflow in scenario.inflows):
         return pd.DataFrame(columns=columns)  # nothing to read
     months = pd.period_range(scenario.horizon.start, scenario.horizon.end, freq="M")
@@ -282,11 +351,19 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
     for i, inflow in enumerate(scenario.inflows):
         if inflow.derived is None:
             continue
-        if inflow.nationality in seen:  # each would get the whole flow
-            raise ScenarioError(
-                [(f"inflows.{i}.derived", None, f"{inflow.nationality!r} is derived twice; derive it once")]
-            )
-        seen.add(inflow.nationality)
+        if inflow.derived in _DATA_RULES:
+            if inflow.nationality in seen:  # each would get the whole count
+                raise ScenarioError(
+                    [
+                        (
+                            f"inflows.{i}.derived",
+                            None,
+                            f"{inflow.nationality!r} is derived from data twice; derive it from data "
+                            "once (a second route may take derived: latent)",
+                        )
+                    ]
+                )
+            seen.add(inflow.nationality)
         if inflow.derived == "latent":
             assert inflow.demand is not None  # the schema requires it
             persons = latent_demand(inflow.demand, scenario.horizon.start, months)
@@ -297,6 +374,7 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
         frames.append(
             pd.DataFrame(
                 {
+                    "inflow": i,
                     "month": months.strftime("%Y-%m"),
                     "nationality": inflow.nationality,
                     "persons": persons.to_numpy(),
@@ -309,8 +387,11 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
 
 __all__ = [
     "CA4",
+    "DARIEN_LAG_DAYS",
+    "UPSTREAM_COUNTS",
     "derive_inflows",
     "inputs_cutoff",
+    "lagged_months",
     "latent_demand",
     "monthly_counts",
     "series_cutoff",

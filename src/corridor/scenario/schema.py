@@ -59,6 +59,13 @@ MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 #: Rules deriving an inflow (see :mod:`corridor.observations.inflows` and docs/model.md, "Demand").
 DerivedInflowRule = Literal["us_encounters_next_month", "upstream_entries", "latent"]
+#: Upstream counts ``upstream_entries`` may read: Honduras' registered irregular entries and
+#: Panama's count of Darien crossings (see :mod:`corridor.observations.inflows`).
+UpstreamCount = Literal["honduras", "darien"]
+
+
+def _honduras_only() -> list[UpstreamCount]:
+    return ["honduras"]
 
 
 class Demand(_Strict):
@@ -152,12 +159,26 @@ class Inflow(_Strict):
         description="Derive the monthly inflow by a rule (docs/model.md, 'Demand'). Rules reading the "
         "observed data shipped with corridor read only periods that end before the scenario's "
         "inputs_cutoff (upstream_known_until for upstream series); months after take the mean of the "
-        "last three derived months. 'upstream_entries': upstream_share x Honduras' irregular entries "
-        "of the nationality in the month (no lag; 'Other': the total minus every other nationality "
+        "last three derived months. 'upstream_entries': upstream_share x the upstream count of the "
+        "nationality in the month (Honduras' irregular entries, no lag, and/or Panama's Darien "
+        "crossings, lagged: see 'upstream'; 'Other': the total minus every other nationality "
         "listed). 'latent': the demand model of the 'demand' field, no data read. "
         "'us_encounters_next_month' (corridor 0.1's rule, reads outcomes): US Border Patrol "
         "encounters of the nationality in the next month plus Mexico's events of the nationality in "
         "the month (see docs/backtest.md).",
+    )
+    upstream: list[UpstreamCount] = Field(
+        default_factory=_honduras_only,
+        min_length=1,
+        description="For derived: upstream_entries, the upstream counts read: 'honduras' (Honduras' "
+        "registered irregular entries, same month) and/or 'darien' (Panama's Darien crossings, "
+        "moved later by the days from the Darien to Mexico). With both, each month takes the larger "
+        "count: each misses part of the flow (see docs/model.md, 'Demand').",
+    )
+    until: dt.date | None = Field(
+        default=None,
+        description="Last day of this inflow: none arrive after it (a dated policy, such as a visa "
+        "requirement that closes a route from the next day). Unset: the whole horizon.",
     )
     upstream_share: Annotated[float, Field(gt=0)] = Field(
         default=1.0,
@@ -192,6 +213,15 @@ class Inflow(_Strict):
     def _share_of_upstream(cls, v: float, info: ValidationInfo) -> float:
         if v != 1.0 and "derived" in info.data and info.data["derived"] != "upstream_entries":
             raise ValueError("upstream_share applies only to derived: upstream_entries")
+        return v
+
+    @field_validator("upstream")
+    @classmethod
+    def _upstream_of_entries(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("name each upstream count once")
+        if v != ["honduras"] and "derived" in info.data and info.data["derived"] != "upstream_entries":
+            raise ValueError("upstream applies only to derived: upstream_entries")
         return v
 
     @field_validator("demand")
