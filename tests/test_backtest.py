@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -376,3 +377,45 @@ def test_the_adjusted_forecast_learns_bias_and_spread_from_the_fit_months_only()
     assert np.median(draws) == pytest.approx(2000.0, rel=0.05)
     spread = np.std(np.log(draws))
     assert spread == pytest.approx(found.spread[key] * 2.0, rel=0.15)  # sqrt(horizon 4) = 2
+
+
+def test_the_pilot_fits_an_interdiction_factor_from_the_caught_share() -> None:
+    from corridor.backtest.pilot import factor_overrides, interdiction_factors, scaled_draws
+    from corridor.backtest.simulated import RunValues
+
+    rows = pd.DataFrame(
+        {
+            "series": ["mx_irregular_events", "usbp_sw_encounters"] * 2 + ["mx_irregular_events"],
+            "breakdown": [
+                "nationality=Venezuela",
+                "citizenship=Venezuela",
+                "nationality=Cuba",
+                "citizenship=Cuba",
+                "nationality=Haiti",
+            ],
+        }
+    )
+    pilot = RunValues(
+        "2022-06",
+        -1,
+        # The pilot catches 75% of Venezuelans in Mexico where 40% were; Cubans as observed.
+        simulated=np.array([750.0, 250.0, 300.0, 700.0, 50.0]),
+        observed=np.array([400.0, 600.0, 3000.0, 7000.0, 80.0]),
+        codes=np.zeros(5, dtype=np.int8),
+        change=np.zeros(5, dtype=bool),
+    )
+    factors = interdiction_factors(pilot, rows, n_fit=5, nationalities=["Venezuela", "Cuba", "Haiti"])
+    assert factors["Venezuela"] == pytest.approx(math.log(0.6) / math.log(0.25))  # about 0.37: fewer caught
+    assert factors["Cuba"] == pytest.approx(1.0)  # the share is right whatever the level
+    assert factors["Haiti"] == 1.0  # only one of the two series: unchanged
+    sc = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")
+    overrides = factor_overrides(sc, {"Venezuela": 0.5})
+    assert overrides == {"behaviour.interdiction_factor.Venezuela": 0.5}
+    draw = scaled_draws(sc, [{}], {}, {}, {"Venezuela": 0.5})[0]
+    assert draw["behaviour.interdiction_factor.Venezuela"] == 0.5
+    assert load_scenario(
+        ROOT / "scenarios" / "mexico-2018-2024.yaml", draw
+    ).behaviour.interdiction_factor == {
+        "default": 1.0,
+        "Venezuela": 0.5,
+    }

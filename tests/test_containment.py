@@ -141,3 +141,33 @@ def test_unset_containment_fields_change_nothing(run_small: Run) -> None:
     same = run_small(data)
     for name in ("detained", "interdictions", "detention_overflow_released", "us_encounters"):
         np.testing.assert_array_equal(plain.total(name), same.total(name))
+
+
+# ------------------------------------------------------- who is caught: a factor per nationality
+def _caught_by_nationality(results: corridor.Results) -> np.ndarray:
+    """Interdictions in Mexico per nationality (scenario order), in persons."""
+    return results.flow("interdictions").sum(axis=(0, 1))
+
+
+def test_interdiction_factor_scales_who_is_caught_by_nationality(run_small: Run) -> None:
+    data = base_scenario_data()
+    data["policy"]["checkpoint_intensity"] = {"default": 3.0, "Chiapas": 9.0}
+    plain = run_small(data)
+    # The small scenario's nationalities: Honduras, Guatemala, Cuba.
+    data["behaviour"]["interdiction_factor"] = {"default": 1.0, "Cuba": 0.0, "Honduras": 3.0}
+    changed = run_small(data)
+    before, after = _caught_by_nationality(plain), _caught_by_nationality(changed)
+    assert before[2] > 0 and after[2] == 0  # no Cuban caught at checkpoints or in raids
+    assert after[0] > 1.5 * before[0]  # Hondurans caught more often
+    # Fewer Cubans caught: more of them reach the US border.
+    cubans_us = [r.flow("us_encounters").sum(axis=(0, 1))[2] for r in (plain, changed)]
+    assert cubans_us[1] > cubans_us[0]
+
+
+def test_interdiction_factor_of_one_changes_nothing(run_small: Run) -> None:
+    plain = run_small(base_scenario_data())
+    data = base_scenario_data()
+    data["behaviour"]["interdiction_factor"] = {"default": 1.0, "Cuba": 1.0}
+    same = run_small(data)
+    for name in ("interdictions", "detained", "us_encounters"):
+        np.testing.assert_array_equal(plain.total(name), same.total(name))

@@ -112,6 +112,7 @@ class Timeline:
     destination_cdf: F64
     bus_access_share: F64  #: per nationality
     reentry_probability: F64  #: per nationality
+    interdiction_factor: F64  #: per nationality: multiplier of checkpoint hazard and raid rate
     speed_km_per_day: F64  #: per travel mode
     link_death_hazard_per_km: F64  #: per link
     minor_share: float
@@ -686,6 +687,9 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
         ),
         reentry_probability=_keyed(
             scenario.behaviour.reentry_probability, nats, "behaviour.reentry_probability", "nationality"
+        ),
+        interdiction_factor=_keyed(
+            scenario.behaviour.interdiction_factor, nats, "behaviour.interdiction_factor", "nationality"
         ),
         speed_km_per_day=by_mode(speeds),
         link_death_hazard_per_km=death[net.link_mode],

@@ -9,6 +9,14 @@ what was observed to what the pilot simulated, over that nationality's rows of t
 months (Mexico's events and US encounters of the nationality, months before the origin
 only). The prior draws then vary around the adjusted scale. This is calibration on the data
 before the origin, as the rejection step is; it reads nothing at or after it.
+
+How a nationality's people split between Mexico's events and US encounters is set by how often
+they are caught on the way, which differs by nationality (who pays for transport, travels with
+papers or with smugglers) and which no prior pins down either. So a first pilot also fits each
+nationality's ``behaviour.interdiction_factor`` (:func:`interdiction_factors`): the factor on the
+checkpoint hazard that turns the pilot's caught share, Mexico's events / (Mexico's events + US
+encounters), into the observed one, taking the share as 1 - exp(-hazard). A second pilot, with
+those factors, gives the demand scales.
 """
 
 from __future__ import annotations
@@ -31,6 +39,12 @@ SCALE_SERIES = ("mx_irregular_events", "usbp_sw_encounters")
 MAX_RATIO = 50.0
 #: The scale is fitted to the last months before the origin: the level it forecasts from.
 SCALE_MONTHS = 3
+#: A fitted interdiction factor is at most this factor either way from the pilot's.
+MAX_FACTOR = 10.0
+#: Caught shares are taken within these bounds (a share of 0 or 1 has no finite hazard).
+_SHARE_BOUNDS = (0.02, 0.98)
+#: The dotted path of a nationality's interdiction factor.
+FACTOR_PATH = "behaviour.interdiction_factor.{}"
 
 
 def demand_scales(scenario: Scenario) -> dict[str, list[str]]:
@@ -51,39 +65,97 @@ def pilot_draw(scenario: Scenario) -> dict[str, float]:
     return {path: prior_quantiles(prior, [0.5])[0] for path, prior in scenario.priors.items()}
 
 
-def scale_ratios(
-    pilot: RunValues, rows: pd.DataFrame, n_fit: int, nationalities: list[str], origin: str | None = None
-) -> dict[str, float]:
-    """Observed / simulated over each nationality's fit rows of :data:`SCALE_SERIES` (1 without
-    rows); with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
+def _fit_sums(pilot: RunValues, rows: pd.DataFrame, n_fit: int, origin: str | None) -> pd.DataFrame:
+    """Observed and simulated sums of the fit rows of :data:`SCALE_SERIES` by nationality label
+    and series; with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
     fit = rows.iloc[:n_fit]
-    labels = fit["breakdown"].map(_nationality_label).to_numpy()
     usable = fit["series"].isin(SCALE_SERIES).to_numpy() & np.isfinite(pilot.observed[:n_fit])
     usable &= np.isfinite(pilot.simulated[:n_fit])
     if origin is not None:
         since = (pd.Period(origin, freq="M") - SCALE_MONTHS).start_time
         usable &= (pd.to_datetime(fit["period_start"]) >= since).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "nationality": fit["breakdown"].map(_nationality_label).to_numpy()[usable],
+            "series": fit["series"].to_numpy()[usable],
+            "observed": pilot.observed[:n_fit][usable],
+            "simulated": pilot.simulated[:n_fit][usable],
+        }
+    )
+    return frame.groupby(["nationality", "series"])[["observed", "simulated"]].sum()
+
+
+def scale_ratios(
+    pilot: RunValues, rows: pd.DataFrame, n_fit: int, nationalities: list[str], origin: str | None = None
+) -> dict[str, float]:
+    """Observed / simulated over each nationality's fit rows of :data:`SCALE_SERIES` (1 without
+    rows); with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
+    sums = _fit_sums(pilot, rows, n_fit, origin).groupby(level=0).sum()
     out = {}
     for nationality in nationalities:
-        mine = usable & (labels == nationality)
-        if not mine.any():
+        if nationality not in sums.index:
             out[nationality] = 1.0
             continue
-        observed = float(pilot.observed[:n_fit][mine].sum())
-        simulated = max(float(pilot.simulated[:n_fit][mine].sum()), 1.0)
-        out[nationality] = float(np.clip(max(observed, 1.0) / simulated, 1 / MAX_RATIO, MAX_RATIO))
+        observed, simulated = sums.to_numpy(dtype=float)[sums.index.get_loc(nationality)]
+        out[nationality] = float(np.clip(max(observed, 1.0) / max(simulated, 1.0), 1 / MAX_RATIO, MAX_RATIO))
     return out
 
 
+def interdiction_factors(
+    pilot: RunValues, rows: pd.DataFrame, n_fit: int, nationalities: list[str], origin: str | None = None
+) -> dict[str, float]:
+    """Per nationality, the factor on its checkpoint hazard that moves the pilot's caught share
+    to the observed one over the same fit rows as :func:`scale_ratios`.
+
+    The caught share is Mexico's events / (Mexico's events + US encounters) and is taken as
+    1 - exp(-hazard), so the factor is log(1 - observed share) / log(1 - simulated share), with
+    shares within 2-98% and the factor within :data:`MAX_FACTOR` either way. A nationality
+    without both series in the fit months gets 1.
+    """
+    sums = _fit_sums(pilot, rows, n_fit, origin)
+    low, high = _SHARE_BOUNDS
+    out = {}
+    for nationality in nationalities:
+        pair = [(nationality, series) for series in SCALE_SERIES]
+        if not all(key in sums.index for key in pair):
+            out[nationality] = 1.0
+            continue
+        values = sums.to_numpy(dtype=float)
+        (mx_obs, mx_sim), (us_obs, us_sim) = (values[sums.index.get_loc(key)] for key in pair)
+        if min(mx_obs + us_obs, mx_sim + us_sim) <= 0:
+            out[nationality] = 1.0
+            continue
+        observed = float(np.clip(mx_obs / (mx_obs + us_obs), low, high))
+        simulated = float(np.clip(mx_sim / (mx_sim + us_sim), low, high))
+        factor = np.log1p(-observed) / np.log1p(-simulated)
+        out[nationality] = float(np.clip(factor, 1 / MAX_FACTOR, MAX_FACTOR))
+    return out
+
+
+def factor_overrides(scenario: Scenario, factors: Mapping[str, float]) -> dict[str, float]:
+    """The overrides that multiply each nationality's interdiction factor by ``factors``."""
+    keyed = scenario.behaviour.interdiction_factor
+    return {
+        FACTOR_PATH.format(nationality): keyed.get(nationality, keyed.get("default", 1.0)) * factor
+        for nationality, factor in sorted(factors.items())
+    }
+
+
 def scaled_draws(
-    scenario: Scenario, draws: list[dict[str, float]], pilot: Mapping[str, float], ratios: Mapping[str, float]
+    scenario: Scenario,
+    draws: list[dict[str, float]],
+    pilot: Mapping[str, float],
+    ratios: Mapping[str, float],
+    factors: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Each draw with every demand scale multiplied by its nationality's ratio (the draw's own
-    value where the priors vary it, else the pilot's or the scenario's)."""
+    value where the priors vary it, else the pilot's or the scenario's), and the interdiction
+    factors of :func:`factor_overrides` (``factors``: nationality -> multiplier)."""
     data = scenario.model_dump(by_alias=True)
+    fitted = factor_overrides(scenario, factors or {})
     out = []
     for draw in draws:
-        changed = dict(draw)
+        changed = {**draw, **fitted}
         for nationality, paths in demand_scales(scenario).items():
             for path in paths:
                 base = draw.get(path, pilot.get(path, get_path(data, path)))

@@ -35,7 +35,14 @@ from corridor.backtest.origins import (
     origin_targets,
 )
 from corridor.backtest.parts import policy_regressors
-from corridor.backtest.pilot import demand_scales, pilot_draw, scale_ratios, scaled_draws
+from corridor.backtest.pilot import (
+    demand_scales,
+    factor_overrides,
+    interdiction_factors,
+    pilot_draw,
+    scale_ratios,
+    scaled_draws,
+)
 from corridor.backtest.scorecard import write_scorecard
 from corridor.backtest.scores import score_forecasts, summarise_scores
 from corridor.backtest.simulated import (
@@ -202,7 +209,7 @@ def run_backtest(
     computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
     info["compute_last_call"] = {
         "origins": len(computed),
-        "simulations": len(computed) * (draws + (1 if demand_scales(sc) else 0)),  # + the pilot
+        "simulations": len(computed) * (draws + (CATCH_ROUNDS + 1 if demand_scales(sc) else 0)),  # + pilots
         "workers": workers if workers is not None else os.cpu_count(),
         "wall_seconds": round(time.perf_counter() - computing, 1),
     }
@@ -342,7 +349,7 @@ def _compute(
     failed: list[str] = []
     done: list[str] = []
     with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
-        ratios = _pilot_ratios(sc, scenario, origins, work, info, rules, executor, progress)
+        ratios, factors = _pilot_ratios(sc, scenario, origins, work, info, rules, executor, progress)
         tasks = [
             RunTask(
                 str(scenario),
@@ -357,7 +364,9 @@ def _compute(
                 rules,
             )
             for label, entry in work.items()
-            for i, draw in enumerate(scaled_draws(sc, prior, pilot_draw(sc), ratios.get(label, {})))
+            for i, draw in enumerate(
+                scaled_draws(sc, prior, pilot_draw(sc), ratios.get(label, {}), factors.get(label, {}))
+            )
         ]
         for finished in iter_many(
             simulate_task, tasks, executor=executor, progress=progress, description="backtest"
@@ -373,6 +382,7 @@ def _compute(
             if len(entry.runs) == draws:
                 scored = _finish_origin(entry, observations, rules, info)
                 scored["demand_scale_ratios"] = json.dumps(ratios.get(task.origin, {}), sort_keys=True)
+                scored["interdiction_factors"] = json.dumps(factors.get(task.origin, {}), sort_keys=True)
                 write_atomically(_partition(target, task.origin), partial(_to_parquet, scored))
                 done.append(task.origin)
     if failed:
@@ -381,6 +391,12 @@ def _compute(
             "again to compute the rest. First: " + failed[0]
         )
     return tuple(sorted(done))
+
+
+#: Pilot rounds fitting the interdiction factors (then one more pilot fits the demand scales):
+#: one round leaves the caught share about halfway (people released are caught again, so
+#: Mexico's events grow faster than the hazard); a second one reaches it within seed noise.
+CATCH_ROUNDS = 2
 
 
 def _pilot_ratios(
@@ -392,34 +408,49 @@ def _pilot_ratios(
     rules: tuple[Rule, ...],
     executor: Executor,
     progress: Progress | None,
-) -> dict[str, dict[str, float]]:
-    """Per origin, each demand scale's observed/simulated ratio from one pilot run at the priors'
-    medians (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules."""
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Per origin, each nationality's interdiction factor from :data:`CATCH_ROUNDS` pilot runs at
+    the priors' medians, then each demand scale's observed/simulated ratio from one more pilot with
+    those factors (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules."""
     scales = demand_scales(sc)
     if not scales:
-        return {}
+        return {}, {}
     horizons, seed = int(info["horizons"]), int(info["seed"])
     pilot = pilot_draw(sc)
-    tasks = [
-        RunTask(
-            str(scenario),
-            label,
-            -1,
-            seed,
-            info["agents"],
-            run_overrides(o, horizons, pilot, _run_start(sc, o, info)),
-            work[label].rows,
-            rules,
-        )
-        for o, label in ((o, f"{o:%Y-%m}") for o in origins)
-    ]
-    runs = run_many(simulate_task, tasks, executor=executor, progress=progress, description="pilots")
-    return {
-        task.origin: scale_ratios(
-            run, work[task.origin].rows, work[task.origin].n_fit, list(scales), task.origin
-        )
-        for task, run in zip(tasks, runs, strict=True)
-    }
+    labels = [(o, f"{o:%Y-%m}") for o in origins]
+
+    def run_pilots(overrides: dict[str, dict[str, Any]], description: str) -> list[Any]:
+        tasks = [
+            RunTask(
+                str(scenario),
+                label,
+                -1,
+                seed,
+                info["agents"],
+                run_overrides(o, horizons, overrides[label], _run_start(sc, o, info)),
+                work[label].rows,
+                rules,
+            )
+            for o, label in labels
+        ]
+        return run_many(simulate_task, tasks, executor=executor, progress=progress, description=description)
+
+    def fit(runs: list[Any], how: Any) -> dict[str, dict[str, float]]:
+        return {
+            label: how(run, work[label].rows, work[label].n_fit, list(scales), label)
+            for (_, label), run in zip(labels, runs, strict=True)
+        }
+
+    factors: dict[str, dict[str, float]] = {label: {} for _, label in labels}
+    for _ in range(CATCH_ROUNDS):  # the caught share is not linear in the factor: refit once more
+        with_factors = {label: {**pilot, **factor_overrides(sc, factors[label])} for _, label in labels}
+        fitted = fit(run_pilots(with_factors, "pilots (catch)"), interdiction_factors)
+        factors = {
+            label: {n: factors[label].get(n, 1.0) * f for n, f in fitted[label].items()}
+            for _, label in labels
+        }
+    with_factors = {label: {**pilot, **factor_overrides(sc, factors[label])} for _, label in labels}
+    return fit(run_pilots(with_factors, "pilots (scale)"), scale_ratios), factors
 
 
 def _to_parquet(frame: pd.DataFrame, fh: Any) -> None:

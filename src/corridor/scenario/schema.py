@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from corridor.errors import ScenarioError
-from corridor.scenario.base import KeyedProbability, NonNegative, Probability, RouteRef, _Strict
+from corridor.scenario.base import Keyed, KeyedProbability, NonNegative, Probability, RouteRef, _Strict
 from corridor.scenario.instruments import Policy
 from corridor.scenario.paths import apply_overrides
 from corridor.scenario.problems import _clean_loc, _loc_to_path, excerpt
@@ -315,6 +315,18 @@ class Behaviour(_Strict):
     border_crossing_probability_per_day: Probability = Field(
         description="Daily chance a person waiting at their northern border city crosses between ports."
     )
+    interdiction_factor: Keyed = Field(
+        default_factory=lambda: {"default": 1.0},
+        description="Per nationality: multiplier of the checkpoint hazard and of the raid rate (how its "
+        "people travel, paying for transport, with papers or smugglers, makes them more or less often "
+        "caught). Nationalities not listed (and without a 'default'): 1, as everyone. Fitted per "
+        "nationality by a backtest's pilot.",
+    )
+
+    @field_validator("interdiction_factor")
+    @classmethod
+    def _unlisted_as_everyone(cls, v: dict[str, float]) -> dict[str, float]:
+        return {"default": 1.0, **v}
 
 
 class Hazards(_Strict):

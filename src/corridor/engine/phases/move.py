@@ -46,7 +46,7 @@ def move(sim: Simulation, day: int) -> None:
 
         # Deaths and catches are rare: pick them out by index, leave the bulk alone.
         dies = sim.rng.random(rows.size) < -np.expm1(-t.link_death_hazard_per_km[link] * km)
-        hazard = sim.policy.link_interdiction_hazard_per_km[link] * km
+        hazard = sim.policy.link_interdiction_hazard_per_km[link] * km * t.interdiction_factor[pop.nationality[rows]]
         caught = group_uniform(pop.group[rows], new_key(sim.rng)) < -np.expm1(-hazard)
         caught &= ~dies
         hit = np.flatnonzero(caught)
@@ -107,7 +107,7 @@ def raids(sim: Simulation, day: int) -> None:
     assert sim.policy is not None
     rows = sim.rows(State.WAITING)  # people caught on the road today are CAUGHT, not waiting
     rows = rows[~has_papers(pop, rows, day)]
-    p = sim.policy.raid_probability[pop.place[rows]]
+    p = sim.policy.raid_probability[pop.place[rows]] * sim.timeline.interdiction_factor[pop.nationality[rows]]
     p = np.where(pop.caravan[rows] >= 0, p * sim.policy.policy.caravans.interdiction_factor, p)
     hit = group_uniform(pop.group[rows], new_key(sim.rng)) < p
     sim.catch(rows[hit], day)
