@@ -3,15 +3,16 @@
     python scenarios/counterfactuals/policy_effects.py [--seeds 5] [--agents 20000]
 
 For each policy, runs mexico-2018-2024 and its counterfactual over the same seeds (common
-random numbers, ``corridor.report.comparison.compare``) around the policy's date, with the
-demand scales the backtest fitted at the last origin before the policy (the pilot's ratios in
-``backtests/mexico-2018-2024/scores.parquet``: data before that origin only) and the priors'
-medians for the other parameters. Writes ``backtests/mexico-2018-2024/policy_effects.csv``:
-per policy and month, the simulated US Border Patrol encounters (of the simulated
-nationalities: Mexican nationals are not simulated) with the policy and without it, and the
-paired difference (median and 5-95% over seeds). Both runs use the same persons per agent,
-so that they are identical before the policy's date. The interval is over seeds at the
-fitted scale, not over the posterior.
+random numbers, ``corridor.report.comparison.compare``) around the policy's date, for each
+draw the backtest kept at the last origin before the policy (its posterior: the prior draws of
+``backtests/mexico-2018-2024/backtest.json`` closest to the data before that origin, with the
+demand scales and interdiction factors its pilots fitted; ``scores.parquet``). Writes
+``backtests/mexico-2018-2024/policy_effects.csv``: per policy and month, the simulated US
+Border Patrol encounters (of the simulated nationalities: Mexican nationals are not
+simulated) with the policy and without it, and the paired difference (median and 5-95% over
+the kept draws and the seeds: the interval is over the posterior and the seeds). Within a
+draw both runs use the same persons per agent, so that they are identical before the
+policy's date.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from corridor.backtest.pilot import pilot_draw, scaled_draws
+from corridor.calibrate.priors import prior_sample
 from corridor.geography import load_network
 from corridor.report.comparison import compare
 from corridor.runner.executors import make_executor
@@ -51,18 +53,25 @@ POLICIES = {
 }
 
 
-def _overrides(origin: str, start: str, end: str) -> dict[str, object]:
-    scores = pd.read_parquet(SCORES, columns=["origin", "demand_scale_ratios"])
-    ratios = json.loads(scores.loc[scores["origin"] == origin, "demand_scale_ratios"].iloc[0])
+def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dict[str, object]]:
+    """The overrides of each draw the backtest kept at ``origin`` (at most ``draws`` of them),
+    run from ``start`` to the end of ``end`` with inputs cut at the origin."""
+    info = json.loads((SCORES.parent / "backtest.json").read_text(encoding="utf-8"))
+    scores = pd.read_parquet(
+        SCORES, columns=["origin", "demand_scale_ratios", "interdiction_factors", "kept_draws"]
+    )
+    fitted = scores.loc[scores["origin"] == origin].iloc[0]
+    ratios, factors = (json.loads(fitted[c]) for c in ("demand_scale_ratios", "interdiction_factors"))
     sc = load_scenario(SCENARIO)
-    draw = scaled_draws(sc, [pilot_draw(sc)], pilot_draw(sc), ratios)[0]
+    prior = prior_sample(sc.priors, int(info["draws"]), seed=int(info["seed"]))  # as the backtest drew them
+    kept = [prior[int(i)] for i in list(fitted["kept_draws"])[:draws]]
     last = pd.Period(end, freq="M").end_time
-    return {
-        **draw,
+    window = {
         "horizon.start": f"{start}-01",
         "horizon.end": f"{last:%Y-%m-%d}",
         "inputs_cutoff": f"{origin}-01",
     }
+    return [{**draw, **window} for draw in scaled_draws(sc, kept, pilot_draw(sc), ratios, factors)]
 
 
 def _scale(overrides: dict[str, object], agents: int) -> float:
@@ -76,34 +85,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=2, help="Seeds per kept draw.")
+    parser.add_argument("--draws", type=int, default=None, help="At most this many kept draws (all).")
     parser.add_argument("--agents", type=int, default=20_000)
     args = parser.parse_args()
     rows = []
     with make_executor(None, None, preload=["corridor.report.comparison"]) as executor:
         for policy, (counterfactual, origin, start, end) in POLICIES.items():
-            overrides = _overrides(origin, start, end)
-            result = compare(
-                [SCENARIO, HERE / counterfactual],
-                seeds=range(args.seeds),
-                scale=_scale(overrides, args.agents),
-                overrides=overrides,
-                executor=executor,
-            )
-            actual, without = result.scenarios
-            monthly = result.monthly["us_encounters"].unstack("scenario")
-            diff = monthly[actual] - monthly[without]
-            for month, group in diff.groupby(level="month"):
+            frames = []
+            posterior = _posterior(origin, start, end, args.draws)
+            for draw, overrides in enumerate(posterior):
+                result = compare(
+                    [SCENARIO, HERE / counterfactual],
+                    seeds=range(args.seeds),
+                    scale=_scale(overrides, args.agents),
+                    overrides=overrides,
+                    executor=executor,
+                )
+                actual, without = result.scenarios
+                monthly = result.monthly["us_encounters"].unstack("scenario")
+                frames.append(
+                    pd.DataFrame({"with": monthly[actual], "without": monthly[without], "draw": draw})
+                )
+            both = pd.concat(frames)
+            both["difference"] = both["with"] - both["without"]
+            for month, group in both.groupby(level="month"):
                 rows.append(
                     {
                         "policy": policy,
                         "month": str(month),
                         "fitted_at_origin": origin,
-                        "us_encounters_with": float(monthly[actual].xs(month, level="month").median()),
-                        "us_encounters_without": float(monthly[without].xs(month, level="month").median()),
-                        "difference_median": float(group.median()),
-                        "difference_q05": float(group.quantile(0.05)),
-                        "difference_q95": float(group.quantile(0.95)),
+                        "us_encounters_with": float(group["with"].median()),
+                        "us_encounters_without": float(group["without"].median()),
+                        "difference_median": float(group["difference"].median()),
+                        "difference_q05": float(group["difference"].quantile(0.05)),
+                        "difference_q95": float(group["difference"].quantile(0.95)),
+                        "draws": len(posterior),
                         "seeds": args.seeds,
                     }
                 )
