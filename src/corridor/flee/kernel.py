@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from corridor.errors import FleeInputError
 from corridor.flee.network import FleeNetwork
+from corridor.flee.reach import adjacency_km, within_km
 from corridor.flee.rules import FleeRules
 
 __all__ = ["FleeRules", "FleeRunResult", "run_flee_movement"]
@@ -335,18 +336,14 @@ class _Kernel:
         reach = np.zeros((camps.size, self.n_places), dtype=bool)
         if camps.size == 0:
             return reach
-        from scipy.sparse import csr_matrix
-        from scipy.sparse.csgraph import dijkstra
-
         limit = float(max(self.l_speed.max(), self.rules.max_walk_speed_km))
-        graph = csr_matrix((self.l_km, (self.l_from, self.l_to)), shape=(self.n_places, self.n_places))
+        adjacency = adjacency_km(self.n_places, self.l_from, self.l_to, self.l_km)
         for k, c in enumerate(camps):
-            nbrs = np.unique(self.l_to[self.l_from == c])
+            nbrs = sorted(adjacency[c])  # (not np.unique: in NumPy 2.4 it imports numpy.ma, 10 ms)
             reach[k, c] = True
-            if nbrs.size:
+            if nbrs:
                 # Links are two-way with one length, so distance from a neighbour = distance to it.
-                d = dijkstra(graph, indices=nbrs, min_only=True, limit=limit)
-                reach[k] |= d < limit
+                reach[k, within_km(adjacency, nbrs, limit)] = True
         return reach
 
     def _hot(self, li: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.bool_], int] | None:
@@ -355,10 +352,10 @@ class _Kernel:
         Returns them and the number of batches they need (see ``FleeRules.max_multiplier_step``);
         None if no camp may fill: then order cannot matter for anyone.
         """
-        end = np.take(self.l_to, li)
+        end = self.l_to.take(li)
         ends = np.bincount(end, minlength=self.n_places)
         if self.any_closed:
-            ends = ends + np.bincount(np.take(self.l_from, li), minlength=self.n_places)
+            ends = ends + np.bincount(self.l_from.take(li), minlength=self.n_places)
         lim = self.limited
         reachable = self.reach @ ends  # bounds both arrivals and (re-)departures during the pass
         now, cap = self.count[lim], self.cap[lim]
@@ -368,9 +365,9 @@ class _Kernel:
         if not may.any():
             return None
         near = self.reach[may].any(axis=0)
-        hot = np.take(near, end)
+        hot = near.take(end)
         if self.any_closed:
-            hot |= np.take(near, np.take(self.l_from, li))  # turned back on a closed link
+            hot |= near.take(self.l_from.take(li))  # turned back on a closed link
         could_enter = (self.reach[may] @ np.bincount(end[hot], minlength=self.n_places)).astype(np.float64)
         band = (1.0 - self.rules.capacity_buffer) * self.cap[lim][may]
         need = float(np.max(could_enter / (self.rules.max_multiplier_step * np.maximum(band, 1.0))))
@@ -453,7 +450,7 @@ class _Kernel:
 
     def _rebuild_table(self) -> None:
         """The lookup table rows of locations whose choice keys changed since they were built."""
-        places = np.flatnonzero(self.stale)
+        places = self.stale.nonzero()[0]
         self.stale[:] = False
         self.any_stale = False
         r = 1 << self.bits
@@ -481,16 +478,16 @@ class _Kernel:
         else:
             if self.any_stale:
                 self._rebuild_table()
-            i = np.take(self.table, (p << self.bits) + (r >> (32 - self.bits))).astype(np.intp)
-            amb = np.flatnonzero(i < 0)
+            i = self.table.take((p << self.bits) + (r >> (32 - self.bits))).astype(np.intp)
+            amb = (i < 0).nonzero()[0]
             if amb.size:
                 i[amb] = np.searchsorted(self.keys, p[amb] + r[amb] * 2.0**-32, side="right")
         ok: npt.NDArray[np.bool_] | None = None
         if not self.all_have_option:
-            ok = np.take(self.has_option, p)
+            ok = self.has_option.take(p)
             i[~ok] = 0
         if self.any_full:
-            refused = np.take(self.full, np.take(self.l_to, i))
+            refused = self.full.take(self.l_to.take(i))
             ok = ~refused if ok is None else ok & ~refused
         per_link = np.bincount(i if ok is None else i[ok], minlength=self.n_links)
         if self.any_limited:
@@ -498,7 +495,7 @@ class _Kernel:
             if self.rules.hard_capacity:
                 room = np.maximum(self.cap - self.count - self.on_way, 0)
                 if np.any(self.limited & (want > room)):
-                    ok = self._admit(np.take(self.l_to, i), ok, room, want)
+                    ok = self._admit(self.l_to.take(i), ok, room, want)
                     per_link = np.bincount(i[ok], minlength=self.n_links)
                     want = np.bincount(self.l_to, weights=per_link, minlength=self.n_places)
             seen = self.limited & (want > 0)
@@ -518,7 +515,7 @@ class _Kernel:
         """Hard bound: occupancy + on the way never above capacity (random order among candidates)."""
         admit = np.ones(dest.size, dtype=bool) if ok is None else ok.copy()
         over = self.limited & (want > room)
-        rows = np.flatnonzero(admit & over[dest])
+        rows = (admit & over[dest]).nonzero()[0]
         d = dest[rows]
         order = np.lexsort((self.rng.random(rows.size), d))
         rows, d = rows[order], d[order]
@@ -539,10 +536,10 @@ class _Kernel:
             hot, batches = order
             # Who cannot reach a camp that may fill today never sees its weight and never
             # changes it: one synchronous step. The others go in agent-order batches.
-            cold = np.flatnonzero(~hot)
+            cold = (~hot).nonzero()[0]
             if cold.size:
                 self._travel(rows[cold], li[cold], None if done is None else done[cold], stays)
-            warm = np.flatnonzero(hot)
+            warm = hot.nonzero()[0]
             for part in np.array_split(warm, batches):
                 self._travel(rows[part], li[part], None if done is None else done[part], stays)
         if stays:
@@ -571,25 +568,25 @@ class _Kernel:
         for _ in range(self.rules.max_hops_per_day):
             if rows.size == 0:
                 break
-            km = np.take(self.l_km, li)
+            km = self.l_km.take(li)
             speed: npt.NDArray[np.float64] | float
             if self.one_speed:
                 speed = float(self.l_speed[0])
             else:
-                speed = np.take(self.l_speed, li)
+                speed = self.l_speed.take(li)
                 if self.any_walk:
-                    walks = self.rng.random(rows.size) < np.take(self.l_walk, li)
+                    walks = self.rng.random(rows.size) < self.l_walk.take(li)
                     speed = np.where(walks, self.rules.max_walk_speed_km, speed)
             # Flee: done += speed; arrived when done > km; moved today += km - done before.
             after = speed if done is None else done + speed
             arrived = after > km
             if not arrived.all():
-                stay = np.flatnonzero(~arrived)
+                stay = (~arrived).nonzero()[0]
                 stays.append((rows[stay], li[stay], np.broadcast_to(after, rows.shape)[stay]))
                 if stints:
                     # Flee: on a link overnight, the day's km count in full.
                     self.moved_today[rows[stay]] = (np.broadcast_to(moved, rows.shape) + speed)[stay]
-                go_on = np.flatnonzero(arrived)
+                go_on = arrived.nonzero()[0]
                 rows, li, km = rows[go_on], li[go_on], km[go_on]
                 if done is not None:
                     done = done[go_on]
@@ -601,12 +598,12 @@ class _Kernel:
             per_link = np.bincount(li, minlength=self.n_links)
             self.on_way -= np.bincount(self.l_to, weights=per_link, minlength=self.n_places).astype(np.int64)
             if self.any_closed:
-                closed = ~np.take(self.l_open, li)
-                dest = np.where(closed, np.take(self.l_from, li), np.take(self.l_to, li))
+                closed = ~self.l_open.take(li)
+                dest = np.where(closed, self.l_from.take(li), self.l_to.take(li))
                 self.count += np.bincount(dest, minlength=self.n_places)
             else:
                 closed = None
-                dest = np.take(self.l_to, li)
+                dest = self.l_to.take(li)
                 self.count += np.bincount(self.l_to, weights=per_link, minlength=self.n_places).astype(
                     np.int64
                 )
@@ -619,17 +616,17 @@ class _Kernel:
                 more &= ~closed  # turned back: no further step today
             if stints:
                 self.moved_today[rows] = moved
-            idx = np.flatnonzero(more)
+            idx = more.nonzero()[0]
             dest_m = dest[idx]
-            go = self.raw32(idx.size) <= np.take(self.threshold, dest_m)
+            go = self.raw32(idx.size) <= self.threshold.take(dest_m)
             if stints:
                 # Flee's ForceTownMove: travelled little over two days -> leave a town for sure.
                 short = (
                     self.recent[rows[idx]] + np.asarray(moved)[idx] / self.rules.max_move_speed_km
                 ) / 2.0 < 0.5
-                go |= short & np.take(self.town, dest_m)
+                go |= short & self.town.take(dest_m)
             if self.any_never:
-                go &= ~np.take(self.never, dest_m)
+                go &= ~self.never.take(dest_m)
             idx, dest_m = idx[go], dest_m[go]
             ok, li = self.depart(dest_m)
             if ok is not None:
@@ -644,12 +641,12 @@ class _Kernel:
         if self.decay is not None and bool(np.any(self.conflict > 0)):
             self.update_locations(day)  # Flee updates scores each day (conflict decay)
         place = self.place
-        wants = self.raw32(place.size) <= np.take(self.threshold, place)
+        wants = self.raw32(place.size) <= self.threshold.take(place)
         if self.any_never:
-            wants &= ~np.take(self.never, place)
+            wants &= ~self.never.take(place)
         if self.transit.size:
             wants[self.transit] = False  # on a link: no evolve
-        movers = np.flatnonzero(wants)
+        movers = wants.nonzero()[0]
         p = place[movers]
         cut = np.empty(0, dtype=np.intp)
         if self.any_limited:
@@ -659,14 +656,14 @@ class _Kernel:
             # weight within the pass.
             buffered = self.limited & (self.count > self.rules.capacity_buffer * self.cap)
             if buffered.any():
-                leaver = np.take(buffered, p)
+                leaver = buffered.take(p)
                 if leaver.any():
                     # Only people at a location with a link into such a camp see its weight: a
                     # cut is needed just before each of them that follows a leaver since the last.
                     into = self.into_limited
                     into[:] = False
                     into[self.l_from[buffered[self.l_to]]] = True
-                    sensitive = np.flatnonzero(np.take(into, p))
+                    sensitive = into.take(p).nonzero()[0]
                     if sensitive.size:
                         # Each leaver moves the camp's multiplier by 1 / band; as in the second
                         # pass, a segment may move it by up to max_multiplier_step (one leaver

@@ -222,25 +222,27 @@ def out_csv_text(run: FleeConflictRun) -> str:
     for c in run.camps:
         header += [f"{c} sim", f"{c} data", f"{c} error"]
     lines = [",".join([*header, *_TOTAL_COLUMNS])]
+    # Python ints once, instead of a NumPy scalar per cell (most of the writing time otherwise).
+    sim, data = run.sim.tolist(), run.data.tolist()
+    agents, raw, debt = run.agents.tolist(), run.raw.tolist(), run.debt.tolist()
     for t, date in enumerate(run.dates):
         cells = [str(t), date]
         abs_errors = []
-        for j in range(len(run.camps)):
-            s, d = int(run.sim[t, j]), int(run.data[t, j])
+        for s, d in zip(sim[t], data[t], strict=True):
             cells += [str(s), str(d), str(_rel_error(s, d))]
             abs_errors.append(round(abs(float(s) - float(d)), _ROUND))
-        in_camps = int(run.sim[t].sum())
-        if run.raw[t] > 0:
+        in_camps = sum(sim[t])
+        if raw[t] > 0:
             cells += [
-                str(float(np.sum(abs_errors)) / float(run.raw[t])),
-                str(int(run.data[t].sum())),
-                str(int(run.agents[t])),
-                str(int(run.raw[t])),
+                str(float(np.sum(abs_errors)) / float(raw[t])),
+                str(sum(data[t])),
+                str(agents[t]),
+                str(raw[t]),
                 str(in_camps),
-                str(int(run.debt[t])),
+                str(debt[t]),
             ]
         else:
-            cells += ["0.0", "0", str(int(run.agents[t])), "0", str(in_camps), "0"]
+            cells += ["0.0", "0", str(agents[t]), "0", str(in_camps), "0"]
         lines.append(",".join(cells))
     return "\n".join(lines) + "\n"
 

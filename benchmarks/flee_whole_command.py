@@ -1,0 +1,181 @@
+"""The whole command of each engine, as a user runs it: start-up, reading, the loop, out.csv.
+
+    python benchmarks/flee_whole_command.py [--conflict tests/data/flee-conflict-300]
+        [--repeats 3] [--flee-python /tmp/flee-venv/bin/python] [--label after]
+
+Runs, in fresh processes and alternating engines:
+
+* ``corridor flee run INPUT_CSV SOURCE_DATA SIM_PERIOD SIMSETTING --out DIR --seed S``: the
+  console script of corridor's environment (``--corridor``, default the ``corridor`` beside
+  this interpreter);
+* Flee 3.1's whole run: a script doing what Flee's ``runscripts/run.py`` does (imports,
+  reading the folder, the day loop, writing out.csv; ``FLEE_SCRIPT`` of
+  ``benchmarks/flee_per_day.py``) with ``--flee-python`` (a Python with ``flee==3.1``, never
+  corridor's environment).
+
+Each run is timed from outside: **CPU** is the child's user + system time
+(``resource.getrusage(RUSAGE_CHILDREN)`` before and after), **wall** the elapsed time; both
+include interpreter start-up and imports. Repeat ``r`` uses seed ``r`` in both engines. The
+table gives medians, the loop's own CPU time as each engine reports it (so the rest is
+start-up, reading and writing), the agents on the last day and both ARDs (Flee's formula,
+``corridor.flee.flee_ard``, on each out.csv) so that the reader sees equal work. One JSON line
+per run is appended to ``benchmarks/results/flee_whole_command.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from flee_per_day import FLEE_SCRIPT  # noqa: E402
+
+from corridor.flee.run import flee_ard  # noqa: E402
+from corridor.provenance import machine, versions  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "flee_whole_command.jsonl"
+_LOOP = re.compile(r"loop ([0-9.]+) s CPU")
+
+
+def _paths(folder: Path) -> list[str]:
+    return [
+        str(folder / "input_csv"),
+        str(folder / "source_data"),
+        str(folder / "input_csv" / "sim_period.csv"),
+        str(folder / "simsetting.yml"),
+    ]
+
+
+def _timed(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``argv`` to the end; return it, the child's CPU seconds (user + sys) and wall seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    wall = time.perf_counter() - w0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return proc, cpu, wall
+
+
+def run_corridor(corridor: str, folder: Path, seed: int, out: Path) -> dict[str, Any]:
+    """``corridor flee run`` on ``folder``; out.csv in ``out``."""
+    argv = [corridor, "flee", "run", *_paths(folder), "--out", str(out), "--seed", str(seed)]
+    proc, cpu, wall = _timed(argv)
+    loop = _LOOP.search(proc.stdout)
+    return {"cpu_seconds": cpu, "wall_seconds": wall, "loop_cpu_seconds": float(loop[1]) if loop else None}
+
+
+def run_flee(python: str, script: Path, folder: Path, seed: int, out: Path) -> dict[str, Any]:
+    """Flee 3.1's whole run (``FLEE_SCRIPT``) on ``folder``; out.csv in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [python, str(script), *_paths(folder), str(out / "out.csv"), str(seed)]
+    proc, cpu, wall = _timed(argv)
+    inner = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"cpu_seconds": cpu, "wall_seconds": wall, "loop_cpu_seconds": inner["loop_cpu_seconds"]}
+
+
+def _last_day_agents(out_csv: Path) -> int:
+    header, *rows = out_csv.read_text().splitlines()
+    col = header.split(",").index("total refugees (simulation)")
+    return int(rows[-1].split(",")[col])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--conflict", type=Path, default=ROOT / "tests" / "data" / "flee-conflict-300")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per engine (seeds 0 .. repeats - 1)")
+    ap.add_argument("--corridor", default=str(Path(sys.executable).parent / "corridor"))
+    ap.add_argument("--flee-python", help="a Python with flee==3.1 (a separate venv); omit: corridor only")
+    ap.add_argument("--label", default="after", help="which corridor this measures (before/after)")
+    args = ap.parse_args()
+    folder = args.conflict.resolve()
+    engines = ["corridor"] + (["flee"] if args.flee_python else [])
+    flee_version = None
+    if args.flee_python:
+        flee_version = subprocess.run(
+            [args.flee_python, "-c", "import importlib.metadata as m; print(m.version('flee'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        script = tmp / "run_flee.py"
+        script.write_text(FLEE_SCRIPT)
+        for seed in range(args.repeats):
+            for engine in engines:  # alternating, so that a change in the machine's load hits both
+                out = tmp / f"{engine}-{seed}"
+                load = os.getloadavg()[0]
+                if engine == "corridor":
+                    rec = run_corridor(args.corridor, folder, seed, out)
+                else:
+                    rec = run_flee(args.flee_python, script, folder, seed, out)
+                out_csv = out / "out.csv"
+                rec.update(
+                    bench="flee-whole-command",
+                    engine=engine,
+                    label=args.label if engine == "corridor" else f"flee-{flee_version}",
+                    conflict=folder.name,
+                    seed=seed,
+                    days=len(out_csv.read_text().splitlines()) - 1,
+                    agents=_last_day_agents(out_csv),
+                    ard=flee_ard(out_csv),
+                    load_average_1min_before=load,
+                    machine=machine(),
+                    versions=versions(),
+                )
+                records.append(rec)
+                brief = ("engine", "seed", "cpu_seconds", "wall_seconds", "loop_cpu_seconds", "agents")
+                print(json.dumps({k: rec[k] for k in brief}), flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as f:
+        for rec in records:
+            f.write(json.dumps(rec) + "\n")
+    _table(records, engines)
+
+
+def _table(records: list[dict[str, Any]], engines: list[str]) -> None:
+    med: dict[str, dict[str, float]] = {}
+    print(
+        "\n| engine | runs | agents (last day) | days | CPU s, whole command (median) | wall s (median) "
+        "| loop CPU s (median) | ARD rescaled | ARD normal |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for engine in engines:
+        rs = [r for r in records if r["engine"] == engine]
+        med[engine] = {k: statistics.median(r[k] for r in rs) for k in ("cpu_seconds", "wall_seconds")}
+        loops = [r["loop_cpu_seconds"] for r in rs if r["loop_cpu_seconds"] is not None]
+        resc = [r["ard"]["rescaled"] for r in rs]
+        print(
+            f"| {engine} | {len(rs)} | {statistics.mean(r['agents'] for r in rs):,.0f} | {rs[0]['days']} "
+            f"| {med[engine]['cpu_seconds']:.2f} ({min(r['cpu_seconds'] for r in rs):.2f}-"
+            f"{max(r['cpu_seconds'] for r in rs):.2f}) | {med[engine]['wall_seconds']:.2f} "
+            f"| {statistics.median(loops) if loops else float('nan'):.2f} "
+            f"| {statistics.mean(resc):.4f} +- {statistics.pstdev(resc):.4f} "
+            f"| {statistics.mean(r['ard']['normal'] for r in rs):.4f} |"
+        )
+    if "flee" in med:
+        cpu = med["flee"]["cpu_seconds"] / med["corridor"]["cpu_seconds"]
+        wall = med["flee"]["wall_seconds"] / med["corridor"]["wall_seconds"]
+        print(f"\nFlee / corridor, whole command: {cpu:.1f}x CPU, {wall:.1f}x wall (medians)")
+
+
+if __name__ == "__main__":
+    main()
