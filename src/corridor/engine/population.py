@@ -149,4 +149,6 @@ def has_papers(pop: Population, rows: npt.NDArray[np.intp], day: int) -> npt.NDA
 
 def count_attempt(pop: Population, rows: npt.NDArray[np.intp]) -> None:
     """Add one failed attempt (detention, return to Mexico) to ``rows``, saturating at 127."""
+    if rows.size == 0:
+        return
     pop.attempts[rows] = np.minimum(pop.attempts[rows].astype(np.int16) + 1, 127).astype(np.int8)

@@ -101,6 +101,12 @@ def admit(
         n = int(keys[0].size)
     else:
         raise InputError("admit() needs the servers or an order key of the people waiting")
+    if n == 0:  # no one waiting (a common day): nothing to sort, and rng.random(0) draws nothing
+        return Served(
+            queue=np.empty(0, dtype=np.intp),
+            served=np.empty(0, dtype=bool),
+            server=np.empty(0, dtype=np.int64),
+        )
     if rng is not None:
         keys.append(rng.random(n))
     if server is None:

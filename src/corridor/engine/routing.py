@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import csgraph_from_dense, dijkstra
 from corridor.geography import TRAVEL_MODES
 from corridor.timeline import PolicyArrays, Timeline
 
-__all__ = ["RouteTables", "build_route_tables", "choose_links"]
+__all__ = ["RouteTables", "build_route_tables", "choice_row", "choose_links", "choose_links_at"]
 
 _BUS = TRAVEL_MODES.index("bus")
 _MIN_COST = 1e-6
@@ -41,6 +41,9 @@ class RouteTables:
     #: (place, F): open detention facilities within transfer reach, nearest first by road or
     #: rail; column 0 is the nearest (however far), -1 pads
     facilities_by_distance: npt.NDArray[np.int16]
+    #: ``cdf`` as rows (destination, bus access, place flattened: :func:`choice_row`) with one
+    #: more column of 2.0 that no uniform reaches, for :func:`choose_links_at`
+    cdf_rows: npt.NDArray[np.float64]
 
 
 def _link_costs(timeline: Timeline, policy: PolicyArrays) -> npt.NDArray[np.float64]:
@@ -84,7 +87,13 @@ def _facilities_by_distance(timeline: Timeline, policy: PolicyArrays) -> npt.NDA
 
 
 def build_route_tables(timeline: Timeline, policy: PolicyArrays) -> RouteTables:
-    """Choice tables for all destinations and traveller kinds under ``policy``."""
+    """Choice tables for all destinations and traveller kinds under ``policy``.
+
+    Reads, of the policy, only ``link_open``, ``link_interdiction_hazard_per_km``,
+    ``detention_capacity_persons`` and ``detention_transfer_max_km``: a run builds the
+    tables once per distinct set of these (:meth:`corridor.engine.state.Simulation.set_policy`),
+    so a new policy input read here must be added to that key too.
+    """
     net = timeline.network
     n_places, n_dest = net.n_places, timeline.destinations.size
     cost = _link_costs(timeline, policy)
@@ -129,10 +138,44 @@ def build_route_tables(timeline: Timeline, policy: PolicyArrays) -> RouteTables:
     return RouteTables(
         out_links=out_links,
         cdf=cdf,
+        cdf_rows=np.concatenate([cdf.reshape(-1, k_max), np.full((cdf.size // k_max, 1), 2.0)], axis=1),
         has_option=has_option,
         cost_to_go=cost_to_go,
         facilities_by_distance=_facilities_by_distance(timeline, policy),
     )
+
+
+def choice_row(
+    tables: RouteTables,
+    destination: npt.NDArray[np.integer],
+    bus_access: npt.NDArray[np.bool_],
+    place: npt.NDArray[np.integer] | int = 0,
+) -> npt.NDArray[np.intp]:
+    """Row of each traveller in the flattened (destination, bus access, place) choice tables.
+
+    With ``place`` 0 it is the row of place 0, to which a caller adds the place later
+    (the move phase: destination and bus access are fixed for the day, the place is not).
+    """
+    n_places = tables.out_links.shape[0]
+    return (destination.astype(np.intp) * 2 + bus_access) * n_places + place
+
+
+def choose_links_at(
+    tables: RouteTables, row: npt.NDArray[np.intp], place: npt.NDArray[np.integer], u: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int16]:
+    """:func:`choose_links` for travellers at ``place`` given their :func:`choice_row`."""
+    k_max = tables.out_links.shape[1]
+    # The choice is the number of cumulative probabilities at or below u. Each row of the
+    # cdf never decreases (a cumulative sum of weights >= 0 over a positive total, its top
+    # set to 1), so those entries are a prefix and their number is the first entry above
+    # u: an argmin over the row, which the sentinel column (2.0) makes always exist. It is
+    # twice as fast as summing the row and gives the same k.
+    above = u[:, None] < np.take(tables.cdf_rows, row, axis=0)
+    k = np.argmax(above, axis=1)
+    np.minimum(k, k_max - 1, out=k)
+    link = tables.out_links[place, k]
+    link[~tables.has_option.reshape(-1)[row]] = -1
+    return link
 
 
 def choose_links(
@@ -143,10 +186,6 @@ def choose_links(
     u: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.int16]:
     """Pick a link for each traveller from uniforms ``u``; -1 where there is no way on."""
-    rows = tables.cdf[destination, bus_access.astype(np.intp), place]
-    k = (u[:, None] >= rows).sum(axis=1)
-    k = np.minimum(k, rows.shape[1] - 1)
-    link = tables.out_links[place, k]
-    return np.where(tables.has_option[destination, bus_access.astype(np.intp), place], link, -1).astype(
-        np.int16
-    )
+    # One flat row index into the (destination, bus access, place) tables instead of three
+    # index arrays: the same rows, fewer NumPy calls.
+    return choose_links_at(tables, choice_row(tables, destination, bus_access, place), place, u)

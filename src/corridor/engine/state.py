@@ -21,10 +21,18 @@ from corridor.engine.population import PRESENT_STATES, Population, State, create
 from corridor.engine.randomness import new_key
 from corridor.engine.routing import RouteTables, build_route_tables
 from corridor.geography import TRAVEL_MODES
-from corridor.metrics import PLACE_SERIES, STOCKS, Recorder, Results
+from corridor.metrics import EXTRA_STOCKS, PLACE_SERIES, STOCKS, Recorder, Results
 from corridor.timeline import PolicyArrays, Timeline
 
-__all__ = ["IS_PRESENT", "STOCK_OF_STATE", "STRANDED_AFTER_DAYS", "Caravan", "Caught", "Simulation"]
+__all__ = [
+    "IS_PRESENT",
+    "STOCK_OF_STATE",
+    "STRANDED_AFTER_DAYS",
+    "Caravan",
+    "Caught",
+    "LinkTables",
+    "Simulation",
+]
 
 # Stock index of each state (or -1 for states that are not present).
 STOCK_OF_STATE = np.full(max(State) + 1, -1, dtype=np.int8)
@@ -66,6 +74,32 @@ class Caught:
         return out
 
 
+@dataclass(frozen=True, eq=False)
+class LinkTables:
+    """Per-link numbers the move phase reads, gathered once per policy segment rather than
+    once per hop: one ``take`` of the stacked rows gives all four for the links in use."""
+
+    #: (4, link) float64 rows: speed (km/day), length (km), minus the death hazard (per
+    #: km), minus the interdiction hazard (per km). Negated so that ``(-h) * km`` is one
+    #: multiplication; IEEE negation is exact, so ``(-h) * km == -(h * km)`` bit for bit.
+    stacked: npt.NDArray[np.float64]
+
+    @classmethod
+    def build(cls, timeline: Timeline, policy: PolicyArrays) -> LinkTables:
+        """The tables under ``policy``."""
+        net = timeline.network
+        return cls(
+            np.stack(
+                [
+                    timeline.speed_km_per_day[net.link_mode],
+                    net.link_distance_km.astype(np.float64),
+                    -timeline.link_death_hazard_per_km,
+                    -policy.link_interdiction_hazard_per_km,
+                ]
+            ).astype(np.float64)
+        )
+
+
 @dataclass(eq=False)
 class Simulation:
     """Everything one run mutates, plus the inputs it reads."""
@@ -87,6 +121,9 @@ class Simulation:
     policy: PolicyArrays | None = None
     routes: RouteTables | None = None
     _routes_by_segment: dict[int, RouteTables] = field(default_factory=dict)
+    links: LinkTables | None = None  #: the day's per-link tables (set with the policy)
+    _links_by_segment: dict[int, LinkTables] = field(default_factory=dict)
+    _tables_by_inputs: dict[bytes, tuple[RouteTables, LinkTables]] = field(default_factory=dict)
     agent_steps: int = 0
 
     @classmethod
@@ -113,11 +150,38 @@ class Simulation:
         seg = int(self.timeline.segment_of_day[day])
         self.policy = self.timeline.segments[seg]
         if seg not in self._routes_by_segment:
-            self._routes_by_segment[seg] = build_route_tables(self.timeline, self.policy)
+            self._routes_by_segment[seg], self._links_by_segment[seg] = self._tables_for(self.policy)
         changed = self.routes is not self._routes_by_segment[seg]
         self.routes = self._routes_by_segment[seg]
+        self.links = self._links_by_segment[seg]
         if changed and day > 0:
             self._stop_on_closed_links(day)
+
+    def _tables_for(self, policy: PolicyArrays) -> tuple[RouteTables, LinkTables]:
+        """The route and link tables under ``policy``, shared by segments with the same inputs.
+
+        Most policy changes (asylum, visas, the border) leave the links alone: the tables
+        are built once per distinct set of the arrays they read (open links, checkpoint
+        hazards, detention capacities and transfer reach), not once per segment. Two
+        consecutive segments sharing tables have the same open links, so no one can be on
+        a newly closed link between them and skipping ``_stop_on_closed_links`` changes
+        nothing.
+        """
+        key = b"".join(
+            np.ascontiguousarray(a).tobytes()
+            for a in (
+                policy.link_open,
+                policy.link_interdiction_hazard_per_km,
+                policy.detention_capacity_persons,
+                np.asarray(policy.detention_transfer_max_km, dtype=np.float64),
+            )
+        )
+        if key not in self._tables_by_inputs:
+            self._tables_by_inputs[key] = (
+                build_route_tables(self.timeline, policy),
+                LinkTables.build(self.timeline, policy),
+            )
+        return self._tables_by_inputs[key]
 
     def _stop_on_closed_links(self, day: int) -> None:
         """A route closed today: whoever is on it stops at the place they last left."""
@@ -135,6 +199,8 @@ class Simulation:
     def catch(self, rows: npt.NDArray[np.intp], day: int) -> None:
         """Interdict ``rows``: out of any caravan and off the road (at the place last left),
         in state CAUGHT so that no other phase acts on them before detention places them."""
+        if rows.size == 0:  # the usual case: skip the (costly, per call) empty assignments
+            return
         pop = self.pop
         pop.caravan[rows] = -1
         pop.link[rows] = -1
@@ -151,6 +217,17 @@ class Simulation:
             mask |= s == st
         return a[mask]
 
+    def free_rows(self, *states: State) -> npt.NDArray[np.intp]:
+        """:meth:`rows` in any of ``states`` who walk on their own (not in a caravan).
+
+        Only members of an active caravan have a caravan id (disbanding or leaving one
+        resets it), so on the many days without one, the filter is skipped.
+        """
+        rows = self.rows(*states)
+        if any(c.active for c in self.caravans):
+            rows = rows[self.pop.caravan[rows] < 0]
+        return rows
+
     def admit_rows(self, rows: npt.NDArray[np.intp]) -> None:
         """Add entering rows to the active index, dropping rows no longer present."""
         a = self.active
@@ -158,8 +235,32 @@ class Simulation:
         # sorted runs, which the stable (merge) sort joins in linear time.
         self.active = np.sort(np.concatenate([a[IS_PRESENT[self.pop.state[a]]], rows]), kind="stable")
 
+    def count_by_kind(
+        self,
+        day: int,
+        flow_of_kind: npt.NDArray[np.intp],
+        kind: npt.NDArray[np.integer],
+        place: npt.NDArray[np.integer],
+        nationality: npt.NDArray[np.integer],
+    ) -> None:
+        """Count one event per element into flow ``flow_of_kind[kind]`` on ``day``.
+
+        The same counts as one :meth:`~corridor.metrics.Recorder.add` per kind (e.g. per
+        travel mode), in one ``bincount``: a day makes thousands of these calls on a few
+        dozen agents, where each NumPy call's overhead is what costs.
+        """
+        if place.size == 0:
+            return
+        rec = self.recorder
+        cells = rec.n_places * rec.n_nationalities
+        key = (kind.astype(np.intp) * rec.n_places + place) * rec.n_nationalities + nationality
+        counts = np.bincount(key, minlength=flow_of_kind.size * cells).astype(np.int32)
+        rec.flows[day, flow_of_kind] += counts.reshape(flow_of_kind.size, rec.n_places, rec.n_nationalities)
+
     def to_state(self, rows: npt.NDArray[np.intp], state: State, day: int) -> None:
         """Move ``rows`` into ``state`` as of ``day``."""
+        if rows.size == 0:
+            return
         self.pop.state[rows] = state
         self.pop.since[rows] = day
 
@@ -169,6 +270,8 @@ class Simulation:
         With ``may_return`` (deportation, removal) each person comes back with their
         nationality's re-entry probability after an exponential delay; the others are gone.
         """
+        if rows.size == 0:  # nothing to count or draw (no draws are made for no one)
+            return
         pop, t = self.pop, self.timeline
         self.recorder.add(day, flow, pop.place[rows], pop.nationality[rows])
         pop.link[rows] = -1
@@ -177,7 +280,7 @@ class Simulation:
         pop.office[rows] = -1
         pop.appointment[rows] = False
         pop.papers_until[rows] = 0
-        if not may_return or rows.size == 0:
+        if not may_return:
             self.to_state(rows, State.GONE, day)
             return
         back = self.rng.random(rows.size) < t.reentry_probability[pop.nationality[rows]]
@@ -189,24 +292,39 @@ class Simulation:
         pop.next_day[returning] = np.minimum(day + delay[back], np.iinfo(np.int16).max).astype(np.int16)
 
     def record(self, day: int) -> None:
-        """Record phase: end-of-day stocks and capacities."""
-        pop = self.pop
-        stock = STOCK_OF_STATE[pop.state[self.active]]
-        rows = self.active[stock >= 0]
-        self.recorder.set_stocks(day, stock[stock >= 0], pop.place[rows], pop.nationality[rows])
+        """Record phase: end-of-day stocks and capacities.
+
+        Each present agent's (place, nationality) cell is computed once and every count of
+        the day is a ``bincount`` of it: the same numbers as the Recorder's ``set_stocks``
+        and ``set_extra``, written straight into its arrays, in fewer NumPy calls.
+        """
+        pop, rec = self.pop, self.recorder
         assert self.policy is not None
         assert not self.caught.rows, "the detention phase places everyone caught the same day"
-        net, rec = self.timeline.network, self.recorder
-        members = rows[pop.caravan[rows] >= 0]
-        rec.set_extra(day, "in_caravan", pop.place[members], pop.nationality[members])
-        listed = rows[
-            (pop.state[rows] == State.BORDER_WAITING) & (self.policy.metering_intake[pop.place[rows]] > 0)
-        ]
-        rec.set_extra(day, "metering_waitlist", pop.place[listed], pop.nationality[listed])
-        stuck = rows[_AT_A_PLACE[pop.state[rows]] & (day - pop.since[rows] >= STRANDED_AFTER_DAYS)]
-        rec.set_extra(day, "stranded", pop.place[stuck], pop.nationality[stuck])
-        filed = rows[pop.state[rows] == State.ASYLUM_PENDING]
+        state = pop.state[self.active]
+        stock = STOCK_OF_STATE[state]
+        present = stock >= 0
+        rows, stock, state = self.active[present], stock[present], state[present]
+        place = pop.place[rows]
+        n_cells = rec.n_places * rec.n_nationalities
+        cell = place.astype(np.intp) * rec.n_nationalities + pop.nationality[rows]
+        by_stock = np.bincount(stock.astype(np.intp) * n_cells + cell, minlength=len(STOCKS) * n_cells)
+        rec.stocks[day] = by_stock.reshape(len(STOCKS), rec.n_places, rec.n_nationalities)
+        rec.present[day] = rows.size
+
+        listed = (state == State.BORDER_WAITING) & (self.policy.metering_intake[place] > 0)
+        stuck = _AT_A_PLACE[state] & (day - pop.since[rows] >= STRANDED_AFTER_DAYS)
+        extras = [("metering_waitlist", listed), ("stranded", stuck)]
+        if any(c.active for c in self.caravans):  # else no one is in one: the row stays 0
+            extras.append(("in_caravan", pop.caravan[rows] >= 0))
+        for name, counted in extras:
+            by_cell = np.bincount(cell[counted], minlength=n_cells)
+            rec.extra_stocks[day, EXTRA_STOCKS.index(name)] = by_cell.reshape(
+                rec.n_places, rec.n_nationalities
+            )
+        filed = rows[state == State.ASYLUM_PENDING]
         rec.add_asylum_waits(day, "pending", day - pop.since[filed].astype(np.int64))
+        net = self.timeline.network
         rec.place_series[day, PLACE_SERIES.index("detention_capacity")] = np.bincount(
             net.detention_place, weights=self.policy.detention_capacity_persons, minlength=net.n_places
         )

@@ -51,26 +51,37 @@ def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
     nat = pop.nationality
 
     # Arrivals with an appointment go straight to the port.
-    booked = at_goal[pop.appointment[at_goal]]
-    _admit_at_port(sim, booked, day)
-    at_goal = at_goal[~pop.appointment[at_goal]]
+    booked = pop.appointment[at_goal]
+    if booked.any():
+        _admit_at_port(sim, at_goal[booked], day)
+        at_goal = at_goal[~booked]
 
-    # Decide once, the day after arriving, whether to join a list.
-    fresh = at_goal[pop.since[at_goal] == day - 1]
-    p_join = np.where(
-        policy.metering_intake[pop.place[fresh]] > 0, policy.metering_join_share[nat[fresh]], 0.0
-    )
-    if cbp.appointments_per_day > 0:
-        p_join = np.maximum(p_join, policy.cbp_one_uptake[nat[fresh]])
-    joins = fresh[group_uniform(pop.group[fresh], new_key(sim.rng)) < p_join]
-    sim.to_state(joins, State.BORDER_WAITING, day)
-    crossers = np.setdiff1d(at_goal, joins, assume_unique=True)
+    # Decide once, the day after arriving, whether to join a list; the others cross.
+    # (Each step draws its key even when no one is concerned: later draws follow it.)
+    fresh_at = np.flatnonzero(pop.since[at_goal] == day - 1)
+    fresh = at_goal[fresh_at]
+    key = new_key(sim.rng)
+    crossers = at_goal
+    if fresh.size:
+        p_join = np.where(
+            policy.metering_intake[pop.place[fresh]] > 0, policy.metering_join_share[nat[fresh]], 0.0
+        )
+        if cbp.appointments_per_day > 0:
+            p_join = np.maximum(p_join, policy.cbp_one_uptake[nat[fresh]])
+        join = group_uniform(pop.group[fresh], key) < p_join
+        if join.any():
+            sim.to_state(fresh[join], State.BORDER_WAITING, day)
+            stays = np.ones(at_goal.size, dtype=bool)
+            stays[fresh_at[join]] = False
+            crossers = at_goal[stays]
 
     listed = sim.rows(State.BORDER_WAITING)
-    leave = listed[group_uniform(pop.group[listed], new_key(sim.rng)) < metering.abandon_probability_per_day]
-    sim.to_state(leave, State.WAITING, day)
-    crossers = np.concatenate([crossers, leave])  # giving up the list, they cross
-    listed = np.setdiff1d(listed, leave, assume_unique=True)
+    gives_up = group_uniform(pop.group[listed], new_key(sim.rng)) < metering.abandon_probability_per_day
+    if gives_up.any():
+        leave = listed[gives_up]
+        sim.to_state(leave, State.WAITING, day)
+        crossers = np.concatenate([crossers, leave])  # giving up the list, they cross
+        listed = listed[~gives_up]
 
     # Metering: each port lets in its daily intake, oldest names first.
     metered = listed[policy.metering_intake[pop.place[listed]] > 0]
@@ -115,13 +126,16 @@ def mpp_hearings(sim: Simulation, day: int) -> None:
     mpp = sim.policy.policy.mpp
     rows = sim.rows(State.MPP_WAITING)
     quit_ = group_uniform(pop.group[rows], new_key(sim.rng)) < mpp.abandon_probability_per_day
-    sim.to_state(rows[quit_], State.WAITING, day)
-    rows = rows[~quit_]
+    if quit_.any():
+        sim.to_state(rows[quit_], State.WAITING, day)
+        rows = rows[~quit_]
     heard = rows[pop.next_day[rows] <= day]
-    sim.recorder.add(day, "mpp_hearings", pop.place[heard], pop.nationality[heard])
-    relief = group_uniform(pop.group[heard], new_key(sim.rng)) < mpp.relief_share
-    sim.leave(heard[relief], "us_released", day, may_return=False)
-    sim.leave(heard[~relief], "us_removed", day, may_return=True)
+    relief_key = new_key(sim.rng)
+    if heard.size:
+        sim.recorder.add(day, "mpp_hearings", pop.place[heard], pop.nationality[heard])
+        relief = group_uniform(pop.group[heard], relief_key) < mpp.relief_share
+        sim.leave(heard[relief], "us_released", day, may_return=False)
+        sim.leave(heard[~relief], "us_removed", day, may_return=True)
 
 
 def border(sim: Simulation, day: int) -> None:
@@ -129,8 +143,7 @@ def border(sim: Simulation, day: int) -> None:
     pop, t = sim.pop, sim.timeline
     policy = sim.policy
     assert policy is not None
-    rows = sim.rows(State.WAITING)
-    rows = rows[pop.caravan[rows] < 0]
+    rows = sim.free_rows(State.WAITING)
     rows = rows[pop.place[rows] == t.destinations[pop.destination[rows]]]
     rows = rows[pop.since[rows] < day]  # people who stopped here today rest first
     rows = lists(sim, day, rows)
@@ -138,31 +151,45 @@ def border(sim: Simulation, day: int) -> None:
     p_cross = t.scenario.behaviour.border_crossing_probability_per_day
     crossing = rows[group_uniform(pop.group[rows], new_key(sim.rng)) < p_cross]
     drowned = sim.rng.random(crossing.size) < t.scenario.hazards.river_crossing_death_probability
-    record_deaths(sim, crossing[drowned], "river", day)
-    crossing = crossing[~drowned]
+    if drowned.any():
+        record_deaths(sim, crossing[drowned], "river", day)
+        crossing = crossing[~drowned]
 
     met = group_uniform(pop.group[crossing], new_key(sim.rng)) < policy.us_apprehension_probability
     sim.leave(crossing[~met], "us_evaded", day, may_return=False)
+    outcome_key = new_key(sim.rng)
     encountered = crossing[met]
-    sim.recorder.add(day, "us_encounters", pop.place[encountered], pop.nationality[encountered])
+    if encountered.size:  # no one met: nothing to count, and no draws beyond the key
+        us_outcomes(sim, day, encountered, outcome_key)
+    mpp_hearings(sim, day)
 
-    u = group_uniform(pop.group[encountered], new_key(sim.rng))
-    outcome = (u[:, None] >= policy.us_outcome_cdf[pop.nationality[encountered]]).sum(axis=1)
+
+def us_outcomes(sim: Simulation, day: int, encountered: np.ndarray, key: np.uint64) -> None:
+    """What the Border Patrol does with the people it met: release, removal, expulsion, MPP."""
+    pop = sim.pop
+    policy = sim.policy
+    assert policy is not None
+    nat = pop.nationality[encountered]
+    place = pop.place[encountered]
+    sim.recorder.add(day, "us_encounters", place, nat)
+
+    u = group_uniform(pop.group[encountered], key)
+    outcome = (u[:, None] >= policy.us_outcome_cdf[nat]).sum(axis=1)
     outcome = np.minimum(outcome, len(US_OUTCOMES) - 1)
-    outcome[(outcome == _MPP) & ~policy.mpp_city[pop.place[encountered]]] = _RELEASED
+    outcome[(outcome == _MPP) & ~policy.mpp_city[place]] = _RELEASED
     sim.leave(encountered[outcome == _RELEASED], "us_released", day, may_return=False)
     sim.leave(encountered[outcome == _REMOVED], "us_removed", day, may_return=True)
 
     expelled = encountered[outcome == _EXPELLED]
-    sim.recorder.add(day, "us_expelled", pop.place[expelled], pop.nationality[expelled])
-    count_attempt(pop, expelled)
-    sim.to_state(expelled, State.WAITING, day)
+    if expelled.size:
+        sim.recorder.add(day, "us_expelled", pop.place[expelled], pop.nationality[expelled])
+        count_attempt(pop, expelled)
+        sim.to_state(expelled, State.WAITING, day)
 
     returned = encountered[outcome == _MPP]
-    sim.recorder.add(day, "mpp_returns", pop.place[returned], pop.nationality[returned])
-    count_attempt(pop, returned)
-    sim.to_state(returned, State.MPP_WAITING, day)
-    delay = 1 + sim.rng.exponential(policy.policy.mpp.hearing_delay_days, returned.size)
-    pop.next_day[returned] = np.minimum(day + delay, np.iinfo(np.int16).max).astype(np.int16)
-
-    mpp_hearings(sim, day)
+    if returned.size:
+        sim.recorder.add(day, "mpp_returns", pop.place[returned], pop.nationality[returned])
+        count_attempt(pop, returned)
+        sim.to_state(returned, State.MPP_WAITING, day)
+        delay = 1 + sim.rng.exponential(policy.policy.mpp.hearing_delay_days, returned.size)
+        pop.next_day[returned] = np.minimum(day + delay, np.iinfo(np.int16).max).astype(np.int16)

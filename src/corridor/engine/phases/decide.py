@@ -6,7 +6,7 @@ import numpy as np
 
 from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
-from corridor.engine.routing import choose_links
+from corridor.engine.routing import choice_row, choose_links_at
 from corridor.engine.state import Simulation
 
 
@@ -15,29 +15,56 @@ def give_up(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
     pop, b = sim.pop, sim.timeline.scenario.behaviour
     p = b.give_up_probability_per_day * (1.0 + b.give_up_growth_per_attempt * pop.attempts[rows])
     quit_ = group_uniform(pop.group[rows], new_key(sim.rng)) < p
+    settle_key = new_key(sim.rng)  # drawn even when no one gives up: later draws follow it
+    if not quit_.any():
+        return rows
     leaving = rows[quit_]
-    settle = group_uniform(pop.group[leaving], new_key(sim.rng)) < b.settle_share
+    settle = group_uniform(pop.group[leaving], settle_key) < b.settle_share
     sim.leave(leaving[settle], "settled", day, may_return=False)
     sim.leave(leaving[~settle], "returned_home", day, may_return=False)
     return rows[~quit_]
 
 
-def set_off(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
-    """Start ``rows`` on their chosen next link; returns the rows that found a way on."""
+def start_on_links(
+    sim: Simulation,
+    rows: np.ndarray,
+    day: int,
+    *,
+    row: np.ndarray | None = None,
+    place: np.ndarray | None = None,
+    group: np.ndarray | None = None,
+) -> np.ndarray:
+    """Start ``rows`` on their chosen next link; returns, per row, whether it found a way on.
+
+    ``row`` (:func:`~corridor.engine.routing.choice_row`), ``place`` and ``group`` may be
+    given when the caller holds them already (the move phase); else they are looked up.
+    The route key is drawn even for no one, as it always has been: later draws follow it.
+    """
     pop = sim.pop
     assert sim.routes is not None
-    link = choose_links(
-        sim.routes,
-        pop.destination[rows],
-        pop.bus_access[rows] | has_papers(pop, rows, day),
-        pop.place[rows],
-        group_uniform(pop.group[rows], new_key(sim.rng)),
+    key = new_key(sim.rng)
+    if rows.size == 0:
+        return np.zeros(0, dtype=bool)
+    if place is None:
+        place = pop.place[rows]
+    if row is None:
+        row = choice_row(
+            sim.routes, pop.destination[rows], pop.bus_access[rows] | has_papers(pop, rows, day), place
+        )
+    link = choose_links_at(
+        sim.routes, row, place, group_uniform(pop.group[rows] if group is None else group, key)
     )
-    going = rows[link >= 0]
-    pop.link[going] = link[link >= 0]
+    found = link >= 0
+    going = rows[found]
+    pop.link[going] = link[found]
     pop.progress_km[going] = 0.0
     sim.to_state(going, State.IN_TRANSIT, day)
-    return going
+    return found
+
+
+def set_off(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
+    """Start ``rows`` on their chosen next link; returns the rows that found a way on."""
+    return rows[start_on_links(sim, rows, day)]
 
 
 def queuing_for_visa(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
@@ -62,12 +89,12 @@ def decide(sim: Simulation, day: int) -> None:
     """
     pop, t = sim.pop, sim.timeline
     b = t.scenario.behaviour
-    rows = sim.rows(State.WAITING)
-    rows = rows[pop.caravan[rows] < 0]
+    rows = sim.free_rows(State.WAITING)
     rows = give_up(sim, rows, day)
     at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
     rows = rows[~at_goal]
-    rows = rows[~queuing_for_visa(sim, rows, day)]
+    if sim.policy is not None and sim.policy.policy.visas.window_open:
+        rows = rows[~queuing_for_visa(sim, rows, day)]
     # next_day is past for every waiting person except those bused south and still resting.
     rested = ((day - pop.since[rows]) >= b.rest_days_after_arrival) & (pop.next_day[rows] <= day)
     rows = rows[rested]

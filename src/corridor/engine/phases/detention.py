@@ -66,7 +66,9 @@ def detention_outcomes(sim: Simulation, day: int) -> int | None:
         bused, _ = line.take(bused)
         seats -= bused.size
     out = np.concatenate([bused, rest])
-    np.subtract.at(sim.occupancy, pop.facility[out], 1)
+    # bincount rather than np.subtract.at: the same counts (every detained person is at a
+    # facility, so no index is negative), at a fraction of the cost on a few dozen people.
+    sim.occupancy -= np.bincount(pop.facility[out], minlength=sim.occupancy.size)
     pop.facility[out] = -1
 
     deport = (
@@ -133,7 +135,7 @@ def admit_caught(sim: Simulation, day: int, bus_seats: int | None = None) -> Non
         position = np.arange(waiting.size)
         held_pos, left_pos = line.take(position)
         fac = line.server[line.served]
-        np.subtract.at(room, fac, 1)
+        room -= np.bincount(fac, minlength=room.size)  # fac: servers that served, all in range
         held_parts.append(waiting[held_pos])
         fac_parts.append(fac)
         if k > 0:
@@ -147,7 +149,7 @@ def admit_caught(sim: Simulation, day: int, bus_seats: int | None = None) -> Non
     fac = np.concatenate(fac_parts).astype(np.int64)
     pop.facility[held] = fac
     pop.place[held] = sim.timeline.network.detention_place[fac]
-    np.add.at(sim.occupancy, fac, 1)
+    sim.occupancy += np.bincount(fac, minlength=sim.occupancy.size)
     sim.to_state(held, State.DETAINED, day)
     sim.recorder.add(day, "detentions", pop.place[held], pop.nationality[held])
 

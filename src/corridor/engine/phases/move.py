@@ -7,94 +7,119 @@ A traveller's day is a budget of time. On a link of mode m they cover
 Over each stretch of ``km`` the checkpoint hazard ``h`` of the link gives
 ``P(caught) = 1 - exp(-h km)`` and the death hazard likewise. Groups are caught together;
 deaths strike persons.
+
+This is the busiest phase (up to ``MAX_HOPS`` rounds a day, most on a few dozen agents), so
+it is written for few NumPy calls: per-link numbers come in one gather from the day's
+:class:`~corridor.engine.state.LinkTables`, the travellers' fixed attributes are gathered
+once and then narrowed with them, and rare events (deaths, catches) are handled only when
+they happen. The draws are the same, in the same order, as the plain version.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from corridor.engine.phases.decide import set_off
+from corridor.engine.phases.decide import start_on_links
 from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
+from corridor.engine.routing import choice_row
 from corridor.engine.state import Simulation
 from corridor.geography import TRAVEL_MODES
+from corridor.metrics import FLOWS
 
 #: Most links one traveller can finish in a day.
 MAX_HOPS = 6
 _EPS_KM = 1e-3
+#: Flow index of ``trips_<mode>`` and ``deaths_<mode>`` per travel mode index.
+_TRIPS_BY_MODE = np.array([FLOWS.index(f"trips_{m}") for m in TRAVEL_MODES], dtype=np.intp)
+_DEATHS_BY_MODE = np.array([FLOWS.index(f"deaths_{m}") for m in TRAVEL_MODES], dtype=np.intp)
 
 
 def move(sim: Simulation, day: int) -> None:
     """Advance everyone in transit by one day."""
     pop, t = sim.pop, sim.timeline
     net = t.network
-    assert sim.policy is not None
+    assert sim.policy is not None and sim.links is not None and sim.routes is not None
     b = t.scenario.behaviour
-    rows = sim.rows(State.IN_TRANSIT)
-    rows = rows[pop.caravan[rows] < 0]
+    rows = sim.free_rows(State.IN_TRANSIT)
     time_left = np.ones(rows.size)
-    speed_of_link = t.speed_km_per_day[net.link_mode]
-    distance = net.link_distance_km.astype(np.float64)
+    # Fixed for the day (nobody gains papers on the road): gathered once, then narrowed
+    # along with ``rows`` instead of gathered again at every hop.
+    group = pop.group[rows]
+    goal = t.destinations[pop.destination[rows]]
+    exposure = t.interdiction_factor[pop.nationality[rows]]  # by nationality; 1 by default
+    choice = choice_row(sim.routes, pop.destination[rows], pop.bus_access[rows] | has_papers(pop, rows, day))
+    finished_rows, finished_links = [], []  # trips are counted once, after the last hop
     for _ in range(MAX_HOPS):
         if rows.size == 0:
             break
         link = pop.link[rows].astype(np.intp)
-        speed = speed_of_link[link]
-        progress = pop.progress_km[rows] + 0.0
-        km = np.minimum(time_left * speed, distance[link] - progress)
-        pop.progress_km[rows] = progress + km
+        speed, length, minus_death, minus_interdiction = np.take(sim.links.stacked, link, axis=1)
+        progress = pop.progress_km[rows]
+        km = np.minimum(time_left * speed, length - progress)
+        done_km = progress + km
+        pop.progress_km[rows] = done_km
 
         # Deaths and catches are rare: pick them out by index, leave the bulk alone.
-        dies = sim.rng.random(rows.size) < -np.expm1(-t.link_death_hazard_per_km[link] * km)
-        hazard = sim.policy.link_interdiction_hazard_per_km[link] * km * t.interdiction_factor[pop.nationality[rows]]
-        caught = group_uniform(pop.group[rows], new_key(sim.rng)) < -np.expm1(-hazard)
-        caught &= ~dies
-        hit = np.flatnonzero(caught)
-        caught[hit[has_papers(pop, rows[hit], day)]] = False
-        dead = np.flatnonzero(dies)
-        sim.recorder.add_links(day, "deaths", link[dead])
-        record_deaths(sim, rows[dead], net.link_mode[link[dead]], day)
-        # Caught on the way: counted at the place last left; the detention phase takes them.
-        sim.catch(rows[caught], day)
-
-        arrived = np.flatnonzero(~dies & ~caught & (progress + km >= distance[link] - _EPS_KM))
+        dies = sim.rng.random(rows.size) < -np.expm1(minus_death * km)
+        caught = group_uniform(group, new_key(sim.rng)) < -np.expm1(minus_interdiction * km * exposure)
+        if (dies | caught).any():
+            caught &= ~dies
+            hit = np.flatnonzero(caught)
+            caught[hit[has_papers(pop, rows[hit], day)]] = False
+            dead = np.flatnonzero(dies)
+            if dead.size:
+                sim.recorder.add_links(day, "deaths", link[dead])
+                record_deaths(sim, rows[dead], net.link_mode[link[dead]], day)
+            # Caught on the way: counted at the place last left; the detention phase takes them.
+            sim.catch(rows[caught], day)
+            arrived = np.flatnonzero(~(dies | caught) & (done_km >= length - _EPS_KM))
+        else:
+            arrived = np.flatnonzero(done_km >= length - _EPS_KM)
         time_left = time_left[arrived] - km[arrived] / speed[arrived]
         rows, link = rows[arrived], link[arrived]
-        record_trips(sim, rows, link, day)
-        pop.place[rows] = net.link_to[link]
+        group, goal, choice, exposure = group[arrived], goal[arrived], choice[arrived], exposure[arrived]
+        finished_rows.append(rows)
+        finished_links.append(link)
+        here = net.link_to[link]
+        pop.place[rows] = here
         pop.link[rows] = -1
         pop.progress_km[rows] = 0.0
         sim.to_state(rows, State.WAITING, day)
 
         # Who goes straight on: not at their goal, with time left, by choice.
-        at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
-        u = group_uniform(pop.group[rows], new_key(sim.rng))
-        on = ~at_goal & (time_left > 1e-6) & (u < b.continue_probability)
-        going = set_off(sim, rows[on], day)
-        keep = np.isin(rows, going, assume_unique=True)
-        rows, time_left = rows[keep], time_left[keep]
+        u = group_uniform(group, new_key(sim.rng))
+        on = np.flatnonzero((here != goal) & (time_left > 1e-6) & (u < b.continue_probability))
+        here = here[on]
+        found = start_on_links(sim, rows[on], day, row=choice[on] + here, place=here, group=group[on])
+        keep = on[found]
+        rows, time_left, group, goal = rows[keep], time_left[keep], group[keep], goal[keep]
+        choice, exposure = choice[keep], exposure[keep]
+    if finished_rows:
+        record_trips(sim, np.concatenate(finished_rows), np.concatenate(finished_links), day)
 
 
 def record_trips(sim: Simulation, rows: np.ndarray, link: np.ndarray, day: int) -> None:
     """Count ``rows`` as having finished ``link`` (one each): by route, and by travel mode at
     the place left (``trips_<mode>``)."""
+    if rows.size == 0:
+        return
     net = sim.timeline.network
     sim.recorder.add_links(day, "trips", link)
-    mode = net.link_mode[link]
-    for m, name in enumerate(TRAVEL_MODES):
-        hit = mode == m
-        sim.recorder.add(day, f"trips_{name}", net.link_from[link[hit]], sim.pop.nationality[rows[hit]])
+    sim.count_by_kind(
+        day, _TRIPS_BY_MODE, net.link_mode[link], net.link_from[link], sim.pop.nationality[rows]
+    )
 
 
 def record_deaths(sim: Simulation, rows: np.ndarray, mode: np.ndarray | str, day: int) -> None:
     """Count deaths of ``rows`` (by travel mode index, or a mode name such as 'river') and take them out."""
+    if rows.size == 0:
+        return
     pop = sim.pop
     if isinstance(mode, str):
         sim.recorder.add(day, f"deaths_{mode}", pop.place[rows], pop.nationality[rows])
     else:
-        for m, name in enumerate(TRAVEL_MODES):
-            hit = rows[mode == m]
-            sim.recorder.add(day, f"deaths_{name}", pop.place[hit], pop.nationality[hit])
+        sim.count_by_kind(day, _DEATHS_BY_MODE, mode, pop.place[rows], pop.nationality[rows])
     sim.leave(rows, "deaths", day, may_return=False)
 
 
@@ -108,6 +133,7 @@ def raids(sim: Simulation, day: int) -> None:
     rows = sim.rows(State.WAITING)  # people caught on the road today are CAUGHT, not waiting
     rows = rows[~has_papers(pop, rows, day)]
     p = sim.policy.raid_probability[pop.place[rows]] * sim.timeline.interdiction_factor[pop.nationality[rows]]
-    p = np.where(pop.caravan[rows] >= 0, p * sim.policy.policy.caravans.interdiction_factor, p)
+    if any(c.active for c in sim.caravans):  # else no one is in a caravan
+        p = np.where(pop.caravan[rows] >= 0, p * sim.policy.policy.caravans.interdiction_factor, p)
     hit = group_uniform(pop.group[rows], new_key(sim.rng)) < p
     sim.catch(rows[hit], day)

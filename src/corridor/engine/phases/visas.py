@@ -23,8 +23,7 @@ def visas(sim: Simulation, day: int) -> None:
     vp = sim.policy.policy.visas
     if not vp.window_open or vp.issued_per_day <= 0:
         return
-    rows = sim.rows(State.WAITING)
-    rows = rows[pop.caravan[rows] < 0]
+    rows = sim.free_rows(State.WAITING)
     rows = rows[queuing_for_visa(sim, rows, day)]
     rows = rows[day - pop.since[rows] >= vp.processing_days]
     n = int(daily_capacity(vp.issued_per_day, sim.scale, sim.rng))
