@@ -210,11 +210,30 @@ class _Tables:
 
     def __call__(self, series: str, geography: str) -> pd.DataFrame:
         if series not in self.tables:
-            if self.observed is None:
-                self.observed = _shipped_observations()
             cutoff = series_cutoff(self.scenario, series)
-            self.tables[series] = monthly_counts(self.observed, series, geography, cutoff)
+            if self.observed is None:  # the shipped data: the same tables in every run
+                self.tables[series] = _shipped_counts(series, geography, cutoff)
+            else:
+                self.tables[series] = monthly_counts(self.observed, series, geography, cutoff)
         return self.tables[series]
+
+
+#: Monthly tables of the shipped data already made: key -> (the observations read, the table).
+_COUNTS: dict[tuple[int, str, str, pd.Timestamp], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
+def _shipped_counts(series: str, geography: str, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """:func:`monthly_counts` of the shipped data, kept: a backtest derives the same inflows in
+    every run of an origin. Kept per observations object (a test that swaps the shipped data
+    gets its own tables); read only (the rules derive new frames from it)."""
+    observed = _shipped_observations()
+    key = (id(observed), series, geography, cutoff)
+    kept = _COUNTS.get(key)
+    if kept is None or kept[0] is not observed:
+        if len(_COUNTS) >= 64:
+            _COUNTS.clear()
+        kept = _COUNTS[key] = (observed, monthly_counts(observed, series, geography, cutoff))
+    return kept[1]
 
 
 def _no_data(index: int, message: str) -> ScenarioError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -93,12 +95,23 @@ def _check_nesting(text: str) -> None:
 def parse_yaml_text(text: str) -> tuple[yaml.Node | None, Any]:
     """Node tree and data of a YAML text, refusing documents past the size limits.
 
+    The data are a fresh copy at every call (callers change them); the parse is kept for the
+    last few texts, since a backtest or an ensemble loads the same scenario in every run and
+    PyYAML takes about a second for the largest shipped scenario. Errors are not kept.
+
     Raises
     ------
     ValueError
         With a message saying what is wrong and, for a syntax error, the 1-based line as
         ``args[1]`` (or None).
     """
+    root, data = _parse(text)
+    return root, copy.deepcopy(data)
+
+
+@lru_cache(maxsize=8)
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """:func:`parse_yaml_text` without the copy (the node tree is only read)."""
     _check_nesting(text)
     loader = yaml.SafeLoader(text)
     try:
