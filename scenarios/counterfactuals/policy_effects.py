@@ -64,7 +64,7 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     ratios, factors = (json.loads(fitted[c]) for c in ("demand_scale_ratios", "interdiction_factors"))
     sc = load_scenario(SCENARIO)
     prior = prior_sample(sc.priors, int(info["draws"]), seed=int(info["seed"]))  # as the backtest drew them
-    kept = [prior[int(i)] for i in list(fitted["kept_draws"])[:draws]]
+    kept = [prior[int(i)] for i in json.loads(fitted["kept_draws"])[:draws]]
     last = pd.Period(end, freq="M").end_time
     window = {
         "horizon.start": f"{start}-01",
