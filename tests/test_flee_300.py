@@ -10,9 +10,10 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from corridor.flee.conflict import FleeConflict, load_flee_conflict
+from corridor.flee.conflict import FleeConflict
 from corridor.flee.reach import adjacency_km, within_km
 from corridor.flee.run import FleeConflictRun, flee_ard, run_flee_conflict, write_out_csv
+from tests.test_flee_conflict import _load
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "tests" / "data" / "flee-conflict-300"
@@ -30,12 +31,7 @@ def _generator() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def conflict() -> FleeConflict:
-    return load_flee_conflict(
-        FOLDER / "input_csv",
-        FOLDER / "source_data",
-        FOLDER / "input_csv" / "sim_period.csv",
-        FOLDER / "simsetting.yml",
-    )
+    return _load(FOLDER)
 
 
 @pytest.fixture(scope="module")
