@@ -91,12 +91,13 @@ def scale_ratios(
     """Observed / simulated over each nationality's fit rows of :data:`SCALE_SERIES` (1 without
     rows); with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
     sums = _fit_sums(pilot, rows, n_fit, origin).groupby(level=0).sum()
+    by_nationality = dict(zip(sums.index, sums.to_numpy(dtype=float), strict=True))
     out = {}
     for nationality in nationalities:
-        if nationality not in sums.index:
+        if nationality not in by_nationality:
             out[nationality] = 1.0
             continue
-        observed, simulated = sums.to_numpy(dtype=float)[sums.index.get_loc(nationality)]
+        observed, simulated = by_nationality[nationality]
         out[nationality] = float(np.clip(max(observed, 1.0) / max(simulated, 1.0), 1 / MAX_RATIO, MAX_RATIO))
     return out
 
@@ -113,15 +114,15 @@ def interdiction_factors(
     without both series in the fit months gets 1.
     """
     sums = _fit_sums(pilot, rows, n_fit, origin)
+    by_key = dict(zip(sums.index, sums.to_numpy(dtype=float), strict=True))
     low, high = _SHARE_BOUNDS
     out = {}
     for nationality in nationalities:
         pair = [(nationality, series) for series in SCALE_SERIES]
-        if not all(key in sums.index for key in pair):
+        if not all(key in by_key for key in pair):
             out[nationality] = 1.0
             continue
-        values = sums.to_numpy(dtype=float)
-        (mx_obs, mx_sim), (us_obs, us_sim) = (values[sums.index.get_loc(key)] for key in pair)
+        (mx_obs, mx_sim), (us_obs, us_sim) = (by_key[key] for key in pair)
         if min(mx_obs + us_obs, mx_sim + us_sim) <= 0:
             out[nationality] = 1.0
             continue
@@ -153,10 +154,11 @@ def scaled_draws(
     factors of :func:`factor_overrides` (``factors``: nationality -> multiplier)."""
     data = scenario.model_dump(by_alias=True)
     fitted = factor_overrides(scenario, factors or {})
+    scales = demand_scales(scenario)
     out = []
     for draw in draws:
         changed = {**draw, **fitted}
-        for nationality, paths in demand_scales(scenario).items():
+        for nationality, paths in scales.items():
             for path in paths:
                 base = draw.get(path, pilot.get(path, get_path(data, path)))
                 changed[path] = float(base) * ratios.get(nationality, 1.0)
