@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import corridor
@@ -213,6 +214,26 @@ def test_metering_until_march_2020(timeline: Timeline) -> None:
     assert on(timeline, "2020-03-20").metering_intake.sum() > 0
     first = day_index(timeline, "2020-03-21")
     assert not any(timeline.policy_on(d).metering_intake.any() for d in range(first, timeline.n_days))
+    # The lists stay, frozen, until CBP One appointments replace them (January 2023).
+    for date in ("2020-03-21", "2021-06-01", "2022-12-31"):
+        assert on(timeline, date).metering_list[tijuana]
+    assert not on(timeline, "2023-02-01").metering_list.any()
+    assert not on(timeline, "2018-07-01").metering_list[timeline.network.place_id("Tapachula")]
+
+
+def test_metering_lists_stay_frozen_when_ports_stop_processing() -> None:
+    window = {"horizon.start": "2020-02-01", "horizon.end": "2020-04-15", "horizon.spin_up_days": 30}
+    results = corridor.simulate(SCENARIO, agents=3000, overrides=window)
+    day = {d: results.dates.get_loc(pd.Timestamp(d)) for d in ("2020-03-20", "2020-03-21", "2020-04-15")}
+    listed = results.stock("metering_waitlist").sum(axis=(1, 2))
+    waiting = results.stock("border_waiting").sum(axis=(1, 2))
+    assert listed[day["2020-03-20"]] > 0
+    # Before CBP One everyone waiting at the border is on a list, metered or frozen.
+    np.testing.assert_allclose(listed, waiting)
+    # Frozen: nobody joins and nobody is let in, so the list only shrinks (people give up).
+    after = listed[day["2020-03-21"] : day["2020-04-15"] + 1]
+    assert after[-1] > 0 and np.all(np.diff(after) <= 1e-9)
+    assert results.total("us_admitted_port")[day["2020-03-21"] :].sum() == 0
 
 
 def test_cbp_one(timeline: Timeline) -> None:

@@ -152,7 +152,9 @@ _DESCRIPTIONS: dict[str, str] = {
     "border_waiting": "at a northern border city on a port's list or waiting for a CBP One appointment",
     "mpp_waiting": "returned to Mexico under Remain in Mexico, waiting for a hearing",
     "in_caravan": "members of a caravan (overlaps the state stocks)",
-    "metering_waitlist": "border_waiting people at cities whose port meters that day (overlaps)",
+    "metering_waitlist": "border_waiting people at cities whose port keeps a metering list that day: "
+    "metering, or frozen since it stopped (lists stayed after March 2020) while no CBP One "
+    "appointments run (overlaps)",
     "stranded": "people at a place whose current state began 7 or more days ago (overlaps)",
     "arrivals": "entries into the system, re-entries of people deported or removed included",
     "interdictions": "people caught at checkpoints or in raids (a person caught twice counts twice)",

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,9 @@ class PolicyArrays:
     visa_place: npt.NDArray[np.bool_]  #: per place: cards issued there
     visa_uptake: F64  #: per nationality
     metering_intake: F64  #: per place, persons/day
+    #: per place: the port keeps a metering list, metering today or frozen since metering stopped
+    #: there (ports stopped processing but the lists stayed) while no CBP One appointments run
+    metering_list: npt.NDArray[np.bool_]
     metering_join_share: F64  #: per nationality
     cbp_one_uptake: F64  #: per nationality
     mpp_city: npt.NDArray[np.bool_]  #: per place
@@ -336,7 +339,8 @@ def _policy_arrays(
         **_asylum_arrays(policy, scenario, net, nats, field),
         visa_place=_place_mask(net, policy.visas.places, f"{field}.visas.places"),
         visa_uptake=_keyed(policy.visas.uptake, nats, f"{field}.visas.uptake", "nationality"),
-        metering_intake=_metering_intake(policy, net, field),
+        metering_intake=(intake := _metering_intake(policy, net, field)),
+        metering_list=intake > 0,
         metering_join_share=_keyed(
             policy.metering.join_share, nats, f"{field}.metering.join_share", "nationality"
         ),
@@ -477,6 +481,15 @@ def _metering_intake(policy: Policy, net: Network, field: str) -> npt.NDArray[np
             value
         )
     return metering
+
+
+def _with_frozen_lists(arrays: PolicyArrays, metered: npt.NDArray[np.bool_]) -> PolicyArrays:
+    """``arrays`` with the lists of ports that metered before (``metered``) kept, frozen, while
+    no CBP One appointments run: when ports stopped processing asylum seekers in March 2020,
+    the names stayed on the lists (Strauss Center, Metering Update August 2020)."""
+    if arrays.policy.cbp_one.appointments_per_day > 0:
+        return arrays
+    return replace(arrays, metering_list=arrays.metering_list | metered)
 
 
 def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario, net: Network) -> Policy:
@@ -622,10 +635,13 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     segment_start = [0]
     event_days: list[tuple[int, str]] = []
     order = sorted(range(len(scenario.events)), key=lambda k: scenario.events[k].date)
+    metered = segments[0].metering_list.copy()  # ports that have metered so far
     for k in order:
         event = scenario.events[k]
         # Every event is validated, even one past the horizon: its errors are still errors.
         arrays = _policy_arrays(_apply_event(raw, k, scenario, net), scenario, net, nats, f"events.{k}.set")
+        arrays = _with_frozen_lists(arrays, metered)
+        metered |= arrays.metering_intake > 0
         day = max((event.date - scenario.horizon.start).days, 0)
         if day >= n_days:
             continue

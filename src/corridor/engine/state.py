@@ -312,7 +312,7 @@ class Simulation:
         rec.stocks[day] = by_stock.reshape(len(STOCKS), rec.n_places, rec.n_nationalities)
         rec.present[day] = rows.size
 
-        listed = (state == State.BORDER_WAITING) & (self.policy.metering_intake[place] > 0)
+        listed = (state == State.BORDER_WAITING) & self.policy.metering_list[place]
         stuck = _AT_A_PLACE[state] & (day - pop.since[rows] >= STRANDED_AFTER_DAYS)
         extras = [("metering_waitlist", listed), ("stranded", stuck)]
         if any(c.active for c in self.caravans):  # else no one is in one: the row stays 0
