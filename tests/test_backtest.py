@@ -295,6 +295,40 @@ def test_the_pilot_ratio_scales_every_draw_of_a_demand_scale() -> None:
     assert draws[0]["inflows.1.demand.level_persons_per_month"] == pytest.approx(30000)  # ratio 1 by default
 
 
+def test_the_asylum_pilot_scales_every_chance_to_file_by_observed_over_simulated() -> None:
+    from corridor.backtest.pilot import application_ratio, scaled_draws
+    from corridor.backtest.simulated import RunValues
+
+    rows = pd.DataFrame(
+        {
+            "series": ["comar_asylum_applications"] * 2
+            + ["mx_irregular_events", "comar_asylum_applications"],
+            "breakdown": ["", "", "nationality=Cuba", ""],
+        }
+    )
+    # Two fit rows of COMAR (a half-year and a month), other series ignored, a request row after.
+    pilot = RunValues(
+        "2022-09",
+        -1,
+        simulated=np.array([20000.0, 4000.0, 100.0, 5000.0]),
+        observed=np.array([58642.0, 9740.0, 900.0, 99999.0]),
+        codes=np.zeros(4, dtype=np.int8),
+        change=np.zeros(4, dtype=bool),
+    )
+    ratio = application_ratio(pilot, rows, n_fit=3)
+    assert ratio == pytest.approx((58642 + 9740) / 24000)  # the request row is not read
+    assert application_ratio(pilot, rows.assign(series="mx_returns"), n_fit=3) == 1.0  # no COMAR row
+    sc = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")
+    path = "policy.asylum.application_probability_per_day"
+    draw = scaled_draws(sc, [{f"{path}.default": 0.05}], {}, {}, application=2.0)[0]
+    assert draw[f"{path}.default"] == pytest.approx(0.1)  # the draw's own value, scaled
+    assert draw[f"{path}.Guatemala"] == pytest.approx(0.02)  # the scenario's, scaled
+    assert scaled_draws(sc, [{f"{path}.default": 0.8}], {}, {}, application=2.0)[0][f"{path}.default"] == 1.0
+    assert f"{path}.default" not in scaled_draws(sc, [{}], {}, {})[0]  # ratio 1: untouched
+    applied = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml", draw)
+    assert applied.policy.asylum.application_probability_per_day == {"default": 0.1, "Guatemala": 0.02}
+
+
 def test_a_forecast_file_takes_corridor_rows_and_ets_where_corridor_has_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

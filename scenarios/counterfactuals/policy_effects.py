@@ -6,9 +6,9 @@ For each policy, runs mexico-2018-2024 and its counterfactual over the same seed
 random numbers, ``corridor.report.comparison.compare``) around the policy's date, for each
 draw the backtest kept at the last origin before the policy (its posterior: the prior draws of
 ``backtests/mexico-2018-2024/backtest.json`` closest to the data before that origin, with the
-demand scales and interdiction factors its pilots fitted; ``scores.parquet``). Writes
-``backtests/mexico-2018-2024/policy_effects.csv``: per policy and month, the simulated US
-Border Patrol encounters (of the simulated nationalities: Mexican nationals are not
+demand scales, interdiction factors and asylum application ratio its pilots fitted;
+``scores.parquet``). Writes ``backtests/mexico-2018-2024/policy_effects.csv``: per policy and
+month, the simulated US Border Patrol encounters (of the simulated nationalities: Mexican nationals are not
 simulated) with the policy and without it, and the paired difference (median and 5-95% over
 the kept draws and the seeds: the interval is over the posterior and the seeds). Within a
 draw both runs use the same persons per agent, so that they are identical before the
@@ -57,9 +57,8 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     """The overrides of each draw the backtest kept at ``origin`` (at most ``draws`` of them),
     run from ``start`` to the end of ``end`` with inputs cut at the origin."""
     info = json.loads((SCORES.parent / "backtest.json").read_text(encoding="utf-8"))
-    scores = pd.read_parquet(
-        SCORES, columns=["origin", "demand_scale_ratios", "interdiction_factors", "kept_draws"]
-    )
+    columns = ["origin", "demand_scale_ratios", "interdiction_factors", "application_ratio", "kept_draws"]
+    scores = pd.read_parquet(SCORES, columns=columns)
     fitted = scores.loc[scores["origin"] == origin].iloc[0]
     ratios, factors = (json.loads(fitted[c]) for c in ("demand_scale_ratios", "interdiction_factors"))
     sc = load_scenario(SCENARIO)
@@ -71,7 +70,12 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
         "horizon.end": f"{last:%Y-%m-%d}",
         "inputs_cutoff": f"{origin}-01",
     }
-    return [{**draw, **window} for draw in scaled_draws(sc, kept, pilot_draw(sc), ratios, factors)]
+    return [
+        {**draw, **window}
+        for draw in scaled_draws(
+            sc, kept, pilot_draw(sc), ratios, factors, float(fitted["application_ratio"])
+        )
+    ]
 
 
 def _scale(overrides: dict[str, object], agents: int) -> float:

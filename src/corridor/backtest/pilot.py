@@ -17,6 +17,13 @@ nationality's ``behaviour.interdiction_factor`` (:func:`interdiction_factors`): 
 checkpoint hazard that turns the pilot's caught share, Mexico's events / (Mexico's events + US
 encounters), into the observed one, taking the share as 1 - exp(-hazard). A second pilot, with
 those factors, gives the demand scales.
+
+How often people waiting at a town with a COMAR office file for asylum is a third quantity no
+prior pins down (its prior spans a factor of 40, and COMAR's one monthly total weighs little in
+the rejection distance among a hundred nationality rows). A last pilot, with the factors and the
+scales, fits it the same way (:func:`application_ratio`): every nationality's
+``policy.asylum.application_probability_per_day`` times observed / simulated COMAR applications
+over the fit months.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ MAX_FACTOR = 10.0
 _SHARE_BOUNDS = (0.02, 0.98)
 #: The dotted path of a nationality's interdiction factor.
 FACTOR_PATH = "behaviour.interdiction_factor.{}"
+#: The series that measures how often people file for asylum in Mexico (a national total).
+ASYLUM_SERIES = "comar_asylum_applications"
+#: The dotted path of the daily chance to file for asylum (keyed by nationality).
+APPLICATION_PATH = "policy.asylum.application_probability_per_day"
 
 
 def demand_scales(scenario: Scenario) -> dict[str, list[str]]:
@@ -65,15 +76,23 @@ def pilot_draw(scenario: Scenario) -> dict[str, float]:
     return {path: prior_quantiles(prior, [0.5])[0] for path, prior in scenario.priors.items()}
 
 
-def _fit_sums(pilot: RunValues, rows: pd.DataFrame, n_fit: int, origin: str | None) -> pd.DataFrame:
-    """Observed and simulated sums of the fit rows of :data:`SCALE_SERIES` by nationality label
-    and series; with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
-    fit = rows.iloc[:n_fit]
-    usable = fit["series"].isin(SCALE_SERIES).to_numpy() & np.isfinite(pilot.observed[:n_fit])
+def _recent(pilot: RunValues, fit: pd.DataFrame, series: tuple[str, ...], origin: str | None) -> np.ndarray:
+    """Which of the fit rows ``fit`` belong to ``series``, have an observed and a simulated value
+    and (with ``origin``, YYYY-MM) fall in the :data:`SCALE_MONTHS` months before the origin."""
+    n_fit = len(fit)
+    usable: np.ndarray = fit["series"].isin(series).to_numpy() & np.isfinite(pilot.observed[:n_fit])
     usable &= np.isfinite(pilot.simulated[:n_fit])
     if origin is not None:
         since = (pd.Period(origin, freq="M") - SCALE_MONTHS).start_time
         usable &= (pd.to_datetime(fit["period_start"]) >= since).to_numpy()
+    return usable
+
+
+def _fit_sums(pilot: RunValues, rows: pd.DataFrame, n_fit: int, origin: str | None) -> pd.DataFrame:
+    """Observed and simulated sums of the fit rows of :data:`SCALE_SERIES` by nationality label
+    and series; with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
+    fit = rows.iloc[:n_fit]
+    usable = _recent(pilot, fit, SCALE_SERIES, origin)
     frame = pd.DataFrame(
         {
             "nationality": fit["breakdown"].map(_nationality_label).to_numpy()[usable],
@@ -133,6 +152,25 @@ def interdiction_factors(
     return out
 
 
+def application_ratio(pilot: RunValues, rows: pd.DataFrame, n_fit: int) -> float:
+    """Observed / simulated COMAR applications (:data:`ASYLUM_SERIES`) over all the fit rows,
+    within :data:`MAX_FACTOR` either way; 1 without such rows.
+
+    All of them, not only the last months': COMAR's counts are sparse (years, half-years, a few
+    months), so the last months before an origin rarely hold one."""
+    usable = _recent(pilot, rows.iloc[:n_fit], (ASYLUM_SERIES,), None)
+    if not usable.any():
+        return 1.0
+    observed = float(pilot.observed[:n_fit][usable].sum())
+    simulated = float(pilot.simulated[:n_fit][usable].sum())
+    return float(np.clip(max(observed, 1.0) / max(simulated, 1.0), 1 / MAX_FACTOR, MAX_FACTOR))
+
+
+def application_paths(scenario: Scenario) -> list[str]:
+    """The dotted paths of every nationality's daily chance to file for asylum (``default`` too)."""
+    return [f"{APPLICATION_PATH}.{key}" for key in scenario.policy.asylum.application_probability_per_day]
+
+
 def factor_overrides(scenario: Scenario, factors: Mapping[str, float]) -> dict[str, float]:
     """The overrides that multiply each nationality's interdiction factor by ``factors``."""
     keyed = scenario.behaviour.interdiction_factor
@@ -148,19 +186,27 @@ def scaled_draws(
     pilot: Mapping[str, float],
     ratios: Mapping[str, float],
     factors: Mapping[str, float] | None = None,
+    application: float = 1.0,
 ) -> list[dict[str, Any]]:
-    """Each draw with every demand scale multiplied by its nationality's ratio (the draw's own
-    value where the priors vary it, else the pilot's or the scenario's), and the interdiction
-    factors of :func:`factor_overrides` (``factors``: nationality -> multiplier)."""
+    """Each draw with every demand scale multiplied by its nationality's ratio, the interdiction
+    factors of :func:`factor_overrides` (``factors``: nationality -> multiplier), and every daily
+    chance to file for asylum times ``application`` (at most 1). A value multiplied is the draw's
+    own where the priors vary it, else the pilot's or the scenario's."""
     data = scenario.model_dump(by_alias=True)
     fitted = factor_overrides(scenario, factors or {})
     scales = demand_scales(scenario)
+
+    def base(draw: Mapping[str, Any], path: str) -> float:
+        return float(draw.get(path, pilot.get(path, get_path(data, path))))
+
     out = []
     for draw in draws:
         changed = {**draw, **fitted}
         for nationality, paths in scales.items():
             for path in paths:
-                base = draw.get(path, pilot.get(path, get_path(data, path)))
-                changed[path] = float(base) * ratios.get(nationality, 1.0)
+                changed[path] = base(draw, path) * ratios.get(nationality, 1.0)
+        if application != 1.0:
+            for path in application_paths(scenario):
+                changed[path] = min(base(draw, path) * application, 1.0)
         out.append(changed)
     return out

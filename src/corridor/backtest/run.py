@@ -36,6 +36,7 @@ from corridor.backtest.origins import (
 )
 from corridor.backtest.parts import policy_regressors
 from corridor.backtest.pilot import (
+    application_ratio,
     demand_scales,
     factor_overrides,
     interdiction_factors,
@@ -209,7 +210,7 @@ def run_backtest(
     computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
     info["compute_last_call"] = {
         "origins": len(computed),
-        "simulations": len(computed) * (draws + (CATCH_ROUNDS + 1 if demand_scales(sc) else 0)),  # + pilots
+        "simulations": len(computed) * (draws + (CATCH_ROUNDS + 2 if demand_scales(sc) else 0)),  # + pilots
         "workers": workers if workers is not None else os.cpu_count(),
         "wall_seconds": round(time.perf_counter() - computing, 1),
     }
@@ -349,7 +350,9 @@ def _compute(
     failed: list[str] = []
     done: list[str] = []
     with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
-        ratios, factors = _pilot_ratios(sc, scenario, origins, work, info, rules, executor, progress)
+        ratios, factors, application = _pilot_ratios(
+            sc, scenario, origins, work, info, rules, executor, progress
+        )
         tasks = [
             RunTask(
                 str(scenario),
@@ -365,7 +368,14 @@ def _compute(
             )
             for label, entry in work.items()
             for i, draw in enumerate(
-                scaled_draws(sc, prior, pilot_draw(sc), ratios.get(label, {}), factors.get(label, {}))
+                scaled_draws(
+                    sc,
+                    prior,
+                    pilot_draw(sc),
+                    ratios.get(label, {}),
+                    factors.get(label, {}),
+                    application.get(label, 1.0),
+                )
             )
         ]
         for finished in iter_many(
@@ -383,6 +393,7 @@ def _compute(
                 scored = _finish_origin(entry, observations, rules, info)
                 scored["demand_scale_ratios"] = json.dumps(ratios.get(task.origin, {}), sort_keys=True)
                 scored["interdiction_factors"] = json.dumps(factors.get(task.origin, {}), sort_keys=True)
+                scored["application_ratio"] = application.get(task.origin, 1.0)
                 write_atomically(_partition(target, task.origin), partial(_to_parquet, scored))
                 done.append(task.origin)
     if failed:
@@ -393,7 +404,8 @@ def _compute(
     return tuple(sorted(done))
 
 
-#: Pilot rounds fitting the interdiction factors (then one more pilot fits the demand scales):
+#: Pilot rounds fitting the interdiction factors (then one pilot fits the demand scales, and one
+#: the daily chance to file for asylum):
 #: one round leaves the caught share about halfway (people released are caught again, so
 #: Mexico's events grow faster than the hazard); a second one reaches it within seed noise.
 CATCH_ROUNDS = 2
@@ -408,13 +420,15 @@ def _pilot_ratios(
     rules: tuple[Rule, ...],
     executor: Executor,
     progress: Progress | None,
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, float]]:
     """Per origin, each nationality's interdiction factor from :data:`CATCH_ROUNDS` pilot runs at
     the priors' medians, then each demand scale's observed/simulated ratio from one more pilot with
-    those factors (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules."""
+    those factors, then the ratio of the daily chance to file for asylum from a last pilot with
+    the factors and scales (:mod:`corridor.backtest.pilot`); nothing for a scenario without
+    demand rules."""
     scales = demand_scales(sc)
     if not scales:
-        return {}, {}
+        return {}, {}, {}
     horizons, seed = int(info["horizons"]), int(info["seed"])
     pilot = pilot_draw(sc)
     labels = [(o, f"{o:%Y-%m}") for o in origins]
@@ -450,7 +464,16 @@ def _pilot_ratios(
             for _, label in labels
         }
     with_factors = {label: {**pilot, **factor_overrides(sc, factors[label])} for _, label in labels}
-    return fit(run_pilots(with_factors, "pilots (scale)"), scale_ratios), factors
+    ratios = fit(run_pilots(with_factors, "pilots (scale)"), scale_ratios)
+    scaled = {
+        label: scaled_draws(sc, [pilot], pilot, ratios[label], factors[label])[0] for _, label in labels
+    }
+    asylum_runs = run_pilots(scaled, "pilots (asylum)")
+    application = {
+        label: application_ratio(run, work[label].rows, work[label].n_fit)
+        for (_, label), run in zip(labels, asylum_runs, strict=True)
+    }
+    return ratios, factors, application
 
 
 def _to_parquet(frame: pd.DataFrame, fh: Any) -> None:
