@@ -220,7 +220,8 @@ def venezuelans_by_two_routes(**overland: Any) -> corridor.Scenario:
 
 
 def test_darien_counts_enter_mexico_two_weeks_later_and_the_larger_count_is_taken() -> None:
-    assert inflows.DARIEN_LAG_DAYS == 14  # the figures below assume it
+    sc = venezuelans_by_two_routes(upstream_share=0.5)
+    assert sc.darien_lag_days == 14  # the default; the figures below assume it
     observed = counts_frame(
         {
             ("darien_crossings", "2021-05"): 3100.0,  # 100 a day
@@ -233,13 +234,17 @@ def test_darien_counts_enter_mexico_two_weeks_later_and_the_larger_count_is_take
             (HN, "2021-09"): 100.0,
         }
     )
-    got = derive_inflows(venezuelans_by_two_routes(upstream_share=0.5), observed)
+    got = derive_inflows(sc, observed)
     overland = got[got["inflow"] == 3].set_index("month")["persons"]
     # June: 1-14 from Darien 18-31 May, 15-30 from 1-16 June; July: Honduras' 5,000 is larger
     # than Darien's 2,800 (17-30 June); August: 1,700 (1-17 August); September: Darien only in
     # part (its September is unknown), so Honduras' 100.
     expected = [14 * 100 + 16 * 200, 5000.0, 17 * 100, 100.0]
     np.testing.assert_allclose(overland.to_numpy(), 0.5 * np.array(expected))
+    # The lag is the scenario's: with none, each month takes its own Darien count.
+    same_month = derive_inflows(sc.model_copy(update={"darien_lag_days": 0.0}), observed)
+    overland = same_month[same_month["inflow"] == 3].set_index("month")["persons"]
+    np.testing.assert_allclose(overland.to_numpy(), 0.5 * np.array([6000.0, 5000.0, 3100.0, 100.0]))
     # The air route is a second inflow of the same nationality, kept apart.
     air = got[got["inflow"] == 4]
     assert (air["nationality"] == "Venezuela").all() and (air["persons"] == 3000.0).all()

@@ -19,9 +19,10 @@ where ``upstream`` is the count the inflow names (``upstream:``), or the larger 
 - ``honduras``: Honduras' registered irregular entries of nationality n in m. Honduras to
   Mexico's southern border is roughly 1,000 km, a few days by bus, so the month of entry into
   Honduras is taken as the month of entry into Mexico (no lag). By nationality from January 2018.
-- ``darien``: Panama's count of Darien crossings of nationality n, moved :data:`DARIEN_LAG_DAYS`
-  later (each month's count is spread evenly over its days, shifted, and summed again by month;
-  a month only partly covered by known days is unknown). Monthly by nationality from January 2020.
+- ``darien``: Panama's count of Darien crossings of nationality n, moved the scenario's
+  ``darien_lag_days`` later (each month's count is spread evenly over its days, shifted, and
+  summed again by month; a month only partly covered by known days is unknown). Monthly by
+  nationality from January 2020.
 
 Each count misses part of the flow: people flying to Nicaragua are in Honduras' count but not
 Panama's, and Honduras registered few of those who came through the Darien in 2021 (Haitians:
@@ -77,14 +78,11 @@ FILL_MONTHS = 3
 #: Series read by ``us_encounters_next_month``: (series, geography, labels left out of the residual).
 _US = ("usbp_sw_encounters", "US Southwest land border", ("Mexico",))
 _MX = ("mx_irregular_events", "Mexico", ())
-#: Days from crossing the Darien to entering Mexico. An assumption: from the reception stations
-#: in Darien, people go by bus through Costa Rica, Nicaragua, Honduras and Guatemala to the
-#: Suchiate, about 2,500 km with stops and waits for money, one to three weeks; two weeks taken.
-DARIEN_LAG_DAYS = 14
-#: Counts ``upstream_entries`` reads: name -> (series, geography, days later they enter Mexico).
-UPSTREAM_COUNTS: dict[str, tuple[str, str, int]] = {
-    "honduras": ("hn_irregular_entries", "Honduras", 0),
-    "darien": ("darien_crossings", "Panama - Darien Gap", DARIEN_LAG_DAYS),
+#: Counts ``upstream_entries`` reads: name -> (series, geography). Darien crossings enter Mexico
+#: the scenario's ``darien_lag_days`` later; Honduras' entries the same month.
+UPSTREAM_COUNTS: dict[str, tuple[str, str]] = {
+    "honduras": ("hn_irregular_entries", "Honduras"),
+    "darien": ("darien_crossings", "Panama - Darien Gap"),
 }
 #: Rules that read observed data: each nationality is derived by at most one of them (two would
 #: each take the whole count). ``latent`` may be given more than once (a route each).
@@ -258,7 +256,7 @@ def _us_encounters_known(scenario: Scenario, index: int, tables: _Tables) -> pd.
     return known
 
 
-def lagged_months(counts: pd.Series, lag_days: int) -> pd.Series:
+def lagged_months(counts: pd.Series, lag_days: float) -> pd.Series:
     """Monthly counts moved ``lag_days`` later: each month's count spread evenly over its days,
     shifted, and summed by month again. Months not wholly covered by known days are dropped
     (the month after the last known one, and months beside gaps, get part of a month).
@@ -267,7 +265,7 @@ def lagged_months(counts: pd.Series, lag_days: int) -> pd.Series:
     ----------
     counts : Series
         Persons per month, indexed by monthly ``Period``; missing months are unknown.
-    lag_days : int
+    lag_days : float
         Days between the count and the entry into Mexico (0: the counts unchanged).
 
     Returns
@@ -310,7 +308,8 @@ def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Serie
     others = [n for n in scenario.nationalities if n != nationality]
     parts, problems = [], []
     for name in inflow.upstream:
-        series, geography, lag_days = UPSTREAM_COUNTS[name]
+        series, geography = UPSTREAM_COUNTS[name]
+        lag_days = scenario.darien_lag_days if name == "darien" else 0.0
         table = tables(series, geography)
         counts = lagged_months(_nationality_counts(table, nationality, others, ()), lag_days)
         if not counts.empty:
@@ -406,7 +405,6 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
 
 __all__ = [
     "CA4",
-    "DARIEN_LAG_DAYS",
     "UPSTREAM_COUNTS",
     "derive_inflows",
     "inputs_cutoff",

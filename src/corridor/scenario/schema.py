@@ -462,6 +462,13 @@ class Scenario(_Strict):
         "given the observed upstream inflows (2024-07-01 reads them through June 2024). Default: "
         "inputs_cutoff. Outcome series are still cut at inputs_cutoff.",
     )
+    darien_lag_days: NonNegative = Field(
+        default=14.0,
+        description="Days from crossing the Darien to entering Mexico: upstream_entries reading "
+        "'darien' moves Panama's monthly counts this many days later (an assumption: about 2,500 km "
+        "by bus through Costa Rica, Nicaragua, Honduras and Guatemala, with stops and waits for "
+        "money, one to three weeks).",
+    )
     demand_response: DemandResponse = Field(
         default_factory=DemandResponse,
         description="Deterrence: `elasticity` (>= 0; 0, the default, is off), `lag_days` (default 30) "
