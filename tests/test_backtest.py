@@ -263,6 +263,41 @@ def test_the_pilot_scales_each_nationality_by_observed_over_simulated() -> None:
     assert scale_ratios(pilot, rows, n_fit=2, nationalities=["Honduras"])["Honduras"] == 1.0
 
 
+def test_the_pilot_fits_the_level_and_the_caught_share_of_the_last_months_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from corridor.backtest import pilot as pilot_module
+    from corridor.backtest.simulated import RunValues
+
+    months = ["2019-03-01", "2019-04-01", "2019-05-01"]
+    rows = pd.DataFrame(
+        {
+            "series": ["mx_irregular_events"] * 3 + ["usbp_sw_encounters"] * 3,
+            "breakdown": ["nationality=Cuba"] * 3 + ["citizenship=Cuba"] * 3,
+            "period_start": months * 2,
+        }
+    )
+    # A rising flow: observed twice the pilot in March and April, four times in May; half the
+    # Cubans caught in Mexico in the pilot, a fifth observed in May.
+    pilot = RunValues(
+        "2019-06",
+        -1,
+        simulated=np.array([100.0, 100.0, 100.0, 100.0, 100.0, 100.0]),
+        observed=np.array([200.0, 200.0, 160.0, 200.0, 200.0, 640.0]),
+        codes=np.zeros(6, dtype=np.int8),
+        change=np.zeros(6, dtype=bool),
+    )
+    monkeypatch.setattr(pilot_module, "SCALE_MONTHS", 1)
+    monkeypatch.setattr(pilot_module, "CATCH_MONTHS", 1)
+    assert pilot_module.scale_ratios(pilot, rows, 6, ["Cuba"], "2019-06")["Cuba"] == pytest.approx(4.0)
+    factor = pilot_module.interdiction_factors(pilot, rows, 6, ["Cuba"], "2019-06")["Cuba"]
+    assert factor == pytest.approx(math.log(0.8) / math.log(0.5))
+    monkeypatch.setattr(pilot_module, "SCALE_MONTHS", 3)
+    assert pilot_module.scale_ratios(pilot, rows, 6, ["Cuba"], "2019-06")["Cuba"] == pytest.approx(1600 / 600)
+    monkeypatch.setattr(pilot_module, "SCALE_MONTHS", 2)
+    assert pilot_module.scale_ratios(pilot, rows, 6, ["Cuba"], "2019-06")["Cuba"] == pytest.approx(1200 / 400)
+
+
 def test_runs_start_history_months_before_the_origin_never_before_the_scenario() -> None:
     from corridor.backtest.run import _run_start
     from corridor.backtest.simulated import run_overrides

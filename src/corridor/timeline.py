@@ -612,24 +612,12 @@ def _deterrence(
 # --------------------------------------------------------------------------- compile
 
 
-def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
-    """Turn a scenario into per-day arrays on ``network``.
-
-    Raises
-    ------
-    ScenarioError
-        When the scenario names a place, state, nationality, facility, route or policy
-        field the network or the schema does not have.
-    """
-    net = network
-    dates = pd.date_range(scenario.horizon.start, scenario.horizon.end, freq="D")
-    nats = scenario.nationalities
-    n_days = len(dates)
-
-    arrivals = _arrivals(scenario, net, dates, nats)
-
-    # Policy segments: the initial policy, then one per event date (events before the
-    # horizon take effect on day 0; events after it are dropped).
+def _policy_segments(
+    scenario: Scenario, net: Network, nats: list[str], n_days: int
+) -> tuple[list[PolicyArrays], list[int], list[tuple[int, str]]]:
+    """The policy segments (the initial policy, then one per event date: events before the
+    horizon take effect on day 0, events after it are dropped), their first day indices, and
+    the (day index, name) of the events inside the horizon."""
     raw = scenario.policy.model_dump(by_alias=True)
     segments = [_policy_arrays(scenario.policy, scenario, net, nats, "policy")]
     segment_start = [0]
@@ -652,6 +640,26 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
             segment_start.append(day)
         if day > 0:
             event_days.append((day, event.name))
+    return segments, segment_start, event_days
+
+
+def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
+    """Turn a scenario into per-day arrays on ``network``.
+
+    Raises
+    ------
+    ScenarioError
+        When the scenario names a place, state, nationality, facility, route or policy
+        field the network or the schema does not have.
+    """
+    net = network
+    dates = pd.date_range(scenario.horizon.start, scenario.horizon.end, freq="D")
+    nats = scenario.nationalities
+    n_days = len(dates)
+
+    arrivals = _arrivals(scenario, net, dates, nats)
+
+    segments, segment_start, event_days = _policy_segments(scenario, net, nats, n_days)
     segment_of_day = (np.searchsorted(segment_start, np.arange(n_days), side="right") - 1).astype(np.int16)
 
     # Deterrence: fewer set out, a lag after enforcement rises (elasticity 0: arrivals untouched).

@@ -44,8 +44,11 @@ from corridor.scenario.paths import get_path
 SCALE_SERIES = ("mx_irregular_events", "usbp_sw_encounters")
 #: The adjustment of one pilot is bounded: at most this factor either way.
 MAX_RATIO = 50.0
-#: The scale is fitted to the last months before the origin: the level it forecasts from.
-SCALE_MONTHS = 3
+#: The scale is fitted to the last months before the origin: the level it forecasts from (the
+#: last month, as persistence's; 3 months lagged behind trends: docs/backtest.md).
+SCALE_MONTHS = 1
+#: The interdiction factors are fitted to the caught share of these last months.
+CATCH_MONTHS = 1
 #: A fitted interdiction factor is at most this factor either way from the pilot's.
 MAX_FACTOR = 10.0
 #: Caught shares are taken within these bounds (a share of 0 or 1 has no finite hazard).
@@ -76,23 +79,27 @@ def pilot_draw(scenario: Scenario) -> dict[str, float]:
     return {path: prior_quantiles(prior, [0.5])[0] for path, prior in scenario.priors.items()}
 
 
-def _recent(pilot: RunValues, fit: pd.DataFrame, series: tuple[str, ...], origin: str | None) -> np.ndarray:
+def _recent(
+    pilot: RunValues, fit: pd.DataFrame, series: tuple[str, ...], origin: str | None, months: int = 0
+) -> np.ndarray:
     """Which of the fit rows ``fit`` belong to ``series``, have an observed and a simulated value
-    and (with ``origin``, YYYY-MM) fall in the :data:`SCALE_MONTHS` months before the origin."""
+    and (with ``origin``, YYYY-MM) fall in the ``months`` months before the origin."""
     n_fit = len(fit)
     usable: np.ndarray = fit["series"].isin(series).to_numpy() & np.isfinite(pilot.observed[:n_fit])
     usable &= np.isfinite(pilot.simulated[:n_fit])
     if origin is not None:
-        since = (pd.Period(origin, freq="M") - SCALE_MONTHS).start_time
+        since = (pd.Period(origin, freq="M") - months).start_time
         usable &= (pd.to_datetime(fit["period_start"]) >= since).to_numpy()
     return usable
 
 
-def _fit_sums(pilot: RunValues, rows: pd.DataFrame, n_fit: int, origin: str | None) -> pd.DataFrame:
+def _fit_sums(
+    pilot: RunValues, rows: pd.DataFrame, n_fit: int, origin: str | None, months: int
+) -> pd.DataFrame:
     """Observed and simulated sums of the fit rows of :data:`SCALE_SERIES` by nationality label
-    and series; with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
+    and series; with ``origin`` (YYYY-MM), only rows of the ``months`` months before it."""
     fit = rows.iloc[:n_fit]
-    usable = _recent(pilot, fit, SCALE_SERIES, origin)
+    usable = _recent(pilot, fit, SCALE_SERIES, origin, months)
     frame = pd.DataFrame(
         {
             "nationality": fit["breakdown"].map(_nationality_label).to_numpy()[usable],
@@ -109,7 +116,7 @@ def scale_ratios(
 ) -> dict[str, float]:
     """Observed / simulated over each nationality's fit rows of :data:`SCALE_SERIES` (1 without
     rows); with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
-    sums = _fit_sums(pilot, rows, n_fit, origin).groupby(level=0).sum()
+    sums = _fit_sums(pilot, rows, n_fit, origin, SCALE_MONTHS).groupby(level=0).sum()
     by_nationality = dict(zip(sums.index, sums.to_numpy(dtype=float), strict=True))
     out = {}
     for nationality in nationalities:
@@ -125,14 +132,15 @@ def interdiction_factors(
     pilot: RunValues, rows: pd.DataFrame, n_fit: int, nationalities: list[str], origin: str | None = None
 ) -> dict[str, float]:
     """Per nationality, the factor on its checkpoint hazard that moves the pilot's caught share
-    to the observed one over the same fit rows as :func:`scale_ratios`.
+    to the observed one over the fit rows of :data:`SCALE_SERIES` (with ``origin``, YYYY-MM, only
+    those of the :data:`CATCH_MONTHS` months before it).
 
     The caught share is Mexico's events / (Mexico's events + US encounters) and is taken as
     1 - exp(-hazard), so the factor is log(1 - observed share) / log(1 - simulated share), with
     shares within 2-98% and the factor within :data:`MAX_FACTOR` either way. A nationality
     without both series in the fit months gets 1.
     """
-    sums = _fit_sums(pilot, rows, n_fit, origin)
+    sums = _fit_sums(pilot, rows, n_fit, origin, CATCH_MONTHS)
     by_key = dict(zip(sums.index, sums.to_numpy(dtype=float), strict=True))
     low, high = _SHARE_BOUNDS
     out = {}
