@@ -1,6 +1,7 @@
 """Seconds per simulated day of the Flee kernel on a real-format conflict with daily spawning.
 
     python benchmarks/flee_per_day.py [--label after] [--sizes 1e3 1e4 1e5 1e6]
+        [--kernel vectorised compiled]
         [--conflict tests/data/flee-conflict-mini] [--flee-python /tmp/flee-venv/bin/python
          --flee-sizes 1e3 1e4 --seeds 3]
 
@@ -133,9 +134,9 @@ def _paths(folder: Path) -> tuple[Path, Path, Path, Path]:
     )
 
 
-def run_corridor(folder: Path, seed: int, out: Path) -> dict[str, Any]:
+def run_corridor(folder: Path, seed: int, out: Path, kernel: str = "vectorised") -> dict[str, Any]:
     conflict = load_flee_conflict(*_paths(folder))
-    r = run_flee_conflict(conflict, seed=seed)
+    r = run_flee_conflict(conflict, seed=seed, kernel=kernel)
     ard = flee_ard(write_out_csv(r, out))
     return {
         "loop_cpu_seconds": r.loop_cpu_seconds,
@@ -143,6 +144,8 @@ def run_corridor(folder: Path, seed: int, out: Path) -> dict[str, Any]:
         "days": len(r.dates),
         "agents": int(r.agents[-1]),
         "ard": ard,
+        "kernel": r.kernel,
+        "setup_seconds": r.setup_seconds,
     }
 
 
@@ -166,6 +169,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1, help="runs per size and engine")
     ap.add_argument("--flee-python", help="a Python with flee==3.1 (a separate venv)")
     ap.add_argument("--flee-sizes", nargs="*", type=float, default=[1e3, 1e4])
+    ap.add_argument(
+        "--kernel",
+        nargs="+",
+        default=["vectorised"],
+        choices=["vectorised", "compiled"],
+        help="corridor's Flee kernel(s) to time (compiled: numba; its JIT is set-up, not timed)",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -177,21 +187,22 @@ def main() -> None:
         for size in args.sizes:
             n = int(size)
             folder = scaled_copy(args.conflict, n / base, tmp / f"c{n}")
-            engines = ["corridor"]
+            engines = [f"corridor-{k}" if k != "vectorised" else "corridor" for k in args.kernel]
             if args.flee_python and size in args.flee_sizes:
                 engines.append("flee")
             for engine in engines:
                 for seed in range(args.seeds):
                     out = tmp / f"out-{engine}-{n}-{seed}"
                     out.mkdir()
-                    if engine == "corridor":
-                        rec = run_corridor(folder, seed, out)
+                    if engine.startswith("corridor"):
+                        kernel = engine.partition("-")[2] or "vectorised"
+                        rec = run_corridor(folder, seed, out, kernel)
                     else:
                         rec = run_flee(args.flee_python, folder, seed, out, script)
                     rec.update(
                         bench="flee-per-day",
                         engine=engine,
-                        label=args.label if engine == "corridor" else "flee-3.1",
+                        label=args.label if engine.startswith("corridor") else "flee-3.1",
                         conflict=args.conflict.name,
                         target_agents=n,
                         seed=seed,
@@ -225,13 +236,13 @@ def _table(records: list[dict[str, Any]]) -> None:
             f"| {statistics.mean(r['ard']['rescaled'] for r in rs):.4f} "
             f"| {statistics.mean(r['ard']['normal'] for r in rs):.4f} | {len(rs)} |"
         )
-        if engine == "corridor":
+        if engine.startswith("corridor"):
             fl = [r for r in records if r["engine"] == "flee" and r["target_agents"] == n]
             if fl:
                 ratio = statistics.mean(r["loop_cpu_seconds"] for r in fl) / statistics.mean(
                     r["loop_cpu_seconds"] for r in rs
                 )
-                print(f"| ratio Flee/corridor CPU | | | {ratio:.1f}x | | | | |")
+                print(f"| ratio Flee/{engine} CPU | | | {ratio:.1f}x | | | | |")
 
 
 if __name__ == "__main__":

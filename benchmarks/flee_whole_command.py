@@ -2,12 +2,16 @@
 
     python benchmarks/flee_whole_command.py [--conflict tests/data/flee-conflict-300]
         [--repeats 3] [--flee-python /tmp/flee-venv/bin/python] [--label after]
+        [--kernel vectorised compiled compiled-cold]
 
 Runs, in fresh processes and alternating engines:
 
-* ``corridor flee run INPUT_CSV SOURCE_DATA SIM_PERIOD SIMSETTING --out DIR --seed S``: the
-  console script of corridor's environment (``--corridor``, default the ``corridor`` beside
-  this interpreter);
+* ``corridor flee run INPUT_CSV SOURCE_DATA SIM_PERIOD SIMSETTING --out DIR --seed S --kernel K``:
+  the console script of corridor's environment (``--corridor``, default the ``corridor``
+  beside this interpreter), once per ``--kernel``: ``vectorised`` (engine ``corridor``),
+  ``compiled`` (numba, engine ``corridor-compiled``; its cache in a folder warmed by one
+  untimed run first) and ``compiled-cold`` (an empty numba cache each run, so the JIT
+  compilation is timed);
 * Flee 3.1's whole run: a script doing what Flee's ``runscripts/run.py`` does (imports,
   reading the folder, the day loop, writing out.csv; ``FLEE_SCRIPT`` of
   ``benchmarks/flee_per_day.py``) with ``--flee-python`` (a Python with ``flee==3.1``, never
@@ -47,6 +51,12 @@ from corridor.flee.run import flee_ard  # noqa: E402
 from corridor.provenance import machine, versions  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "flee_whole_command.jsonl"
+#: --kernel choice -> engine name in the records
+KERNEL_ENGINES = {
+    "vectorised": "corridor",
+    "compiled": "corridor-compiled",
+    "compiled-cold": "corridor-compiled-cold",
+}
 _LOOP = re.compile(r"loop ([0-9.]+) s CPU")
 
 
@@ -59,11 +69,13 @@ def _paths(folder: Path) -> list[str]:
     ]
 
 
-def _timed(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
+def _timed(
+    argv: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run ``argv`` to the end; return it, the child's CPU seconds (user + sys) and wall seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - w0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -72,10 +84,29 @@ def _timed(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], float, fl
     return proc, cpu, wall
 
 
-def run_corridor(corridor: str, folder: Path, seed: int, out: Path) -> dict[str, Any]:
-    """``corridor flee run`` on ``folder``; out.csv in ``out``."""
-    argv = [corridor, "flee", "run", *_paths(folder), "--out", str(out), "--seed", str(seed)]
-    proc, cpu, wall = _timed(argv)
+def run_corridor(
+    corridor: str,
+    folder: Path,
+    seed: int,
+    out: Path,
+    kernel: str = "vectorised",
+    numba_cache: Path | None = None,
+) -> dict[str, Any]:
+    """``corridor flee run`` on ``folder`` with ``kernel``; out.csv in ``out``."""
+    argv = [
+        corridor,
+        "flee",
+        "run",
+        *_paths(folder),
+        "--out",
+        str(out),
+        "--seed",
+        str(seed),
+        "--kernel",
+        kernel,
+    ]
+    env = None if numba_cache is None else {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache)}
+    proc, cpu, wall = _timed(argv, env)
     loop = _LOOP.search(proc.stdout)
     return {"cpu_seconds": cpu, "wall_seconds": wall, "loop_cpu_seconds": float(loop[1]) if loop else None}
 
@@ -102,9 +133,16 @@ def main() -> None:
     ap.add_argument("--corridor", default=str(Path(sys.executable).parent / "corridor"))
     ap.add_argument("--flee-python", help="a Python with flee==3.1 (a separate venv); omit: corridor only")
     ap.add_argument("--label", default="after", help="which corridor this measures (before/after)")
+    ap.add_argument(
+        "--kernel",
+        nargs="+",
+        default=["vectorised"],
+        choices=list(KERNEL_ENGINES),
+        help="corridor's Flee kernel(s); compiled: numba cache warm, compiled-cold: an empty cache each run",
+    )
     args = ap.parse_args()
     folder = args.conflict.resolve()
-    engines = ["corridor"] + (["flee"] if args.flee_python else [])
+    engines = [KERNEL_ENGINES[k] for k in args.kernel] + (["flee"] if args.flee_python else [])
     flee_version = None
     if args.flee_python:
         flee_version = subprocess.run(
@@ -119,19 +157,27 @@ def main() -> None:
         tmp = Path(tmp_name)
         script = tmp / "run_flee.py"
         script.write_text(FLEE_SCRIPT)
+        warm_cache = tmp / "numba-cache"
+        if "compiled" in args.kernel:  # one untimed run fills numba's cache
+            run_corridor(args.corridor, folder, 0, tmp / "warm-up", "compiled", warm_cache)
         for seed in range(args.repeats):
             for engine in engines:  # alternating, so that a change in the machine's load hits both
                 out = tmp / f"{engine}-{seed}"
                 load = os.getloadavg()[0]
                 if engine == "corridor":
                     rec = run_corridor(args.corridor, folder, seed, out)
+                elif engine == "corridor-compiled":
+                    rec = run_corridor(args.corridor, folder, seed, out, "compiled", warm_cache)
+                elif engine == "corridor-compiled-cold":
+                    cold = tmp / f"numba-cache-cold-{seed}"  # empty: numba compiles in this run
+                    rec = run_corridor(args.corridor, folder, seed, out, "compiled", cold)
                 else:
                     rec = run_flee(args.flee_python, script, folder, seed, out)
                 out_csv = out / "out.csv"
                 rec.update(
                     bench="flee-whole-command",
                     engine=engine,
-                    label=args.label if engine == "corridor" else f"flee-{flee_version}",
+                    label=f"flee-{flee_version}" if engine == "flee" else args.label,
                     conflict=folder.name,
                     seed=seed,
                     days=len(out_csv.read_text().splitlines()) - 1,
@@ -171,10 +217,10 @@ def _table(records: list[dict[str, Any]], engines: list[str]) -> None:
             f"| {statistics.mean(resc):.4f} +- {statistics.pstdev(resc):.4f} "
             f"| {statistics.mean(r['ard']['normal'] for r in rs):.4f} |"
         )
-    if "flee" in med:
-        cpu = med["flee"]["cpu_seconds"] / med["corridor"]["cpu_seconds"]
-        wall = med["flee"]["wall_seconds"] / med["corridor"]["wall_seconds"]
-        print(f"\nFlee / corridor, whole command: {cpu:.1f}x CPU, {wall:.1f}x wall (medians)")
+    for engine in (e for e in engines if e != "flee" and "flee" in med):
+        cpu = med["flee"]["cpu_seconds"] / med[engine]["cpu_seconds"]
+        wall = med["flee"]["wall_seconds"] / med[engine]["wall_seconds"]
+        print(f"\nFlee / {engine}, whole command: {cpu:.1f}x CPU, {wall:.1f}x wall (medians)")
 
 
 if __name__ == "__main__":

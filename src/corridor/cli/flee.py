@@ -67,6 +67,12 @@ def flee_run_cmd(
     link_closures: Annotated[
         bool, typer.Option(help="Apply closures.csv's link closures (Flee 3.1 never does; off: as Flee).")
     ] = False,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            help="vectorised (NumPy), compiled (numba, agent by agent as Flee), or auto (compiled if numba)."
+        ),
+    ] = "auto",
 ) -> None:
     """Run a Flee 3.1 / FabFlee conflict as Flee's run.py does; write Flee's out.csv and print its ARD."""
     from corridor.flee.conflict import load_flee_conflict
@@ -85,7 +91,12 @@ def flee_run_cmd(
     bar.start("flee run", n_days)
     try:
         run = run_flee_conflict(
-            conflict, seed=seed, days=days, link_closures=link_closures, on_day=lambda _d: bar.advance(1)
+            conflict,
+            seed=seed,
+            days=days,
+            link_closures=link_closures,
+            kernel=kernel,
+            on_day=lambda _d: bar.advance(1),
         )
     finally:
         bar.finish()
@@ -93,7 +104,7 @@ def flee_run_cmd(
     ard = flee_ard(path)
     out.print(
         f"wrote {path}: {int(run.agents[-1]) if n_days else 0:,} agents, {n_days} days, "
-        f"loop {run.loop_cpu_seconds:.2f} s CPU; "
+        f"{run.kernel} kernel, loop {run.loop_cpu_seconds:.2f} s CPU; "
         f"ARD rescaled {ard['rescaled']:.4f}, normal {ard['normal']:.4f}",
         highlight=False,
         soft_wrap=True,

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +29,22 @@ from corridor.atomic import write_text_atomically
 from corridor.errors import FleeInputError
 from corridor.flee.conflict import FleeConflict
 from corridor.flee.kernel import _Kernel
+from corridor.flee.rules import FleeRules
 
-__all__ = ["FleeConflictRun", "flee_ard", "out_csv_text", "run_flee_conflict", "write_out_csv"]
+__all__ = [
+    "KERNELS",
+    "FleeConflictRun",
+    "flee_ard",
+    "out_csv_text",
+    "resolve_kernel",
+    "run_flee_conflict",
+    "write_out_csv",
+]
+
+#: The Flee kernels: NumPy over all agents at once, or numba agent by agent (corridor[fast]),
+#: or "auto": compiled when numba is installed.
+KERNELS = ("vectorised", "compiled", "auto")
+KernelChoice = Literal["vectorised", "compiled", "auto"]
 
 #: Flee's ``postprocessing/analysis.py`` rounds every error to this many digits.
 _ROUND = 4
@@ -59,6 +74,36 @@ class FleeConflictRun:
     loop_wall_seconds: float
     loop_cpu_seconds: float
     setup_seconds: float
+    kernel: str = "vectorised"  #: the kernel that ran: "vectorised" or "compiled"
+
+
+def resolve_kernel(kernel: str) -> str:
+    """The kernel to run for a choice of :data:`KERNELS`: "vectorised" or "compiled".
+
+    "auto" is "compiled" when numba imports (the ``fast`` extra) and "vectorised" otherwise;
+    "compiled" without a working numba is an error.
+    """
+    if kernel not in KERNELS:
+        raise FleeInputError(f"kernel: {kernel!r} is not one of {', '.join(KERNELS)}")
+    if kernel == "vectorised":
+        return kernel  # without importing numba (about 0.5 s)
+    try:
+        import numba  # noqa: F401
+    except ImportError as e:
+        if kernel == "auto":
+            return "vectorised"
+        raise FleeInputError(f"kernel: 'compiled' needs numba (pip install 'corridor[fast]'): {e}") from None
+    return "compiled"
+
+
+def _new_kernel(kind: str, conflict: FleeConflict, rules: FleeRules, rng: np.random.Generator) -> _Kernel:
+    """An empty kernel of ``kind`` ("vectorised" or "compiled") for ``conflict``."""
+    fnet = conflict.network
+    if kind == "compiled":
+        from corridor.flee.compiled import CompiledKernel  # imports numba (about 0.5 s)
+
+        return CompiledKernel(fnet, 0, rules, fnet.capacity, rng)
+    return _Kernel(fnet, 0, rules, fnet.capacity, rng)
 
 
 def _spawn_weights(
@@ -119,6 +164,7 @@ def run_flee_conflict(
     seed: int = 0,
     days: int | None = None,
     link_closures: bool = False,
+    kernel: KernelChoice | str = "vectorised",
     on_day: Callable[[int], None] | None = None,
 ) -> FleeConflictRun:
     """Run a Flee conflict with corridor's kernel, day by day as Flee's run.py does.
@@ -134,6 +180,9 @@ def run_flee_conflict(
     link_closures : bool
         Apply the ``link`` closures of closures.csv. Off by default because Flee 3.1 never
         applies them (a bug; see docs/flee.md), so that the results are Flee 3.1's.
+    kernel : {"vectorised", "compiled", "auto"}
+        The NumPy kernel, the numba one (Flee's agent-by-agent order; needs numba), or the
+        numba one when numba is installed. The run's ``kernel`` says which ran.
     on_day : callable, optional
         Called with each day index after it is simulated.
 
@@ -148,7 +197,8 @@ def run_flee_conflict(
         raise FleeInputError(f"conflicts.csv has fewer rows than the {n_days} days to simulate")
     rng = np.random.default_rng(seed)
     rules = replace(settings.rules, link_closures=link_closures)
-    k = _Kernel(fnet, 0, rules, fnet.capacity, rng)
+    kind = resolve_kernel(kernel)
+    k = _new_kernel(kind, conflict, rules, rng)
     if settings.conflict_spawn_decay:
         k.decay = settings.decay
         k.update_locations(0)
@@ -206,6 +256,7 @@ def run_flee_conflict(
         loop_wall_seconds=wall,
         loop_cpu_seconds=cpu,
         setup_seconds=setup,
+        kernel=kind,
     )
 
 
