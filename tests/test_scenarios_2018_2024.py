@@ -291,3 +291,21 @@ def test_late_2023_containment(timeline: Timeline) -> None:
     assert after.checkpoint_intensity["Chiapas"] == 2 * before.checkpoint_intensity["Chiapas"]
     assert after.raid_probability_per_day == 2 * before.raid_probability_per_day
     assert (before.bus_south_share, after.bus_south_share) == (0.3, 0.8)
+
+
+def test_a_later_policy_changes_nothing_before_its_date() -> None:
+    # Busing south from 28 December 2023 lowers later arrivals (deterrence); before that day
+    # the run with it and the run without it must be the same, re-entries included.
+    window = {"horizon.start": "2023-09-01", "horizon.end": "2024-03-31", "horizon.spin_up_days": 30}
+    runs = [
+        corridor.simulate(path, scale=100.0, overrides=window)
+        for path in (
+            SCENARIO,
+            REPO / "scenarios" / "counterfactuals" / "mexico-2018-2024-no-busing-2024.yaml",
+        )
+    ]
+    policy_day = runs[0].dates.get_loc(pd.Timestamp("2023-12-28"))
+    for metric in ("arrivals", "interdictions", "us_encounters"):
+        with_policy, without = (r.total(metric) for r in runs)
+        np.testing.assert_array_equal(with_policy[:policy_day], without[:policy_day], err_msg=metric)
+    assert not np.array_equal(runs[0].total("bused_south"), runs[1].total("bused_south"))

@@ -50,8 +50,26 @@ def test_constant_inflows_split_over_entry_places(
     assert honduras[network.place_id("El Ceibo (GT side)")] == pytest.approx(0.3 * RATES["Honduras"])
     assert np.count_nonzero(honduras) == 2
     # Re-entries use the nationality's entry shares.
-    cdf = t.entry_cdf[0]
+    cdf = t.entry_cdf[t.entry_month_of_day[0], 0]
     assert cdf[-1] == pytest.approx(1.0) and (np.diff(cdf) >= 0).all()
+
+
+def test_reentry_places_read_only_the_arrivals_before_the_month() -> None:
+    from corridor.timeline import REENTRY_WINDOW_DAYS, _entry_cdf
+
+    dates = pd.date_range("2021-01-01", "2021-12-31")
+    arrivals = np.zeros((dates.size, 1, 3))
+    arrivals[:, 0, 0] = 10.0  # everyone at place 0 ...
+    june = dates.get_loc(pd.Timestamp("2021-06-01"))
+    arrivals[june:, 0, 0], arrivals[june:, 0, 2] = 0.0, 5.0  # ... until a route shifts to place 2 in June
+    cdf, month_of_day = _entry_cdf(arrivals, dates)
+    assert cdf.shape == (12, 1, 3) and month_of_day[june] == 5 and month_of_day[june - 1] == 4
+    np.testing.assert_allclose(cdf[:6, 0], [[1.0, 1.0, 1.0]] * 6)  # January-June: place 0 only
+    np.testing.assert_allclose(cdf[6, 0], [610 / 760, 610 / 760, 1.0])  # July: April-May at 0, June at 2
+    assert REENTRY_WINDOW_DAYS <= 91 and cdf[9, 0, 0] == 0.0  # October: the window holds place 2 only
+    changed = arrivals.copy()
+    changed[dates.get_loc(pd.Timestamp("2021-09-15")) :, 0, 1] = 100.0  # a later change of routes ...
+    np.testing.assert_array_equal(_entry_cdf(changed, dates)[0][:9], cdf[:9])  # ... leaves the months before
 
 
 def test_entry_weights_are_normalised(scenario_data: dict[str, Any], network: corridor.Network) -> None:

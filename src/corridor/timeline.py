@@ -107,7 +107,10 @@ class Timeline:
     dates: pd.DatetimeIndex
     nationalities: list[str]
     arrivals_persons: F64  #: (day, nationality, place) persons entering
-    entry_cdf: F64  #: (nationality, place) cumulative entry shares, for re-entries
+    #: (month, nationality, place) cumulative entry shares for re-entries in each calendar month
+    #: of the horizon, from the arrivals before it (:func:`_entry_cdf`)
+    entry_cdf: F64
+    entry_month_of_day: npt.NDArray[np.int16]  #: per day: its row of ``entry_cdf``
     segments: list[PolicyArrays]
     segment_of_day: npt.NDArray[np.int16]
     event_days: list[tuple[int, str]]  #: (day index, event name), events inside the horizon
@@ -555,11 +558,36 @@ def _arrivals(scenario: Scenario, net: Network, dates: pd.DatetimeIndex, nats: l
     return arrivals
 
 
-def _entry_cdf(arrivals: F64) -> F64:
-    """Per nationality, the cumulative shares of the entry places (for re-entries)."""
-    entry_totals = arrivals.sum(axis=0)
-    entry_totals[entry_totals.sum(axis=1) == 0] = 1.0  # a nationality with no arrivals: any place
-    return np.cumsum(entry_totals, axis=1) / entry_totals.sum(axis=1, keepdims=True)
+#: Re-entrants come in through the entry places of their nationality's arrivals of these last days.
+REENTRY_WINDOW_DAYS = 91
+
+
+def _entry_cdf(arrivals: F64, dates: pd.DatetimeIndex) -> tuple[F64, npt.NDArray[np.int16]]:
+    """Per calendar month of the horizon and nationality, the cumulative shares of the entry
+    places re-entrants use, and each day's month row.
+
+    The shares are those of the nationality's arrivals in the :data:`REENTRY_WINDOW_DAYS` days
+    before the month (all days before it if none, the first day's in the first month, any place
+    if none at all). Only earlier days are read, so that a policy acting later (deterrence
+    changes later arrivals) cannot change who re-enters where before it.
+    """
+    starts = np.union1d([0], np.flatnonzero(np.asarray(dates.day == 1)))  # first day of each month
+    month_of_day = np.searchsorted(starts, np.arange(dates.size), side="right") - 1
+    cumulative = np.cumsum(arrivals, axis=0)  # (day, nationality, place): arrivals up to the day
+    out = np.empty((starts.size, *arrivals.shape[1:]))
+    for m, start in enumerate(starts):
+        if start == 0:
+            totals = arrivals[0].copy()
+        else:
+            before = cumulative[start - 1]
+            window = before - (
+                cumulative[start - 1 - REENTRY_WINDOW_DAYS] if start > REENTRY_WINDOW_DAYS else 0.0
+            )
+            empty = window.sum(axis=1) == 0
+            totals = np.where(empty[:, None], before, window)
+        totals[totals.sum(axis=1) == 0] = 1.0  # a nationality with no arrivals: any place
+        out[m] = np.cumsum(totals, axis=1) / totals.sum(axis=1, keepdims=True)
+    return out, month_of_day.astype(np.int16)
 
 
 def enforcement_index(policy: Policy, net: Network, fields: list[str]) -> float:
@@ -666,7 +694,7 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     index, demand_factor = _deterrence(scenario, net, segments, segment_of_day)
     if scenario.demand_response.elasticity != 0:
         arrivals *= demand_factor[:, None, None]
-    entry_cdf = _entry_cdf(arrivals)
+    entry_cdf, entry_month_of_day = _entry_cdf(arrivals, dates)
 
     dest_ids, dest_cdf = _place_weights(
         net,
@@ -701,6 +729,7 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
         nationalities=nats,
         arrivals_persons=arrivals,
         entry_cdf=entry_cdf,
+        entry_month_of_day=entry_month_of_day,
         segments=segments,
         segment_of_day=segment_of_day,
         event_days=event_days,

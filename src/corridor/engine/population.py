@@ -99,6 +99,10 @@ def create_population(timeline: Timeline, scale: float, rng: np.random.Generator
     """
     t = timeline
     counts = stochastic_round(t.arrivals_persons / scale, rng)  # (day, nationality, place)
+    # Each attribute from a stream of its own, in arrival order: the first k people's draws do
+    # not depend on how many arrive after them, so a policy that changes later arrivals (through
+    # deterrence) changes nothing before its date. ``spawn`` leaves ``rng`` where it was.
+    group_rng, destination_rng, bus_rng, minor_rng = rng.spawn(4)
     n_days, n_nat, n_places = counts.shape
     flat = counts.reshape(-1)
     block = np.repeat(np.arange(flat.size), flat)
@@ -109,20 +113,20 @@ def create_population(timeline: Timeline, scale: float, rng: np.random.Generator
 
     # Groups form among people entering together (same day, nationality and place);
     # sizes are geometric with the scenario's mean.
-    new_group = rng.random(n) < 1.0 / t.scenario.population.group_size_mean
+    new_group = group_rng.random(n) < 1.0 / t.scenario.population.group_size_mean
     if n:
         new_group[0] = True
         new_group[1:] |= block[1:] != block[:-1]
     group = (np.cumsum(new_group) - 1).astype(np.int32)
     n_groups = int(group[-1]) + 1 if n else 0
-    group_dest = np.searchsorted(t.destination_cdf, rng.random(n_groups), side="right")
-    group_bus_u = rng.random(n_groups)
+    group_dest = np.searchsorted(t.destination_cdf, destination_rng.random(n_groups), side="right")
+    group_bus_u = bus_rng.random(n_groups)
 
     offsets = np.zeros(n_days + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(counts.sum(axis=(1, 2)))
     return Population(
         nationality=nationality,
-        minor=rng.random(n) < t.minor_share,
+        minor=minor_rng.random(n) < t.minor_share,
         group=group,
         destination=np.minimum(group_dest, t.destinations.size - 1).astype(np.int8)[group],
         bus_access=group_bus_u[group] < t.bus_access_share[nationality],

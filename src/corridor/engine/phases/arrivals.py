@@ -16,8 +16,9 @@ def arrivals(sim: Simulation, day: int) -> None:
     due = pop.next_day[away] <= day
     again, sim.away = away[due], away[~due]
     if again.size:
-        # Re-entrants come in through their nationality's entry places.
-        cdf = sim.timeline.entry_cdf[pop.nationality[again]]
+        # Re-entrants come in through their nationality's recent entry places.
+        t = sim.timeline
+        cdf = t.entry_cdf[t.entry_month_of_day[day], pop.nationality[again]]
         u = sim.rng.random(again.size)
         pop.place[again] = (u[:, None] >= cdf).sum(axis=1).astype(np.int16)
     rows = np.concatenate([first, again])
