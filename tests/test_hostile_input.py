@@ -215,9 +215,11 @@ def test_a_malformed_document_is_a_scenario_error_or_a_scenario_never_a_crash(
 ) -> None:
     folder = tmp_path_factory.mktemp("malformed")
     (folder / "s.yaml").write_bytes(document)
-    start = time.perf_counter()
+    start = time.process_time()
     result = load_bounded(folder / "s.yaml")
-    assert time.perf_counter() - start < 3
+    # A guard against documents that blow up (aliases, nesting), not a speed test: CPU time,
+    # which a loaded machine does not inflate much, and far above a normal load's 0.1 s.
+    assert time.process_time() - start < 10
     if isinstance(result, ScenarioError):
         message = str(result)
         assert "s.yaml" in message.splitlines()[0]
