@@ -22,6 +22,7 @@ from corridor.flee.compiled import CompiledKernel
 from corridor.flee.conflict import FleeConflict
 from corridor.flee.rules import FleeRules
 from corridor.flee.run import flee_ard, out_csv_text, resolve_kernel, run_flee_conflict, write_out_csv
+from tests.test_flee import _write as write_flee_folder
 
 MINI = Path(__file__).parent / "data" / "flee-conflict-mini"
 
@@ -33,16 +34,7 @@ def mini() -> FleeConflict:
 
 
 def _write(folder: Path, locations: str, routes: str, closures: str = "") -> FleeNetwork:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "locations.csv").write_text(
-        "#name,region,country,gps_x,gps_y,location_type,conflict_date,pop/cap\n" + locations
-    )
-    (folder / "routes.csv").write_text("#name1,name2,distance,forced_redirection\n" + routes)
-    if closures:
-        (folder / "closures.csv").write_text(
-            "#closure_type,name1,name2,closure_start,closure_end\n" + closures
-        )
-    return load_flee_network(folder)
+    return load_flee_network(write_flee_folder(folder, locations, routes, closures))
 
 
 @dataclass
