@@ -80,7 +80,7 @@ def pilot_draw(scenario: Scenario) -> dict[str, float]:
 
 
 def _recent(
-    pilot: RunValues, fit: pd.DataFrame, series: tuple[str, ...], origin: str | None, months: int = 0
+    pilot: RunValues, fit: pd.DataFrame, series: tuple[str, ...], origin: str | None, months: int
 ) -> np.ndarray:
     """Which of the fit rows ``fit`` belong to ``series``, have an observed and a simulated value
     and (with ``origin``, YYYY-MM) fall in the ``months`` months before the origin."""
@@ -166,7 +166,7 @@ def application_ratio(pilot: RunValues, rows: pd.DataFrame, n_fit: int) -> float
 
     All of them, not only the last months': COMAR's counts are sparse (years, half-years, a few
     months), so the last months before an origin rarely hold one."""
-    usable = _recent(pilot, rows.iloc[:n_fit], (ASYLUM_SERIES,), None)
+    usable = _recent(pilot, rows.iloc[:n_fit], (ASYLUM_SERIES,), origin=None, months=0)
     if not usable.any():
         return 1.0
     observed = float(pilot.observed[:n_fit][usable].sum())
