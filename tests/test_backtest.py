@@ -154,6 +154,7 @@ def test_a_forecast_reads_nothing_at_or_after_its_origin(
     assert set(honest["method"]) == {
         "corridor",
         "corridor_adjusted",
+        "corridor_anchored",
         "persistence",
         "mean3",
         "seasonal_naive",
@@ -446,6 +447,58 @@ def test_the_adjusted_forecast_learns_bias_and_spread_from_the_fit_months_only()
     assert np.median(draws) == pytest.approx(2000.0, rel=0.05)
     spread = np.std(np.log(draws))
     assert spread == pytest.approx(found.spread[key] * 2.0, rel=0.15)  # sqrt(horizon 4) = 2
+
+
+def test_the_anchored_forecast_starts_from_the_last_month_before_the_origin() -> None:
+    """corridor_anchored multiplies the runs by observed / simulated of the target's last monthly
+    fit row, widened by how that ratio moved over the fit months; a yearly row and the request's
+    own (future) observation play no part."""
+    from corridor.backtest.simulated import (
+        REQUEST_SOURCE,
+        Fitted,
+        RunValues,
+        _anchored,
+        fit_anchors,
+        fit_discrepancy,
+    )
+
+    months = pd.period_range("2019-01", periods=6, freq="M")
+    starts = [m.start_time for m in months] + [pd.Timestamp("2018-01-01"), pd.Timestamp("2019-07-01")]
+    ends = [m.end_time.normalize() for m in months] + [pd.Timestamp("2018-12-31"), pd.Timestamp("2019-07-31")]
+    n = len(starts)
+    rows = pd.DataFrame(
+        {
+            "series": ["usbp_sw_encounters"] * n,
+            "geography": ["US Southwest land border"] * n,
+            "breakdown": ["citizenship=Honduras"] * n,
+            "period_start": starts,
+            "period_end": ends,
+            "source": ["observed.csv"] * (n - 1) + [REQUEST_SOURCE],
+        }
+    )
+    # Observed over simulated grows by e^0.1 a month: 1.1, ..., 1.6 in June; the year is off by 5x.
+    log_ratio = 0.1 * np.arange(1, 7)
+    sim = np.full(n, 1000.0)
+    observed = np.concatenate([1000.0 * np.exp(log_ratio), [5000.0 * 12, 10.0**9]])
+    runs = [
+        RunValues("2019-07", d, sim.copy(), observed, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool))
+        for d in range(3)
+    ]
+    fitted = Fitted(distances=np.zeros(3), kept=np.array([0, 1, 2]), fit_rows_compared=n - 1)
+    anchors = fit_anchors(rows, runs, fitted)
+    key = ("usbp_sw_encounters", "US Southwest land border", "citizenship=Honduras")
+    month, error = anchors.last[key]
+    assert month == pd.Period("2019-06", freq="M")
+    assert error == pytest.approx(0.6)
+    assert anchors.drift["usbp_sw_encounters"][1] == pytest.approx(0.1)  # e(m + 1) - e(m), RMS
+    assert anchors.drift["usbp_sw_encounters"][3] == pytest.approx(0.3)
+    assert 5 not in anchors.drift["usbp_sw_encounters"]  # one pair only: too few
+    found = fit_discrepancy(rows, runs, fitted)
+    draws = _anchored(
+        np.full(3, 1000.0), key, pd.Period("2019-09", freq="M"), 3, anchors, found, np.random.default_rng(0)
+    )
+    assert np.median(draws) == pytest.approx(1000.0 * np.exp(0.6), rel=0.05)
+    assert np.std(np.log(draws)) == pytest.approx(0.3, rel=0.15)  # 3 months after June
 
 
 def test_the_pilot_fits_an_interdiction_factor_from_the_caught_share() -> None:

@@ -48,6 +48,7 @@ from corridor.backtest.scorecard import write_scorecard
 from corridor.backtest.scores import score_forecasts, summarise_scores
 from corridor.backtest.simulated import (
     ADJUSTED,
+    ANCHORED,
     RunTask,
     RunValues,
     corridor_forecast,
@@ -245,7 +246,7 @@ def _info(
         "seed": seed,
         "observed_files": observations.attrs.get("files", []),
         "held_out_from": observations.attrs.get("held_out_from"),
-        "methods": ["corridor", ADJUSTED, *METHODS],
+        "methods": ["corridor", ADJUSTED, ANCHORED, *METHODS],
         "fit": "ABC rejection: the `keep` of `draws` Latin-hypercube prior draws closest to the "
         "observations of the `fit_months` months before the origin (mean log error)",
         "versions": versions(),

@@ -219,12 +219,11 @@ class Discrepancy:
     pooled: dict[str, float]  #: per series, over every breakdown
 
 
-def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -> Discrepancy:
-    """The kept runs' log errors on the fit rows (counts only), by target.
-
-    Only observations of the fit months (before the origin) are read, so the adjustment
-    obeys the same rule as everything else a forecast at the origin uses.
-    """
+def _fit_errors(
+    rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted
+) -> tuple[pd.DataFrame, FloatArray, npt.NDArray[np.bool_]]:
+    """The fit rows, the kept runs' log error on each, log(observed / median simulated), and
+    which errors are usable (counts, both values positive)."""
     by_draw = {r.draw: r for r in runs}
     kept = [by_draw[int(d)] for d in fitted.kept]
     fit = (rows["source"] != REQUEST_SOURCE).to_numpy()
@@ -235,11 +234,25 @@ def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitte
         median = np.median(sims, axis=1)
         error = np.log(observed / median)
     usable = np.isfinite(error) & (observed > 0) & (median > 0) & (codes == 0) & ~change
-    keys = list(zip(rows["series"][fit], rows["geography"][fit], rows["breakdown"][fit], strict=True))
+    return rows[fit].reset_index(drop=True), error, usable
+
+
+def _target_key(row: Any) -> tuple[str, str, str]:
+    return (str(row[0]), str(row[1]), str(row[2]))
+
+
+def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -> Discrepancy:
+    """The kept runs' log errors on the fit rows (counts only), by target.
+
+    Only observations of the fit months (before the origin) are read, so the adjustment
+    obeys the same rule as everything else a forecast at the origin uses.
+    """
+    fit, error, usable = _fit_errors(rows, runs, fitted)
+    keys = zip(fit["series"], fit["geography"], fit["breakdown"], strict=True)
     groups: dict[tuple[str, str, str], list[float]] = {}
     for key, e, ok in zip(keys, error, usable, strict=True):
         if ok:
-            groups.setdefault((str(key[0]), str(key[1]), str(key[2])), []).append(float(e))
+            groups.setdefault(_target_key(key), []).append(float(e))
     bias = {k: float(np.mean(v)) for k, v in groups.items() if len(v) >= _MIN_FIT_POINTS}
     spread = {k: float(np.std(v, ddof=1)) for k, v in groups.items() if len(v) >= _MIN_FIT_POINTS}
     by_series: dict[str, list[float]] = {}
@@ -248,6 +261,91 @@ def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitte
         by_series.setdefault(k[0], []).extend(x - mean for x in v)
     pooled = {k: float(np.std(v, ddof=1)) for k, v in by_series.items() if len(v) >= _MIN_FIT_POINTS}
     return Discrepancy(bias=bias, spread=spread, pooled=pooled)
+
+
+#: The method name of corridor's forecast anchored at the last observed month
+#: (:func:`fit_anchors`): the simulations times observed / simulated of the target's last fit
+#: month, widened by how that ratio drifted over the fit months.
+ANCHORED = "corridor_anchored"
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Where the kept runs stood against the last observations before the origin."""
+
+    last: dict[tuple[str, str, str], tuple[pd.Period, float]]  #: target -> last fit month, log error
+    drift: dict[str, dict[int, float]]  #: series -> months ahead -> RMS change of the log error
+
+
+def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -> Anchors:
+    """Each target's log error in its last monthly fit row, and per series how far the log
+    error moved over h months inside the fit months (root mean square of e(m + h) - e(m) over
+    every target and month of the series with both; at least 3 pairs).
+
+    Only monthly rows count (a year's or a quarter's total is no month to anchor on). Only the
+    fit months are read: the anchor is the last month before the origin at the latest.
+    """
+    fit, error, usable = _fit_errors(rows, runs, fitted)
+    starts = pd.to_datetime(fit["period_start"]).dt.to_period("M")
+    ends = pd.to_datetime(fit["period_end"]).dt.to_period("M")
+    monthly = usable & (starts == ends).to_numpy()
+    by_target: dict[tuple[str, str, str], dict[pd.Period, float]] = {}
+    keys = zip(fit["series"], fit["geography"], fit["breakdown"], strict=True)
+    for key, month, e, ok in zip(keys, starts, error, monthly, strict=True):
+        if ok:
+            by_target.setdefault(_target_key(key), {})[month] = float(e)
+    last = {k: max(v.items()) for k, v in by_target.items()}
+    steps: dict[str, dict[int, list[float]]] = {}
+    for key, errors in by_target.items():
+        for month, e in errors.items():
+            for later, e_later in errors.items():
+                if later > month:
+                    ahead = (later - month).n
+                    steps.setdefault(key[0], {}).setdefault(ahead, []).append(e_later - e)
+    drift = {
+        series: {ahead: _rms(v) for ahead, v in by_ahead.items() if len(v) >= _MIN_FIT_POINTS}
+        for series, by_ahead in steps.items()
+    }
+    return Anchors(last=last, drift=drift)
+
+
+def _rms(values: list[float]) -> float:
+    return float(np.sqrt(np.mean(np.square(values))))
+
+
+def _drift(anchors: Anchors, found: Discrepancy, series: str, ahead: int) -> float:
+    """The spread of the log error ``ahead`` months after the anchor: the fit months' own where
+    they have it, else the furthest they have grown like a random walk's (sqrt of the months),
+    else the adjusted method's pooled spread, grown the same way."""
+    by_ahead = anchors.drift.get(series, {})
+    if ahead in by_ahead:
+        return by_ahead[ahead]
+    if by_ahead:
+        furthest = max(by_ahead)
+        return by_ahead[furthest] * float(np.sqrt(ahead / furthest))
+    return found.pooled.get(series, 0.0) * float(np.sqrt(ahead))
+
+
+def _anchored(
+    sim: FloatArray,
+    key: tuple[str, str, str],
+    month: pd.Period,
+    horizon: int,
+    anchors: Anchors,
+    found: Discrepancy,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """:data:`N_DRAWS <corridor.backtest.baselines.N_DRAWS>` draws of a simulated target for
+    ``month``, times observed / simulated of its last fit month, with a log-normal error of
+    :func:`_drift`'s spread; a target without a monthly fit row is :func:`_adjusted`'s."""
+    from corridor.backtest.baselines import N_DRAWS
+
+    if key not in anchors.last:
+        return _adjusted(sim, key, horizon, found, rng)
+    anchor_month, error = anchors.last[key]
+    spread = _drift(anchors, found, key[0], max((month - anchor_month).n, 1))
+    base = sim[np.arange(N_DRAWS) % sim.size]
+    return base * np.exp(error + spread * rng.standard_normal(N_DRAWS))
 
 
 def _adjusted(
@@ -303,6 +401,11 @@ def corridor_forecast(
     adjust_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
     adjusted_out: list[dict[str, Any]] = []
     adjusted_draws: list[FloatArray] = []
+    # The anchored method too (spawned after, so the adjusted method's stream is as before).
+    anchors = fit_anchors(rows, runs, fitted)
+    anchor_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # type: ignore[attr-defined]
+    anchored_out: list[dict[str, Any]] = []
+    anchored_draws: list[FloatArray] = []
     for req in requests.to_dict("records"):
         series, geography, breakdown = str(req["series"]), str(req["geography"]), str(req["breakdown"])
         kind = _kind(rules, series, geography, breakdown)
@@ -331,15 +434,20 @@ def corridor_forecast(
         assert values is not None
         how = HOW[kind].format(part=part, method=method)
         _append(out, draws, req, "corridor", values, how)
-        adjusted = values
+        adjusted = anchored = values
         if kind != "part":
             key = (series, geography, breakdown)
+            month = pd.Period(pd.Timestamp(req["period_start"]), freq="M")
             adjusted = _adjusted(sim, key, int(req["horizon"]), found, adjust_rng)
+            anchored = _anchored(sim, key, month, int(req["horizon"]), anchors, found, anchor_rng)
             if kind == "simulated+part":
-                adjusted = adjusted + adjust_rng.permutation(_as_draws(part_draws[key_part][0][h], N_DRAWS))
+                part_values = _as_draws(part_draws[key_part][0][h], N_DRAWS)
+                adjusted = adjusted + adjust_rng.permutation(part_values)
+                anchored = anchored + anchor_rng.permutation(part_values)
         _append(adjusted_out, adjusted_draws, req, ADJUSTED, adjusted, how + " (adjusted)")
-    table = pd.DataFrame(out + adjusted_out)
-    every = draws + adjusted_draws
+        _append(anchored_out, anchored_draws, req, ANCHORED, anchored, how + " (anchored)")
+    table = pd.DataFrame(out + adjusted_out + anchored_out)
+    every = draws + adjusted_draws + anchored_draws
     return table, (np.vstack(every) if every else np.empty((0, N_DRAWS)))
 
 
