@@ -230,6 +230,31 @@ def test_expelled_people_stay_and_try_again(run_small: RunSmall) -> None:
     assert_identity(res)
 
 
+@pytest.mark.usefixtures("checked_phases")
+def test_expelled_people_who_do_not_try_again_go_home(run_small: RunSmall) -> None:
+    """With ``expelled_retry_probability`` below 1, the expelled who do not stay go home (some come
+    back later): fewer repeat encounters per person who reached the border, about as the share says."""
+    data = with_border(base_scenario_data())
+    data["policy"]["us_outcome_shares"] = {"default": {"expelled": 0.9, "released": 0.1}}
+    data["policy"]["us_apprehension_probability"] = 1.0
+    data["behaviour"]["reentry_probability"] = {"default": 0.0}
+    per_person = {}
+    for retry in (1.0, 0.5):
+        data["behaviour"]["expelled_retry_probability"] = retry
+        res = run_small(data, agents=4000)
+        assert_identity(res)
+        first_tries = res.total("us_released").sum() + res.total("returned_home").sum()
+        per_person[retry] = res.total("us_encounters").sum() / first_tries
+        if retry == 1.0:
+            went_home = res.total("returned_home").sum()
+        else:
+            assert res.total("returned_home").sum() > went_home + 0.3 * res.total("us_expelled").sum()
+    # Each encounter is followed by another with 0.9 x retry (everyone met): 1 / (1 - 0.45) = 1.8
+    # encounters per person at 0.5, against up to 10 at 1 (less the few who give up).
+    assert per_person[0.5] == pytest.approx(1 / (1 - 0.45), rel=0.15)
+    assert per_person[1.0] > 2 * per_person[0.5]
+
+
 def test_river_crossing_deaths_follow_their_probability(run_small: RunSmall) -> None:
     data = with_border(base_scenario_data())
     data["hazards"]["river_crossing_death_probability"] = 1.0

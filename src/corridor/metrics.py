@@ -195,7 +195,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "trips_sea": "people who finished a sea crossing (counted at the place left)",
     "trips_trek": "people who finished a jungle or desert trek (counted at the place left)",
     "settled": "gave up the journey and stayed in Mexico (exit)",
-    "returned_home": "gave up and went home on their own (exit)",
+    "returned_home": "gave up and went home on their own, or went home after a Title 42 expulsion (exit)",
     "exits": "everyone who left the system that day (the sum of the exit flows)",
     "detention_capacity": "persons the detention stations at the place can hold under the day's policy",
     "shelter_capacity": "shelter places at the place",

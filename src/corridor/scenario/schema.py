@@ -315,6 +315,12 @@ class Behaviour(_Strict):
     border_crossing_probability_per_day: Probability = Field(
         description="Daily chance a person waiting at their northern border city crosses between ports."
     )
+    expelled_retry_probability: Probability = Field(
+        default=1.0,
+        description="Chance a group expelled to Mexico (Title 42) stays at the border city to cross "
+        "again; the others go home (exit returned_home) and may come back later with the re-entry "
+        "probability.",
+    )
     interdiction_factor: Keyed = Field(
         default_factory=lambda: {"default": 1.0},
         description="Per nationality: multiplier of the checkpoint hazard and of the raid rate (how its "

@@ -13,9 +13,10 @@ travel permit and is admitted on reaching it.
 The others cross between ports with a daily probability; the river or desert kills with
 ``river_crossing_death_probability``; the Border Patrol meets the rest with
 ``us_apprehension_probability`` (else ``us_evaded``). An encounter ends, by nationality's
-shares, in release (exit), removal (exit, possible re-entry), expulsion to Mexico (they stay
-at the city and soon try again: Title 42) or, in MPP cities, return under MPP to wait for a
-hearing (elsewhere that share is released). At the hearing, relief (exit ``us_released``)
+shares, in release (exit), removal (exit, possible re-entry), expulsion to Mexico (Title 42:
+with ``expelled_retry_probability`` they stay at the city and soon try again, else they go home,
+exit ``returned_home``, possibly to come back like the removed) or, in MPP cities, return under
+MPP to wait for a hearing (elsewhere that share is released). At the hearing, relief (exit ``us_released``)
 or removal; people give up waiting with ``abandon_probability_per_day``.
 """
 
@@ -184,6 +185,11 @@ def us_outcomes(sim: Simulation, day: int, encountered: np.ndarray, key: np.uint
     if expelled.size:
         sim.recorder.add(day, "us_expelled", pop.place[expelled], pop.nationality[expelled])
         count_attempt(pop, expelled)
+        retry = sim.timeline.scenario.behaviour.expelled_retry_probability
+        if retry < 1.0:  # else everyone stays, with no draw (runs without the setting are as before)
+            stays = group_uniform(pop.group[expelled], new_key(sim.rng)) < retry
+            sim.leave(expelled[~stays], "returned_home", day, may_return=True)
+            expelled = expelled[stays]
         sim.to_state(expelled, State.WAITING, day)
 
     returned = encountered[outcome == _MPP]
