@@ -30,7 +30,7 @@ from corridor.cli import app
 from corridor.errors import ScenarioError
 from corridor.runner.single import check_run_size, estimate_peak_bytes
 from corridor.scenario import load_scenario
-from corridor.scenario.yamltext import MAX_YAML_DEPTH
+from corridor.yamltext import MAX_YAML_DEPTH
 
 from .conftest import SHIPPED_SCENARIO, base_scenario_data, write_yaml
 

@@ -174,3 +174,9 @@ class SensitivityError(WorkflowError):
 class BacktestError(WorkflowError):
     """A backtest cannot be made as asked: a history that is not a monthly series of counts, a
     value at or after the forecast origin (a leak of the future), or scores of malformed rows."""
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: what error messages quote of an input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"

@@ -27,12 +27,11 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from corridor.errors import GeographyError, ScenarioError, TextFileError
+from corridor.errors import GeographyError, ScenarioError, TextFileError, excerpt
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.observations.inflows import derive_inflows
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
-from corridor.scenario.problems import excerpt
 from corridor.scenario.schema import MONTH_PATTERN
 from corridor.textfile import read_text
 

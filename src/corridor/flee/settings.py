@@ -15,7 +15,7 @@ from typing import Any
 
 from corridor.errors import FleeInputError
 from corridor.flee.rules import FleeRules
-from corridor.scenario.yamltext import MAX_YAML_BYTES, parse_yaml_text
+from corridor.yamltext import MAX_YAML_BYTES, parse_yaml_text
 
 __all__ = ["FleeSettings", "read_simsetting"]
 

@@ -12,7 +12,7 @@ from pydantic import (
     model_validator,
 )
 
-from corridor.scenario.problems import excerpt
+from corridor.errors import excerpt
 
 DEFAULT = "default"
 NonNegative = Annotated[float, Field(ge=0)]

@@ -12,12 +12,12 @@ from pydantic import (
     ValidationError,
 )
 
-from corridor.errors import ScenarioError, TextFileError
+from corridor.errors import ScenarioError, TextFileError, excerpt
 from corridor.scenario.paths import apply_overrides, normalise_overrides
-from corridor.scenario.problems import _clean_loc, _line_of, _loc_to_path, excerpt
+from corridor.scenario.problems import _clean_loc, _line_of, _loc_to_path
 from corridor.scenario.schema import Scenario
-from corridor.scenario.yamltext import MAX_YAML_BYTES, parse_yaml_text
 from corridor.textfile import read_text
+from corridor.yamltext import MAX_YAML_BYTES, parse_yaml_text
 
 # --------------------------------------------------------------------------- loading
 

@@ -15,9 +15,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from corridor.errors import ScenarioError
-from corridor.scenario.problems import excerpt
-from corridor.scenario.yamltext import parse_yaml_text
+from corridor.errors import ScenarioError, excerpt
+from corridor.yamltext import parse_yaml_text
 
 __all__ = [
     "MISSING",

@@ -7,12 +7,6 @@ from collections.abc import Sequence
 import yaml
 
 
-def excerpt(value: object, limit: int = 40) -> str:
-    """``repr(value)``, cut to ``limit`` characters: what error messages quote of an input."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 5] + "...'"
-
-
 def _loc_to_path(loc: Sequence[int | str]) -> str:
     return ".".join(str(p) for p in loc)
 

@@ -15,11 +15,11 @@ from pydantic import (
     model_validator,
 )
 
-from corridor.errors import ScenarioError
+from corridor.errors import ScenarioError, excerpt
 from corridor.scenario.base import Keyed, KeyedProbability, NonNegative, Probability, RouteRef, _Strict
 from corridor.scenario.instruments import Policy
 from corridor.scenario.paths import apply_overrides
-from corridor.scenario.problems import _clean_loc, _loc_to_path, excerpt
+from corridor.scenario.problems import _clean_loc, _loc_to_path
 
 #: Longest horizon: the engine keeps days in 16-bit counters, and no observed series is longer.
 MAX_HORIZON_DAYS = 10_000

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from corridor.scenario.problems import excerpt
+from corridor.errors import excerpt
 
 #: Limits on a YAML document, checked before anything is built from it, so that a malformed or
 #: hostile file fails at once with a clear error instead of exhausting memory: the shipped
