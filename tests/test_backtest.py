@@ -389,6 +389,7 @@ def test_a_forecast_file_takes_corridor_rows_and_ets_where_corridor_has_none(
     scores = pd.DataFrame(
         [
             row("corridor", "nationality=Guatemala", 10.0),
+            row("corridor_anchored", "nationality=Guatemala", 12.0),
             row("ets", "nationality=Guatemala", 99.0),
             row("ets", "nationality=India", 7.0),
             row("persistence", "nationality=India", 5.0),
@@ -401,6 +402,13 @@ def test_a_forecast_file_takes_corridor_rows_and_ets_where_corridor_has_none(
     assert list(table["median"]) == [10.0, 7.0]  # corridor's where it has one, ETS elsewhere
     assert list(table["method"]) == ["corridor", "ets (not simulated)"]
     assert is_forecast_file(tmp_path / "f.parquet")  # with its .json beside it
+    anchored = origin_forecast.forecast_at_origin(
+        "x.yaml", "2023-12", 1, tmp_path / "a.parquet", method="corridor_anchored"
+    )
+    assert list(anchored["median"]) == [12.0, 7.0]
+    assert list(anchored["method"]) == ["corridor_anchored", "ets (not simulated)"]
+    with pytest.raises(BacktestError, match="method: expected"):
+        origin_forecast.forecast_at_origin("x.yaml", "2023-12", 1, tmp_path / "b.parquet", method="best")
 
 
 def test_the_adjusted_forecast_learns_bias_and_spread_from_the_fit_months_only() -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from corridor.atomic import write_atomically, write_text_atomically
 from corridor.backtest.run import run_backtest
+from corridor.backtest.simulated import ADJUSTED, ANCHORED
 from corridor.errors import BacktestError
 
 #: Columns of a forecast file (as :data:`corridor.forecast.FORECAST_COLUMNS`, plus ``method``).
@@ -30,24 +31,35 @@ FALLBACK = "ets"
 
 
 def forecast_at_origin(
-    scenario: str | Path, origin: str, horizons: int, out_file: str | Path, **options: Any
+    scenario: str | Path,
+    origin: str,
+    horizons: int,
+    out_file: str | Path,
+    method: str = "corridor",
+    **options: Any,
 ) -> pd.DataFrame:
     """Forecast every backtest target for ``horizons`` months from ``origin`` (YYYY-MM) and
-    write them to ``out_file`` (Parquet, atomically). ``options`` go to :func:`run_backtest`."""
+    write them to ``out_file`` (Parquet, atomically).
+
+    ``method`` is which of corridor's forecasts is written: ``corridor`` (the kept runs),
+    ``corridor_adjusted`` or ``corridor_anchored`` (``docs/backtest.md``). ``options`` go to
+    :func:`run_backtest`."""
     target = Path(out_file)
     if target.suffix != ".parquet":
         raise BacktestError(f"{target}: a forecast is a .parquet file")
+    if method not in ("corridor", ADJUSTED, ANCHORED):
+        raise BacktestError(f"method: expected corridor, {ADJUSTED} or {ANCHORED}, got {method!r}")
     month = pd.Period(origin, freq="M")
     with tempfile.TemporaryDirectory() as tmp:
         result = run_backtest(scenario, [month], Path(tmp) / "origin", horizons=horizons, **options)
     scores = result.scores
     keys = ["series", "geography", "breakdown", "period_start"]
-    mine = scores[scores["method"] == "corridor"]
+    mine = scores[scores["method"] == method]
     other = scores[scores["method"] == FALLBACK]
     missing = other.merge(mine[keys], on=keys, how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
     table = pd.concat(
-        [mine.assign(method="corridor"), missing.assign(method=f"{FALLBACK} (not simulated)")],
+        [mine.assign(method=method), missing.assign(method=f"{FALLBACK} (not simulated)")],
         ignore_index=True,
     )
     table = table.sort_values(["series", "breakdown", "period_start"]).reset_index(drop=True)[list(COLUMNS)]
