@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from corridor.backtest.scores import summarise_scores
+from corridor.backtest.simulated import ANCHORED
 from corridor.report.html import OUTLINE, Section, add_band, colour, write_page
 
 #: Series drawn against what happened, in order (series, breakdown), when present.
@@ -65,11 +66,11 @@ def _line_figure(summary: pd.DataFrame, value: str, title: str, unit: str) -> ob
     return fig
 
 
-def _drawn(scores: pd.DataFrame, series: str, breakdown: str) -> object | None:
+def _drawn(scores: pd.DataFrame, series: str, breakdown: str, method: str = "corridor") -> object | None:
     import plotly.graph_objects as go
 
     rows = scores[(scores["series"] == series) & (scores["breakdown"] == breakdown)]
-    mine = rows[rows["method"] == "corridor"]
+    mine = rows[rows["method"] == method]
     if mine.empty:
         return None
     fig = go.Figure()
@@ -91,7 +92,7 @@ def _drawn(scores: pd.DataFrame, series: str, breakdown: str) -> object | None:
             y=fc["median"],
             mode="lines",
             line={"color": colour(0)},
-            name="corridor (median, 90% band)" if k == 0 else str(origin),
+            name=f"{method} (median, 90% band)" if k == 0 else str(origin),
             legendgroup=group,
             showlegend=k == 0,
         )
@@ -104,7 +105,7 @@ def _drawn(scores: pd.DataFrame, series: str, breakdown: str) -> object | None:
     )
     label = f"{series} {breakdown or '(total)'}"
     fig.update_layout(
-        title=f"{label}: each origin's forecast, months 1-{int(mine['horizon'].max())}",
+        title=f"{label}: each origin's {method} forecast, months 1-{int(mine['horizon'].max())}",
         yaxis_title="per month (events)",
         height=380,
         margin={"t": 50},
@@ -171,6 +172,13 @@ def write_scorecard(
             "(circles).</p>",
             (),
             [f for f in (_drawn(scores, s, b) for s, b in DRAWN) if f is not None],
+        ),
+        Section(
+            "The same, started from the last month observed (corridor_anchored)",
+            "<p>The same runs times observed / simulated of the month before each origin "
+            "(docs/backtest.md).</p>",
+            (),
+            [f for f in (_drawn(scores, s, b, ANCHORED) for s, b in DRAWN) if f is not None],
         ),
     ]
     return write_page(
