@@ -495,10 +495,13 @@ def test_the_anchored_forecast_starts_from_the_last_month_before_the_origin() ->
     fitted = Fitted(distances=np.zeros(3), kept=np.array([0, 1, 2]), fit_rows_compared=n - 1)
     anchors = fit_anchors(rows, runs, fitted)
     key = ("usbp_sw_encounters", "US Southwest land border", "citizenship=Honduras")
-    month, error = anchors.last[key]
+    month, log_observed, log_simulated = anchors.last[key]
     assert month == pd.Period("2019-06", freq="M")
-    assert error == pytest.approx(0.6)
-    assert anchors.drift["usbp_sw_encounters"][1] == pytest.approx(0.1)  # e(m + 1) - e(m), RMS
+    assert log_observed - log_simulated == pytest.approx(0.6)
+    # The runs do not change while the observed grow: the runs' change gets no weight, and the
+    # observed change is left unexplained (0.1 a month).
+    assert anchors.weight["usbp_sw_encounters"][1] == 0.0
+    assert anchors.drift["usbp_sw_encounters"][1] == pytest.approx(0.1)
     assert anchors.drift["usbp_sw_encounters"][3] == pytest.approx(0.3)
     assert 5 not in anchors.drift["usbp_sw_encounters"]  # one pair only: too few
     found = fit_discrepancy(rows, runs, fitted)
@@ -507,6 +510,30 @@ def test_the_anchored_forecast_starts_from_the_last_month_before_the_origin() ->
     )
     assert np.median(draws) == pytest.approx(1000.0 * np.exp(0.6), rel=0.05)
     assert np.std(np.log(draws)) == pytest.approx(0.3, rel=0.15)  # 3 months after June
+
+    # Runs whose log changes are twice the observed ones: weight 1/2, nothing unexplained; the
+    # forecast is June's observed value times the square root of the simulated change.
+    swing = 0.2 * np.array([0, 1, 0, 2, 1, 3])
+    sim2 = np.concatenate([1000.0 * np.exp(swing), [1.0, 1.0]])
+    observed2 = np.concatenate([800.0 * np.exp(swing / 2), [1.0, 10.0**9]])
+    runs2 = [
+        RunValues("2019-07", d, sim2.copy(), observed2, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=bool))
+        for d in range(3)
+    ]
+    anchors2 = fit_anchors(rows, runs2, fitted)
+    assert anchors2.weight["usbp_sw_encounters"][1] == pytest.approx(0.5)
+    assert anchors2.drift["usbp_sw_encounters"][1] == pytest.approx(0.0, abs=1e-12)
+    june_sim, june_observed = 1000.0 * np.exp(0.6), 800.0 * np.exp(0.3)
+    draws2 = _anchored(
+        np.full(3, june_sim * 4.0),
+        key,
+        pd.Period("2019-07", freq="M"),
+        1,
+        anchors2,
+        found,
+        np.random.default_rng(0),
+    )
+    assert np.median(draws2) == pytest.approx(june_observed * 2.0, rel=1e-9)
 
 
 def test_the_pilot_fits_an_interdiction_factor_from_the_caught_share() -> None:

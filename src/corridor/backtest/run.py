@@ -52,6 +52,7 @@ from corridor.backtest.simulated import (
     RunTask,
     RunValues,
     corridor_forecast,
+    fit_anchors,
     fit_rows,
     request_rows,
     run_overrides,
@@ -521,6 +522,11 @@ def _finish_origin(
     scored["fit_distance_kept"] = float(np.median(fitted.distances[fitted.kept]))
     scored["fit_rows"] = fitted.fit_rows_compared
     scored["kept_draws"] = json.dumps([int(d) for d in fitted.kept])  # the posterior: prior_sample rows
+    weights = fit_anchors(entry.rows, entry.runs, fitted).weight
+    scored["anchor_weights"] = json.dumps(
+        {series: {str(h): round(w, 4) for h, w in sorted(by.items())} for series, by in weights.items()},
+        sort_keys=True,
+    )
     return _ordered(scored)
 
 

@@ -221,9 +221,9 @@ class Discrepancy:
 
 def _fit_errors(
     rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted
-) -> tuple[pd.DataFrame, FloatArray, npt.NDArray[np.bool_]]:
-    """The fit rows, the kept runs' log error on each, log(observed / median simulated), and
-    which errors are usable (counts, both values positive)."""
+) -> tuple[pd.DataFrame, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """The fit rows, log(observed) and log(median of the kept runs) on each, and which are
+    usable (counts, both values positive)."""
     by_draw = {r.draw: r for r in runs}
     kept = [by_draw[int(d)] for d in fitted.kept]
     fit = (rows["source"] != REQUEST_SOURCE).to_numpy()
@@ -232,9 +232,9 @@ def _fit_errors(
     observed, codes, change = first.observed[fit], first.codes[fit], first.change[fit]
     with np.errstate(divide="ignore", invalid="ignore"):
         median = np.median(sims, axis=1)
-        error = np.log(observed / median)
-    usable = np.isfinite(error) & (observed > 0) & (median > 0) & (codes == 0) & ~change
-    return rows[fit].reset_index(drop=True), error, usable
+        log_observed, log_simulated = np.log(observed), np.log(median)
+    usable = np.isfinite(log_observed - log_simulated) & (codes == 0) & ~change
+    return rows[fit].reset_index(drop=True), log_observed, log_simulated, usable
 
 
 def _target_key(row: Any) -> tuple[str, str, str]:
@@ -247,7 +247,8 @@ def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitte
     Only observations of the fit months (before the origin) are read, so the adjustment
     obeys the same rule as everything else a forecast at the origin uses.
     """
-    fit, error, usable = _fit_errors(rows, runs, fitted)
+    fit, log_observed, log_simulated, usable = _fit_errors(rows, runs, fitted)
+    error = log_observed - log_simulated
     keys = zip(fit["series"], fit["geography"], fit["breakdown"], strict=True)
     groups: dict[tuple[str, str, str], list[float]] = {}
     for key, e, ok in zip(keys, error, usable, strict=True):
@@ -264,88 +265,80 @@ def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitte
 
 
 #: The method name of corridor's forecast anchored at the last observed month
-#: (:func:`fit_anchors`): the simulations times observed / simulated of the target's last fit
-#: month, widened by how that ratio drifted over the fit months.
+#: (:func:`fit_anchors`): the last month observed, moved by the change the runs simulate from it
+#: (as far as that change followed the observed one inside the fit months), widened by what that
+#: left unexplained there.
 ANCHORED = "corridor_anchored"
 
 
 @dataclass(frozen=True)
 class Anchors:
-    """Where the kept runs stood against the last observations before the origin."""
+    """Where the kept runs stood against the last observations before the origin, and how far
+    their month-to-month changes followed the observed ones before it."""
 
-    last: dict[tuple[str, str, str], tuple[pd.Period, float]]  #: target -> last fit month, log error
-    drift: dict[str, dict[int, float]]  #: series -> months ahead -> RMS change of the log error
+    #: target -> its last monthly fit row's month, log(observed) and log(median simulated)
+    last: dict[tuple[str, str, str], tuple[pd.Period, float, float]]
+    #: series -> months ahead -> weight of the simulated log change (0: none, 1: all of it)
+    weight: dict[str, dict[int, float]]
+    #: series -> months ahead -> root mean square of what the weighted change left unexplained
+    drift: dict[str, dict[int, float]]
 
 
 def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -> Anchors:
-    """Each target's log error in its last monthly fit row, and per series how far the log
-    error moved over h months inside the fit months (root mean square of e(m + h) - e(m) over
-    every target and month of the series with both; at least 3 pairs).
+    """Each target's last monthly fit row, and per series and months ahead h how the observed
+    log change over h months followed the simulated one inside the fit months.
 
-    Only monthly rows count (a year's or a quarter's total is no month to anchor on). Only the
-    fit months are read: the anchor is the last month before the origin at the latest.
+    Over every pair of months (m, m + h) of every target of a series (at least 3 pairs), with
+    x the simulated log change and y the observed one, the weight is the least-squares slope
+    through 0, sum(xy) / sum(xx), within [0, 1] (0 without simulated change), and the drift is
+    the root mean square of y - weight x. Only monthly rows count (a year's total is no month
+    to anchor on); only the fit months are read, so the anchor is the last month before the
+    origin at the latest.
     """
-    fit, error, usable = _fit_errors(rows, runs, fitted)
+    fit, log_observed, log_simulated, usable = _fit_errors(rows, runs, fitted)
     starts = pd.to_datetime(fit["period_start"]).dt.to_period("M")
     ends = pd.to_datetime(fit["period_end"]).dt.to_period("M")
     monthly = usable & (starts == ends).to_numpy()
-    by_target: dict[tuple[str, str, str], dict[pd.Period, float]] = {}
+    by_target: dict[tuple[str, str, str], dict[pd.Period, tuple[float, float]]] = {}
     keys = zip(fit["series"], fit["geography"], fit["breakdown"], strict=True)
-    for key, month, e, ok in zip(keys, starts, error, monthly, strict=True):
+    for key, month, lo, ls, ok in zip(keys, starts, log_observed, log_simulated, monthly, strict=True):
         if ok:
-            by_target.setdefault(_target_key(key), {})[month] = float(e)
-    last = {k: max(v.items()) for k, v in by_target.items()}
-    steps: dict[str, dict[int, list[float]]] = {}
-    for key, errors in by_target.items():
-        for month, e in errors.items():
-            for later, e_later in errors.items():
+            by_target.setdefault(_target_key(key), {})[month] = (float(lo), float(ls))
+    last = {k: (m, *v[m]) for k, v in by_target.items() for m in [max(v)]}
+    pairs: dict[str, dict[int, list[tuple[float, float]]]] = {}
+    for key, values in by_target.items():
+        for month, (lo, ls) in values.items():
+            for later, (lo_later, ls_later) in values.items():
                 if later > month:
-                    ahead = (later - month).n
-                    steps.setdefault(key[0], {}).setdefault(ahead, []).append(e_later - e)
-    drift = {
-        series: {ahead: _rms(v) for ahead, v in by_ahead.items() if len(v) >= _MIN_FIT_POINTS}
-        for series, by_ahead in steps.items()
-    }
-    return Anchors(last=last, drift=drift)
+                    by_ahead = pairs.setdefault(key[0], {})
+                    by_ahead.setdefault((later - month).n, []).append((ls_later - ls, lo_later - lo))
+    weight: dict[str, dict[int, float]] = {}
+    drift: dict[str, dict[int, float]] = {}
+    for series, by_ahead in pairs.items():
+        for ahead, xy in by_ahead.items():
+            if len(xy) < _MIN_FIT_POINTS:
+                continue
+            x, y = np.array(xy).T
+            xx = float(x @ x)
+            w = float(np.clip(x @ y / xx, 0.0, 1.0)) if xx > 0 else 0.0
+            weight.setdefault(series, {})[ahead] = w
+            drift.setdefault(series, {})[ahead] = _rms(y - w * x)
+    return Anchors(last=last, weight=weight, drift=drift)
 
 
-def _rms(values: list[float]) -> float:
+def _rms(values: FloatArray) -> float:
     return float(np.sqrt(np.mean(np.square(values))))
 
 
-def _drift(anchors: Anchors, found: Discrepancy, series: str, ahead: int) -> float:
-    """The spread of the log error ``ahead`` months after the anchor: the fit months' own where
-    they have it, else the furthest they have grown like a random walk's (sqrt of the months),
-    else the adjusted method's pooled spread, grown the same way."""
-    by_ahead = anchors.drift.get(series, {})
+def _at(by_ahead: dict[int, float], ahead: int, grow: bool) -> float | None:
+    """The value ``ahead`` months after the anchor: measured, else the furthest measured (grown
+    like a random walk's, sqrt of the months, with ``grow``), else None."""
     if ahead in by_ahead:
         return by_ahead[ahead]
-    if by_ahead:
-        furthest = max(by_ahead)
-        return by_ahead[furthest] * float(np.sqrt(ahead / furthest))
-    return found.pooled.get(series, 0.0) * float(np.sqrt(ahead))
-
-
-def _anchored(
-    sim: FloatArray,
-    key: tuple[str, str, str],
-    month: pd.Period,
-    horizon: int,
-    anchors: Anchors,
-    found: Discrepancy,
-    rng: np.random.Generator,
-) -> FloatArray:
-    """:data:`N_DRAWS <corridor.backtest.baselines.N_DRAWS>` draws of a simulated target for
-    ``month``, times observed / simulated of its last fit month, with a log-normal error of
-    :func:`_drift`'s spread; a target without a monthly fit row is :func:`_adjusted`'s."""
-    from corridor.backtest.baselines import N_DRAWS
-
-    if key not in anchors.last:
-        return _adjusted(sim, key, horizon, found, rng)
-    anchor_month, error = anchors.last[key]
-    spread = _drift(anchors, found, key[0], max((month - anchor_month).n, 1))
-    base = sim[np.arange(N_DRAWS) % sim.size]
-    return base * np.exp(error + spread * rng.standard_normal(N_DRAWS))
+    if not by_ahead:
+        return None
+    furthest = max(by_ahead)
+    return by_ahead[furthest] * (float(np.sqrt(ahead / furthest)) if grow else 1.0)
 
 
 def _adjusted(
@@ -360,6 +353,36 @@ def _adjusted(
     spread = found.spread.get(key, found.pooled.get(key[0], 0.0))
     base = sim[np.arange(N_DRAWS) % sim.size]
     return base * np.exp(bias + spread * np.sqrt(horizon) * rng.standard_normal(N_DRAWS))
+
+
+def _anchored(
+    sim: FloatArray,
+    key: tuple[str, str, str],
+    month: pd.Period,
+    horizon: int,
+    anchors: Anchors,
+    found: Discrepancy,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """:data:`N_DRAWS <corridor.backtest.baselines.N_DRAWS>` draws of a simulated target for
+    ``month``: its last fit month's observed value times (simulated / simulated then) to the
+    power of the series' weight, with a log-normal error of its drift (:func:`fit_anchors`;
+    without them, the adjusted method's pooled spread grown like a random walk's, and weight
+    1). A target without a monthly fit row is :func:`_adjusted`'s."""
+    from corridor.backtest.baselines import N_DRAWS
+
+    if key not in anchors.last:
+        return _adjusted(sim, key, horizon, found, rng)
+    anchor_month, log_observed, log_simulated = anchors.last[key]
+    ahead = max((month - anchor_month).n, 1)
+    weight = _at(anchors.weight.get(key[0], {}), ahead, grow=False)
+    spread = _at(anchors.drift.get(key[0], {}), ahead, grow=True)
+    if spread is None:
+        spread = found.pooled.get(key[0], 0.0) * float(np.sqrt(ahead))
+    base = sim[np.arange(N_DRAWS) % sim.size]
+    change = np.log(np.maximum(base, 1.0)) - log_simulated  # a person at least: no log of 0
+    noise = spread * rng.standard_normal(N_DRAWS)
+    return np.asarray(np.exp(log_observed + (1.0 if weight is None else weight) * change + noise))
 
 
 def corridor_forecast(
