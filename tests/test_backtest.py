@@ -501,9 +501,9 @@ def test_the_anchored_forecast_starts_from_the_last_month_before_the_origin() ->
     # The runs do not change while the observed grow: the runs' change gets no weight, and the
     # observed change is left unexplained (0.1 a month).
     assert anchors.weight["usbp_sw_encounters"][1] == 0.0
-    assert anchors.drift["usbp_sw_encounters"][1] == pytest.approx(0.1)
-    assert anchors.drift["usbp_sw_encounters"][3] == pytest.approx(0.3)
-    assert 5 not in anchors.drift["usbp_sw_encounters"]  # one pair only: too few
+    assert anchors.drift[key][1] == pytest.approx(0.1)
+    assert anchors.drift[key][3] == pytest.approx(0.3)
+    assert 5 not in anchors.drift[key]  # one pair only: too few
     found = fit_discrepancy(rows, runs, fitted)
     draws = _anchored(
         np.full(3, 1000.0), key, pd.Period("2019-09", freq="M"), 3, anchors, found, np.random.default_rng(0)
@@ -522,7 +522,7 @@ def test_the_anchored_forecast_starts_from_the_last_month_before_the_origin() ->
     ]
     anchors2 = fit_anchors(rows, runs2, fitted)
     assert anchors2.weight["usbp_sw_encounters"][1] == pytest.approx(0.5)
-    assert anchors2.drift["usbp_sw_encounters"][1] == pytest.approx(0.0, abs=1e-12)
+    assert anchors2.drift[key][1] == pytest.approx(0.0, abs=1e-12)
     june_sim, june_observed = 1000.0 * np.exp(0.6), 800.0 * np.exp(0.3)
     draws2 = _anchored(
         np.full(3, june_sim * 4.0),
@@ -534,6 +534,42 @@ def test_the_anchored_forecast_starts_from_the_last_month_before_the_origin() ->
         np.random.default_rng(0),
     )
     assert np.median(draws2) == pytest.approx(june_observed * 2.0, rel=1e-9)
+
+
+def test_a_steady_target_drifts_less_than_a_noisy_one_of_its_series() -> None:
+    """The anchored interval of a target follows its own month-to-month drift, shrunk toward
+    its series': a steady national total is not given a small nationality's spread."""
+    from corridor.backtest.simulated import _DRIFT_PRIOR_PAIRS, Fitted, RunValues, fit_anchors
+
+    months = pd.period_range("2019-01", periods=12, freq="M")
+    rows = pd.DataFrame(
+        {
+            "series": ["usbp_sw_encounters"] * 24,
+            "geography": ["US Southwest land border"] * 24,
+            "breakdown": [""] * 12 + ["citizenship=Haiti"] * 12,
+            "period_start": [m.start_time for m in months] * 2,
+            "period_end": [m.end_time.normalize() for m in months] * 2,
+            "source": ["observed.csv"] * 24,
+        }
+    )
+    steady = 0.02 * np.array([1, -1] * 6)  # the total: +-2% around the runs
+    noisy = 0.5 * np.array([1, -1] * 6)  # Haitians: +-50%
+    sim = np.full(24, 1000.0)
+    observed = sim * np.exp(np.concatenate([steady, noisy]))
+    runs = [
+        RunValues("2020-01", d, sim, observed, np.zeros(24, dtype=np.int8), np.zeros(24, dtype=bool))
+        for d in range(2)
+    ]
+    anchors = fit_anchors(rows, runs, Fitted(np.zeros(2), np.array([0, 1]), 24))
+    total = anchors.drift[("usbp_sw_encounters", "US Southwest land border", "")][1]
+    haiti = anchors.drift[("usbp_sw_encounters", "US Southwest land border", "citizenship=Haiti")][1]
+    # Month to month the log ratio moves by 0.04 (total) and 1.0 (Haiti), 11 pairs each; the
+    # series' mean square is (0.04^2 + 1) / 2; each target's is shrunk toward it.
+    series_ms = (0.04**2 + 1.0) / 2
+    k = _DRIFT_PRIOR_PAIRS
+    assert total == pytest.approx(np.sqrt((11 * 0.04**2 + k * series_ms) / (11 + k)))
+    assert haiti == pytest.approx(np.sqrt((11 * 1.0 + k * series_ms) / (11 + k)))
+    assert total < 0.6 < haiti
 
 
 def test_the_pilot_fits_an_interdiction_factor_from_the_caught_share() -> None:

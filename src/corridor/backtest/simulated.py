@@ -269,6 +269,10 @@ def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitte
 #: (as far as that change followed the observed one inside the fit months), widened by what that
 #: left unexplained there.
 ANCHORED = "corridor_anchored"
+#: A target's own drift is shrunk toward its series' as if the series gave this many more pairs
+#: (an assumption: a target has at most 15 pairs a month apart in 16 fit months, too few to trust
+#: alone, while the series pools targets from national totals to nationalities of a few hundred).
+_DRIFT_PRIOR_PAIRS = 6
 
 
 @dataclass(frozen=True)
@@ -280,8 +284,8 @@ class Anchors:
     last: dict[tuple[str, str, str], tuple[pd.Period, float, float]]
     #: series -> months ahead -> weight of the simulated log change (0: none, 1: all of it)
     weight: dict[str, dict[int, float]]
-    #: series -> months ahead -> root mean square of what the weighted change left unexplained
-    drift: dict[str, dict[int, float]]
+    #: target -> months ahead -> root mean square of what the weighted change left unexplained
+    drift: dict[tuple[str, str, str], dict[int, float]]
 
 
 def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -> Anchors:
@@ -290,8 +294,10 @@ def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -
 
     Over every pair of months (m, m + h) of every target of a series (at least 3 pairs), with
     x the simulated log change and y the observed one, the weight is the least-squares slope
-    through 0, sum(xy) / sum(xx), within [0, 1] (0 without simulated change), and the drift is
-    the root mean square of y - weight x. Only monthly rows count (a year's total is no month
+    through 0, sum(xy) / sum(xx), within [0, 1] (0 without simulated change). A target's drift
+    is the root mean square of y - weight x over its own pairs, shrunk toward its series' as if
+    the series added :data:`_DRIFT_PRIOR_PAIRS` pairs (a national total drifts less than a
+    nationality of a few hundred people). Only monthly rows count (a year's total is no month
     to anchor on); only the fit months are read, so the anchor is the last month before the
     origin at the latest.
     """
@@ -305,16 +311,20 @@ def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -
         if ok:
             by_target.setdefault(_target_key(key), {})[month] = (float(lo), float(ls))
     last = {k: (m, *v[m]) for k, v in by_target.items() for m in [max(v)]}
-    pairs: dict[str, dict[int, list[tuple[float, float]]]] = {}
+    pairs: dict[tuple[str, str, str], dict[int, list[tuple[float, float]]]] = {}
     for key, values in by_target.items():
         for month, (lo, ls) in values.items():
             for later, (lo_later, ls_later) in values.items():
                 if later > month:
-                    by_ahead = pairs.setdefault(key[0], {})
+                    by_ahead = pairs.setdefault(key, {})
                     by_ahead.setdefault((later - month).n, []).append((ls_later - ls, lo_later - lo))
+    by_series: dict[str, dict[int, list[tuple[float, float]]]] = {}
+    for key, by_ahead in pairs.items():
+        for ahead, xy in by_ahead.items():
+            by_series.setdefault(key[0], {}).setdefault(ahead, []).extend(xy)
     weight: dict[str, dict[int, float]] = {}
-    drift: dict[str, dict[int, float]] = {}
-    for series, by_ahead in pairs.items():
+    series_ms: dict[str, dict[int, float]] = {}  # mean square of what the weight leaves
+    for series, by_ahead in by_series.items():
         for ahead, xy in by_ahead.items():
             if len(xy) < _MIN_FIT_POINTS:
                 continue
@@ -322,7 +332,14 @@ def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -
             xx = float(x @ x)
             w = float(np.clip(x @ y / xx, 0.0, 1.0)) if xx > 0 else 0.0
             weight.setdefault(series, {})[ahead] = w
-            drift.setdefault(series, {})[ahead] = _rms(y - w * x)
+            series_ms.setdefault(series, {})[ahead] = float(np.mean(np.square(y - w * x)))
+    drift: dict[tuple[str, str, str], dict[int, float]] = {}
+    for key in by_target:
+        for ahead, ms in series_ms.get(key[0], {}).items():
+            own = np.array(pairs.get(key, {}).get(ahead, []), dtype=float).reshape(-1, 2)
+            left = own[:, 1] - weight[key[0]][ahead] * own[:, 0]
+            shrunk = (float(left @ left) + _DRIFT_PRIOR_PAIRS * ms) / (len(left) + _DRIFT_PRIOR_PAIRS)
+            drift.setdefault(key, {})[ahead] = float(np.sqrt(shrunk))
     return Anchors(last=last, weight=weight, drift=drift)
 
 
@@ -376,7 +393,7 @@ def _anchored(
     anchor_month, log_observed, log_simulated = anchors.last[key]
     ahead = max((month - anchor_month).n, 1)
     weight = _at(anchors.weight.get(key[0], {}), ahead, grow=False)
-    spread = _at(anchors.drift.get(key[0], {}), ahead, grow=True)
+    spread = _at(anchors.drift.get(key, {}), ahead, grow=True)
     if spread is None:
         spread = found.pooled.get(key[0], 0.0) * float(np.sqrt(ahead))
     base = sim[np.arange(N_DRAWS) % sim.size]
