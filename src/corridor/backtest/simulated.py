@@ -233,7 +233,7 @@ def _fit_errors(
     with np.errstate(divide="ignore", invalid="ignore"):
         median = np.median(sims, axis=1)
         log_observed, log_simulated = np.log(observed), np.log(median)
-    usable = np.isfinite(log_observed - log_simulated) & (codes == 0) & ~change
+    usable = np.isfinite(log_observed) & np.isfinite(log_simulated) & (codes == 0) & ~change
     return rows[fit].reset_index(drop=True), log_observed, log_simulated, usable
 
 
@@ -248,7 +248,7 @@ def fit_discrepancy(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitte
     obeys the same rule as everything else a forecast at the origin uses.
     """
     fit, log_observed, log_simulated, usable = _fit_errors(rows, runs, fitted)
-    error = log_observed - log_simulated
+    error = np.where(usable, log_observed - np.where(usable, log_simulated, 0.0), np.nan)
     keys = zip(fit["series"], fit["geography"], fit["breakdown"], strict=True)
     groups: dict[tuple[str, str, str], list[float]] = {}
     for key, e, ok in zip(keys, error, usable, strict=True):
