@@ -49,6 +49,7 @@ __all__ = [
     "SensitivityError",
     "TextFileError",
     "WorkflowError",
+    "excerpt",
 ]
 
 
