@@ -18,7 +18,8 @@
         ├── SensitivityError
         └── BacktestError
 
-Catch :class:`CorridorError` to handle all of them: its message is one line (a
+Messages quote what they were given with :func:`excerpt` (cut to 40 characters). Catch
+:class:`CorridorError` to handle all of them: its message is one line (a
 :class:`ScenarioError` listing several problems is a head line and one line per problem)
 naming the file, field or option and what was expected; the command line prints it and exits
 with status 2. Each module raises the kind it owns and re-exports it (``corridor.scenario.
