@@ -343,10 +343,6 @@ def fit_anchors(rows: pd.DataFrame, runs: Sequence[RunValues], fitted: Fitted) -
     return Anchors(last=last, weight=weight, drift=drift)
 
 
-def _rms(values: FloatArray) -> float:
-    return float(np.sqrt(np.mean(np.square(values))))
-
-
 def _at(by_ahead: dict[int, float], ahead: int, grow: bool) -> float | None:
     """The value ``ahead`` months after the anchor: measured, else the furthest measured (grown
     like a random walk's, sqrt of the months, with ``grow``), else None."""
