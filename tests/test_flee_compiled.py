@@ -195,3 +195,24 @@ def test_numba_is_imported_only_when_chosen() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert "pip install 'corridor[fast]'" in done.stdout
+
+
+def test_loading_the_kernel_does_not_import_scipy_linalg() -> None:
+    # numba's BLAS check would import all of scipy.linalg (a third of the command's start-up);
+    # it is hidden while the kernel loads, and importable as usual afterwards.
+    code = (
+        "import sys, numpy as np\n"
+        "from corridor.flee import load_flee_conflict\n"
+        "from corridor.flee.compiled import CompiledKernel\n"
+        "from corridor.flee.rules import FleeRules\n"
+        f"m = {str(MINI)!r}\n"
+        "i = m + '/input_csv'\n"
+        "c = load_flee_conflict(i, m + '/source_data', i + '/sim_period.csv', m + '/simsetting.yml')\n"
+        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0))\n"
+        "k.day(0)\n"
+        "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg imported'\n"
+        "assert k.count.sum() + k.n_on_links == 50\n"
+        "import scipy.linalg\n"
+        "assert scipy.linalg.norm([3.0, 4.0]) == 5.0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -25,6 +25,12 @@ This module imports numba; nothing imports it unless the compiled kernel is chos
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any
 
 import numba
@@ -42,6 +48,40 @@ IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.signedinteger[Any]]  # int32 (half the memory traffic of int64)
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+class _HideScipyLinalg(MetaPathFinder):
+    """An import finder under which ``scipy.linalg`` (and its submodules) is not found."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname == "scipy.linalg" or fullname.startswith("scipy.linalg."):
+            raise ImportError(f"{fullname} hidden while numba loads the Flee kernel")
+        return None
+
+
+@contextmanager
+def _without_numba_blas_check() -> Iterator[None]:
+    """Load numba's CPU target without importing SciPy's linear algebra (about 0.4 s).
+
+    The first compiled call makes numba import ``numba.np.arraymath``, which at import time
+    checks whether BLAS is there by importing ``scipy.linalg.cython_blas``, and that imports
+    all of ``scipy.linalg``: a third of ``corridor flee run``'s start-up. The flag it sets
+    (``_HAVE_BLAS``) only chooses how ``np.convolve`` and ``np.correlate`` are compiled, which
+    the kernel does not use, and ``np.dot`` and ``np.linalg`` check BLAS again when compiled.
+    So ``scipy.linalg`` is hidden for that moment only; if it is already imported (or numba's
+    target already loaded) this does nothing.
+    """
+    if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
+        yield
+        return
+    finder = _HideScipyLinalg()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 @numba.njit(cache=True, inline="always")
@@ -284,7 +324,8 @@ class CompiledKernel(_Kernel):
         self.stale_weights = np.ones(self.n_places, dtype=bool)
         self.fill_at_departure = self.fill_at_departure.astype(np.float64)
         # Compile (or load from numba's cache) now, so that the day loop is timed without it.
-        self._step(tuple(b[:0] for b in self._buffers), seed=0)  # type: ignore[arg-type]
+        with _without_numba_blas_check():
+            self._step(tuple(b[:0] for b in self._buffers), seed=0)  # type: ignore[arg-type]
 
     def add_agents(self, places: npt.NDArray[np.intp]) -> None:
         """New people at ``places`` (at a location, not travelling), after everyone else."""
