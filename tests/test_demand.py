@@ -92,12 +92,10 @@ def test_upstream_entries_are_share_times_honduras_entries_before_the_cutoff() -
         hn_value(observed, f"nationality={n}", "2019-03") for n in listed
     )
     assert got.loc[("Other", "2019-03"), "persons"] == pytest.approx(residual)
-    # April ends after the cut-off: the mean of the last three months before it.
-    mean3 = np.mean(
-        [0.8 * hn_value(observed, "nationality=Cuba", m) for m in ("2019-01", "2019-02", "2019-03")]
-    )
-    assert got.loc[("Cuba", "2019-04"), "persons"] == pytest.approx(mean3)
-    assert got.loc[("Cuba", "2019-04"), "basis"].startswith("mean of the last 3")
+    # April ends after the cut-off: the last month before it (persistence).
+    last = 0.8 * hn_value(observed, "nationality=Cuba", "2019-03")
+    assert got.loc[("Cuba", "2019-04"), "persons"] == pytest.approx(last)
+    assert got.loc[("Cuba", "2019-04"), "basis"] == "last derived month (2019-03)"
 
 
 def test_upstream_entries_read_nothing_at_or_after_the_cutoff() -> None:

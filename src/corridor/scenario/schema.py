@@ -158,8 +158,8 @@ class Inflow(_Strict):
         default=None,
         description="Derive the monthly inflow by a rule (docs/model.md, 'Demand'). Rules reading the "
         "observed data shipped with corridor read only periods that end before the scenario's "
-        "inputs_cutoff (upstream_known_until for upstream series); months after take the mean of the "
-        "last three derived months. 'upstream_entries': upstream_share x the upstream count of the "
+        "inputs_cutoff (upstream_known_until for upstream series); months after take the last "
+        "derived month. 'upstream_entries': upstream_share x the upstream count of the "
         "nationality in the month (Honduras' irregular entries, no lag, and/or Panama's Darien "
         "crossings, lagged: see 'upstream'; 'Other': the total minus every other nationality "
         "listed). 'latent': the demand model of the 'demand' field, no data read. "
