@@ -9,10 +9,11 @@ backtest target (US Border Patrol encounters, total and by citizenship; Mexico's
 and by nationality; Mexico's returns; COMAR applications). Same options as the committed
 backtest (backtests/mexico-2018-2024/backtest.json).
 
-Which of corridor's forecasts is written (``corridor``, ``corridor_adjusted`` or
-``corridor_anchored``: docs/backtest.md) is decided by the committed backtest, before the
-forecast is made: the one with the lowest median |log error| averaged over the horizons in
-``summary.csv``.
+Which of corridor's forecasts is written (``corridor``, ``corridor_adjusted``,
+``corridor_anchored`` or ``corridor_combined``: docs/backtest.md) is decided by the committed
+backtest, before the forecast is made: the one with the lowest median |log error| averaged over
+the horizons in ``summary.csv``. ``corridor_combined`` takes its weights from the committed
+backtest's record (its rows of months before December 2023).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parent / "scenarios"
 OPTIONS = {"draws": 40, "keep": 10, "agents": 20_000, "history_months": 16, "seed": 0}
 SUMMARY = HERE.parent / "backtests" / "mexico-2018-2024" / "summary.csv"
+SCORES = SUMMARY.with_name("scores.parquet")
 
 
 def best_method() -> str:
@@ -43,5 +45,7 @@ if __name__ == "__main__":
         ("mexico-2018-2024.yaml", "mexico-2023-24.parquet"),
         ("mexico-2018-2024-given-upstream.yaml", "mexico-2023-24-given-upstream.parquet"),
     ):
-        table = forecast_at_origin(SCENARIOS / scenario, "2023-12", 7, HERE / name, method, **OPTIONS)
+        table = forecast_at_origin(
+            SCENARIOS / scenario, "2023-12", 7, HERE / name, method, track_record=SCORES, **OPTIONS
+        )
         print(f"wrote {HERE / name}: {len(table)} rows, {table['method'].value_counts().to_dict()}")

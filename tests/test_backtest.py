@@ -155,6 +155,7 @@ def test_a_forecast_reads_nothing_at_or_after_its_origin(
         "corridor",
         "corridor_adjusted",
         "corridor_anchored",
+        "corridor_combined",
         "persistence",
         "mean3",
         "seasonal_naive",

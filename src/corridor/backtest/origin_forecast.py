@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from corridor.atomic import write_atomically, write_text_atomically
+from corridor.backtest.combined import COMBINED, combined_forecasts
 from corridor.backtest.run import run_backtest
 from corridor.backtest.simulated import ADJUSTED, ANCHORED
 from corridor.errors import BacktestError
@@ -36,23 +37,38 @@ def forecast_at_origin(
     horizons: int,
     out_file: str | Path,
     method: str = "corridor",
+    track_record: str | Path | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Forecast every backtest target for ``horizons`` months from ``origin`` (YYYY-MM) and
     write them to ``out_file`` (Parquet, atomically).
 
     ``method`` is which of corridor's forecasts is written: ``corridor`` (the kept runs),
-    ``corridor_adjusted`` or ``corridor_anchored`` (``docs/backtest.md``). ``options`` go to
-    :func:`run_backtest`."""
+    ``corridor_adjusted``, ``corridor_anchored`` or ``corridor_combined``
+    (``docs/backtest.md``). ``corridor_combined`` needs ``track_record``: a backtest's
+    ``scores.parquet``, whose rows of earlier origins, months ended before ``origin``, give the
+    weights. ``options`` go to :func:`run_backtest`."""
     target = Path(out_file)
     if target.suffix != ".parquet":
         raise BacktestError(f"{target}: a forecast is a .parquet file")
-    if method not in ("corridor", ADJUSTED, ANCHORED):
-        raise BacktestError(f"method: expected corridor, {ADJUSTED} or {ANCHORED}, got {method!r}")
+    choices = ("corridor", ADJUSTED, ANCHORED, COMBINED)
+    if method not in choices:
+        raise BacktestError(f"method: expected one of {', '.join(choices)}, got {method!r}")
+    if method == COMBINED and track_record is None:
+        raise BacktestError(f"method {COMBINED} needs track_record: a backtest's scores.parquet")
+    record = None
+    if track_record is not None:
+        try:
+            record = pd.read_parquet(track_record)
+        except (OSError, ValueError) as e:
+            raise BacktestError(f"track_record: cannot read {track_record}: {e}") from None
     month = pd.Period(origin, freq="M")
     with tempfile.TemporaryDirectory() as tmp:
         result = run_backtest(scenario, [month], Path(tmp) / "origin", horizons=horizons, **options)
     scores = result.scores
+    if record is not None:  # the weights from the given record, not from this one origin
+        combined = combined_forecasts(scores, record, int(options.get("seed", 0)))
+        scores = pd.concat([scores[scores["method"] != COMBINED], combined], ignore_index=True)
     keys = ["series", "geography", "breakdown", "period_start"]
     mine = scores[scores["method"] == method]
     other = scores[scores["method"] == FALLBACK]
@@ -71,5 +87,7 @@ def forecast_at_origin(
     )
     info = {k: v for k, v in result.info.items() if k not in ("complete", "compute_last_call")}
     meta = {**info, "made_as": f"backtest origin {origin}", "methods": methods.to_dict("records")}
+    if track_record is not None:
+        meta["track_record"] = str(track_record)
     write_text_atomically(target.with_suffix(".json"), json.dumps(meta, indent=1, default=str) + "\n")
     return table

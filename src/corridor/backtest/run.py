@@ -27,6 +27,7 @@ import pandas as pd
 
 from corridor.atomic import write_atomically, write_text_atomically
 from corridor.backtest.baselines import METHODS, baseline_forecasts
+from corridor.backtest.combined import COMBINED, combined_forecasts
 from corridor.backtest.origins import (
     OriginTargets,
     check_origins,
@@ -210,14 +211,18 @@ def run_backtest(
     todo = [o for o, label in zip(origins, labels, strict=True) if not _partition(target, label).exists()]
     computing = time.perf_counter()
     computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
-    info["compute_last_call"] = {
-        "origins": len(computed),
-        "simulations": len(computed) * (draws + (CATCH_ROUNDS + 2 if demand_scales(sc) else 0)),  # + pilots
-        "workers": workers if workers is not None else os.cpu_count(),
-        "wall_seconds": round(time.perf_counter() - computing, 1),
-    }
+    if computed or "compute_last_call" not in info:
+        info["compute_last_call"] = {
+            "origins": len(computed),
+            # + the pilots
+            "simulations": len(computed) * (draws + (CATCH_ROUNDS + 2 if demand_scales(sc) else 0)),
+            "workers": workers if workers is not None else os.cpu_count(),
+            "wall_seconds": round(time.perf_counter() - computing, 1),
+        }
 
     scores = pd.concat([pd.read_parquet(_partition(target, label)) for label in labels], ignore_index=True)
+    # Combined across origins (each with the record of the origins before it): not in the parts.
+    scores = pd.concat([scores, combined_forecasts(scores, seed=seed)], ignore_index=True)
     summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
     write_atomically(target / "scores.parquet", lambda fh: scores.to_parquet(fh, index=False))
     write_text_atomically(target / "summary.csv", summary.to_csv(index=False))
@@ -247,7 +252,8 @@ def _info(
         "seed": seed,
         "observed_files": observations.attrs.get("files", []),
         "held_out_from": observations.attrs.get("held_out_from"),
-        "methods": ["corridor", ADJUSTED, ANCHORED, *METHODS],
+        "methods": ["corridor", ADJUSTED, ANCHORED, *METHODS],  # in each origin's part
+        "methods_across_origins": [COMBINED],  # from the parts, when the scores are gathered
         "fit": "ABC rejection: the `keep` of `draws` Latin-hypercube prior draws closest to the "
         "observations of the `fit_months` months before the origin (mean log error)",
         "versions": versions(),
@@ -312,6 +318,8 @@ def _start_folder(target: Path, info: dict[str, Any]) -> None:
                 f"{target} holds a backtest with other {', '.join(differ)}; use a new folder to change them"
             )
         info["created"] = old.get("created")
+        if "compute_last_call" in old:  # kept by a call that computes nothing (the scores gathered again)
+            info["compute_last_call"] = old["compute_last_call"]
     else:
         info["created"] = date.today().isoformat()
     info["complete"] = False
