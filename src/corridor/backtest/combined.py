@@ -48,6 +48,8 @@ _Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 #: model's changes of a total of tens of thousands and of a nationality of a few hundred differ
 #: in what they are worth) and horizon.
 _GROUP = ["series", "level", "horizon"]
+#: Columns that identify a target (a series' total or one of its breakdowns).
+_KEY = ["series", "geography", "breakdown"]
 #: Columns that identify a forecast row within an origin.
 _TARGET = ["series", "geography", "breakdown", "period_start"]
 #: Columns the combined rows carry over from the anchored ones.
@@ -84,36 +86,49 @@ def _half_width(frame: pd.DataFrame, suffix: str) -> pd.Series:
 
 def _weights(record: pd.DataFrame) -> pd.DataFrame:
     """Per series, level (its total or its breakdowns) and horizon of ``record`` (paired rows
-    with an observation): pairs, the shrunk weight, and the mean square the weight leaves."""
+    with an observation): the pairs and the shrunk weight."""
     out = []
     for (series, level, horizon), g in record.groupby(_GROUP, sort=True):
         d, e = g["d"].to_numpy(), g["e"].to_numpy()
         dd = float(d @ d)
         slope = float(np.clip(d @ e / dd, 0.0, 1.0)) if dd > 0 else 0.5
         n = len(d)
-        w = (n * slope + PRIOR_PAIRS * 0.5) / (n + PRIOR_PAIRS)
-        out.append((series, level, horizon, n, w, float(np.mean(np.square(e - w * d)))))
-    return pd.DataFrame(out, columns=[*_GROUP, "pairs", "weight", "mean_square"])
+        out.append((series, level, horizon, n, (n * slope + PRIOR_PAIRS * 0.5) / (n + PRIOR_PAIRS)))
+    return pd.DataFrame(out, columns=[*_GROUP, "pairs", "weight"])
 
 
-def _with_weights(rows: pd.DataFrame, fitted: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with their group's weight, pairs and mean square; a horizon beyond the record's
-    takes its group's furthest (the mean square grown like a random walk's, with the months)."""
-    if fitted.empty:  # no record yet
-        return rows.assign(pairs=np.nan, weight=np.nan, mean_square=np.nan)
-    out = rows.merge(fitted, on=_GROUP, how="left")
-    furthest = fitted.sort_values("horizon").groupby(["series", "level"]).tail(1)
-    beyond = out["pairs"].isna().to_numpy()
-    if beyond.any() and not furthest.empty:
-        far = out.loc[beyond, ["series", "level", "horizon"]].merge(
-            furthest, on=["series", "level"], how="left", suffixes=("", "_far")
-        )
+def _left(record: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """Per target and horizon of ``record``: its pairs and the mean square of what the
+    combination with ``weights`` left (``e - w d``)."""
+    with_w = _attach(record, weights, ["series", "level"])
+    left = np.square(with_w["e"] - with_w["weight"] * with_w["d"])
+    frame = with_w[[*_KEY, "horizon"]].assign(left=left.to_numpy())
+    return (
+        frame.groupby([*_KEY, "horizon"], sort=True)["left"]
+        .agg(own_pairs="size", mean_square="mean")
+        .reset_index()
+    )
+
+
+def _attach(rows: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``rows`` with ``table``'s columns for their ``keys`` and horizon. A horizon beyond the
+    table's takes its keys' furthest, with a ``mean_square`` grown like a random walk's (with
+    the months)."""
+    values = [c for c in table.columns if c not in (*keys, "horizon")]
+    if table.empty:
+        return rows.assign(**{c: np.nan for c in values})
+    out = rows.merge(table, on=[*keys, "horizon"], how="left")
+    beyond = out[values[0]].isna().to_numpy()
+    if beyond.any():
+        furthest = table.sort_values("horizon").groupby(keys).tail(1)
+        far = out.loc[beyond, [*keys, "horizon"]].merge(furthest, on=keys, how="left", suffixes=("", "_far"))
         ok = (far["horizon"] > far["horizon_far"]).to_numpy()
-        idx = np.flatnonzero(beyond)[ok]
-        out.loc[idx, "pairs"] = far.loc[ok, "pairs"].to_numpy()
-        out.loc[idx, "weight"] = far.loc[ok, "weight"].to_numpy()
-        grow = (far.loc[ok, "horizon"] / far.loc[ok, "horizon_far"]).to_numpy(dtype=float)
-        out.loc[idx, "mean_square"] = far.loc[ok, "mean_square"].to_numpy(dtype=float) * grow
+        idx = out.index[np.flatnonzero(beyond)[ok]]
+        for c in values:
+            out.loc[idx, c] = far.loc[ok, c].to_numpy()
+        if "mean_square" in values:
+            grow = (far.loc[ok, "horizon"] / far.loc[ok, "horizon_far"]).to_numpy(dtype=float)
+            out.loc[idx, "mean_square"] = out.loc[idx, "mean_square"].to_numpy(dtype=float) * grow
     return out
 
 
@@ -152,11 +167,15 @@ def combined_forecasts(
     for origin, rows in current.groupby("origin", sort=True):
         start = pd.Period(str(origin), freq="M").start_time
         known = history[(history_origin < pd.Period(str(origin), freq="M")) & (history_end < start)]
-        rows = _with_weights(rows, _weights(known))
+        weights = _weights(known)
+        rows = _attach(rows, weights, ["series", "level"])
+        rows = _attach(rows, _left(known, weights), _KEY)
         rows["pairs"] = rows["pairs"].fillna(0).astype(int)
         rows["weight"] = rows["weight"].fillna(0.5)
+        # The spread: what the combination left on this target's own record, shrunk toward
+        # the spread the two methods give it now.
         own = ((_half_width(rows, "_a") + _half_width(rows, "_p")) / 2).to_numpy(dtype=float)
-        n = rows["pairs"].to_numpy(dtype=float)
+        n = rows["own_pairs"].fillna(0).to_numpy(dtype=float)
         ms = rows["mean_square"].fillna(0.0).to_numpy(dtype=float)
         spread = np.sqrt((n * ms + PRIOR_PAIRS * np.square(own)) / (n + PRIOR_PAIRS))
         weight = rows["weight"].to_numpy(dtype=float)
