@@ -220,9 +220,7 @@ def run_backtest(
             "wall_seconds": round(time.perf_counter() - computing, 1),
         }
 
-    scores = pd.concat([pd.read_parquet(_partition(target, label)) for label in labels], ignore_index=True)
-    # Combined across origins (each with the record of the origins before it): not in the parts.
-    scores = pd.concat([scores, combined_forecasts(scores, seed=seed)], ignore_index=True)
+    scores = _gather(target, labels, seed)
     summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
     write_atomically(target / "scores.parquet", lambda fh: scores.to_parquet(fh, index=False))
     write_text_atomically(target / "summary.csv", summary.to_csv(index=False))
@@ -231,6 +229,13 @@ def run_backtest(
     write_scorecard(scores, summary, info, target / "scorecard.html")
     _write_info(target, info)
     return BacktestResult(scores, summary, target, info, computed)
+
+
+def _gather(target: Path, labels: Sequence[str], seed: int) -> pd.DataFrame:
+    """Every origin's part, then the forecasts combined across origins (each origin with the
+    record of the origins before it), which the parts do not hold."""
+    scores = pd.concat([pd.read_parquet(_partition(target, label)) for label in labels], ignore_index=True)
+    return pd.concat([scores, combined_forecasts(scores, seed=seed)], ignore_index=True)
 
 
 def _info(

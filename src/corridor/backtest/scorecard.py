@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from corridor.backtest.combined import COMBINED
 from corridor.backtest.scores import summarise_scores
 from corridor.backtest.simulated import ANCHORED
 from corridor.report.html import OUTLINE, Section, add_band, colour, write_page
@@ -179,6 +180,13 @@ def write_scorecard(
             "(docs/backtest.md).</p>",
             (),
             [f for f in (_drawn(scores, s, b, ANCHORED) for s, b in DRAWN) if f is not None],
+        ),
+        Section(
+            "Anchored and persistence, weighted by the record (corridor_combined)",
+            "<p>The anchored forecast and persistence combined with the weight the earlier origins' "
+            "forecasts earned (docs/backtest.md).</p>",
+            (),
+            [f for f in (_drawn(scores, s, b, COMBINED) for s, b in DRAWN) if f is not None],
         ),
     ]
     return write_page(
