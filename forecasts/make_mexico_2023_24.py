@@ -13,7 +13,8 @@ Which of corridor's forecasts is written (``corridor``, ``corridor_adjusted``,
 ``corridor_anchored`` or ``corridor_combined``: docs/backtest.md) is decided by the committed
 backtest, before the forecast is made: the one with the lowest median |log error| averaged over
 the horizons in ``summary.csv``. ``corridor_combined`` takes its weights from the committed
-backtest's record (its rows of months before December 2023).
+backtest's record (its rows of months before December 2023); the given-upstream file then
+holds ``corridor_anchored`` (see :func:`methods`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from corridor.backtest.combined import COMBINED
 from corridor.backtest.origin_forecast import forecast_at_origin
+from corridor.backtest.simulated import ANCHORED
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parent / "scenarios"
@@ -38,14 +41,30 @@ def best_method() -> str:
     return str(mine.groupby("method")["median_abs_log_error"].mean().idxmin())
 
 
+def methods() -> dict[str, str]:
+    """File name -> the method written in it.
+
+    Without the upstream inflows: the backtest's best. Given them: ``corridor_anchored`` when
+    the best is ``corridor_combined``, whose weights come from a record made with the inflows
+    held at their last month (the model's changes of a nationality then earned almost no
+    weight); the anchored weights are fitted on months whose inflows were observed, the
+    condition of a forecast given them.
+    """
+    best = best_method()
+    given = ANCHORED if best == COMBINED else best
+    return {"mexico-2023-24.parquet": best, "mexico-2023-24-given-upstream.parquet": given}
+
+
 if __name__ == "__main__":
-    method = best_method()
-    print(f"writing {method}, the backtest's best of corridor's forecasts")
+    chosen = methods()
+    print(f"the backtest's best of corridor's forecasts: {best_method()}")
     for scenario, name in (
         ("mexico-2018-2024.yaml", "mexico-2023-24.parquet"),
         ("mexico-2018-2024-given-upstream.yaml", "mexico-2023-24-given-upstream.parquet"),
     ):
+        method = chosen[name]
+        record = SCORES if method == COMBINED else None
         table = forecast_at_origin(
-            SCENARIOS / scenario, "2023-12", 7, HERE / name, method, track_record=SCORES, **OPTIONS
+            SCENARIOS / scenario, "2023-12", 7, HERE / name, method, track_record=record, **OPTIONS
         )
         print(f"wrote {HERE / name}: {len(table)} rows, {table['method'].value_counts().to_dict()}")

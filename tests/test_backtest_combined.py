@@ -9,6 +9,7 @@ import pytest
 
 from corridor.backtest.combined import COMBINED, PRIOR_PAIRS, combined_forecasts
 from corridor.backtest.simulated import ANCHORED
+from corridor.errors import BacktestError
 
 SERIES = ("usbp_sw_encounters", "US Southwest land border")
 
@@ -106,14 +107,43 @@ def test_no_row_of_the_record_at_or_after_the_origin_is_read() -> None:
 
 
 def test_a_later_origin_reads_a_given_record_and_goes_beyond_its_horizons() -> None:
-    record = _scores(anchored_right=True)
-    new = pd.DataFrame(_rows("2021-01", 4, 1000.0, np.expm1(np.log1p(1000.0) - 1.0), np.nan))
-    out = combined_forecasts(new, record)
-    h1 = out[(out["horizon"] == 1) & (out["breakdown"] == "")]["how"].iloc[0]
-    h4 = out[(out["horizon"] == 4) & (out["breakdown"] == "")]["how"].iloc[0]
-    # Horizons 3 and 4 are beyond the record's 2: they take horizon 2's weight.
-    h2 = out[(out["horizon"] == 2) & (out["breakdown"] == "")]["how"].iloc[0]
-    assert h4 == h2 and "(8 pairs" in h1
+    """Horizon 1 of the record: anchored right; horizon 2: anchored useless. A later origin
+    forecasting 4 months takes horizon 2's weight at 3 and 4, with its spread grown."""
+    truth = 1000.0
+    persistence = np.expm1(np.log1p(truth) - 1.0)
+    rows = []
+    for i in range(8):
+        origin = f"{pd.Period('2020-01', freq='M') + i}"
+        useless = np.expm1(np.log1p(persistence) + (1.0 if i % 2 == 0 else -1.0))
+        for row in _rows(origin, 2, truth, persistence, truth):
+            if row["horizon"] == 2 and row["method"] == ANCHORED:
+                row.update(median=useless, q05=useless / 2, q95=useless * 2)
+            rows.append(row)
+    record = pd.DataFrame(rows)
+    new = pd.DataFrame(_rows("2021-01", 4, 1000.0, persistence, np.nan))
+    out = combined_forecasts(new, record, require_record=True)
+    total = out[out["breakdown"] == ""].set_index("horizon")
+    n, k = 8, PRIOR_PAIRS
+    w1 = (n * 1.0 + k * 0.5) / (n + k)
+    w2 = (n * 0.0 + k * 0.5) / (n + k)  # d = +1, -1, ... against e = 1: slope 0
+    assert f"anchored x {w1:.2f}" in total.loc[1, "how"]
+    for h in (2, 3, 4):
+        assert f"anchored x {w2:.2f}" in total.loc[h, "how"]
+    # The spread: the target's mean square left at horizon 2, (1 - w2 d)^2 averaged over
+    # d = +1, -1 (4 each), grown by 3/2 and 4/2 beyond it, shrunk toward the methods' own.
+    left = np.mean([(1 - w2 * d) ** 2 for d in (1.0, -1.0) * 4])
+    own = np.mean(
+        [(np.log1p(2 * m) - np.log1p(m / 2)) / (2 * 1.6448536269514722) for m in (1000.0, persistence)]
+    )
+    for h, grow in ((2, 1.0), (3, 1.5), (4, 2.0)):
+        sigma = np.sqrt((n * left * grow + k * own**2) / (n + k))
+        half = np.log1p(total.loc[h, "q95"]) - np.log1p(total.loc[h, "median"])
+        assert half == pytest.approx(1.6448536269514722 * sigma)
     assert out["abs_log_error"].isna().all()  # nothing observed yet
-    width = np.log1p(out["q95"]) - np.log1p(out["q05"])
-    assert (width.to_numpy()[out["horizon"].to_numpy() == 4] > 0).all()
+
+
+def test_a_forecast_needing_a_record_refuses_an_empty_one() -> None:
+    new = pd.DataFrame(_rows("2021-01", 2, 1000.0, 900.0, np.nan))
+    later = _scores(anchored_right=True).assign(origin="2022-01")
+    with pytest.raises(BacktestError, match="track record"):
+        combined_forecasts(new, later, require_record=True)

@@ -58,16 +58,13 @@ def forecast_at_origin(
         raise BacktestError(f"method {COMBINED} needs track_record: a backtest's scores.parquet")
     record = None
     if track_record is not None:
-        try:
-            record = pd.read_parquet(track_record)
-        except (OSError, ValueError) as e:
-            raise BacktestError(f"track_record: cannot read {track_record}: {e}") from None
+        record = _track_record(Path(track_record), Path(scenario), options)
     month = pd.Period(origin, freq="M")
     with tempfile.TemporaryDirectory() as tmp:
         result = run_backtest(scenario, [month], Path(tmp) / "origin", horizons=horizons, **options)
     scores = result.scores
     if record is not None:  # the weights from the given record, not from this one origin
-        combined = combined_forecasts(scores, record, int(options.get("seed", 0)))
+        combined = combined_forecasts(scores, record, int(options.get("seed", 0)), require_record=True)
         scores = pd.concat([scores[scores["method"] != COMBINED], combined], ignore_index=True)
     keys = ["series", "geography", "breakdown", "period_start"]
     mine = scores[scores["method"] == method]
@@ -91,3 +88,27 @@ def forecast_at_origin(
         meta["track_record"] = str(track_record)
     write_text_atomically(target.with_suffix(".json"), json.dumps(meta, indent=1, default=str) + "\n")
     return table
+
+
+#: Options a track record's backtest must share with the forecast that reads it.
+_SAME_OPTIONS = ("draws", "keep", "agents", "history_months", "seed")
+
+
+def _track_record(path: Path, scenario: Path, options: dict[str, Any]) -> pd.DataFrame:
+    """A backtest's scores, checked against the forecast's scenario and options where its
+    ``backtest.json`` is beside them (a record of another model would weigh it wrongly)."""
+    try:
+        record = pd.read_parquet(path)
+    except (OSError, ValueError) as e:
+        raise BacktestError(f"track_record: cannot read {path}: {e}") from None
+    info_file = path.with_name("backtest.json")
+    if info_file.is_file():
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        differ = [k for k in _SAME_OPTIONS if k in options and k in info and info[k] != options[k]]
+        if Path(str(info.get("scenario", scenario))).name != scenario.name:
+            differ.insert(0, "scenario")
+        if differ:
+            raise BacktestError(
+                f"track_record: {path} is a backtest with other {', '.join(differ)} than this forecast's"
+            )
+    return record

@@ -70,8 +70,9 @@ def _without_numba_blas_check() -> Iterator[None]:
     all of ``scipy.linalg``: a third of ``corridor flee run``'s start-up. The flag it sets
     (``_HAVE_BLAS``) only chooses how ``np.convolve`` and ``np.correlate`` are compiled, which
     the kernel does not use, and ``np.dot`` and ``np.linalg`` check BLAS again when compiled.
-    So ``scipy.linalg`` is hidden for that moment only; if it is already imported (or numba's
-    target already loaded) this does nothing.
+    So ``scipy.linalg`` is hidden while that one module is imported, before the kernel is
+    compiled or loaded (the import finder is global to the process: the window is kept to that
+    import); if it is already imported (or numba's module already loaded) this does nothing.
     """
     if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
         yield
@@ -325,7 +326,8 @@ class CompiledKernel(_Kernel):
         self.fill_at_departure = self.fill_at_departure.astype(np.float64)
         # Compile (or load from numba's cache) now, so that the day loop is timed without it.
         with _without_numba_blas_check():
-            self._step(tuple(b[:0] for b in self._buffers), seed=0)  # type: ignore[arg-type]
+            import numba.np.arraymath  # noqa: F401  (the module whose import checks BLAS)
+        self._step(tuple(b[:0] for b in self._buffers), seed=0)  # type: ignore[arg-type]
 
     def add_agents(self, places: npt.NDArray[np.intp]) -> None:
         """New people at ``places`` (at a location, not travelling), after everyone else."""
