@@ -29,7 +29,7 @@ from corridor.backtest.simulated import ANCHORED
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parent / "scenarios"
-OPTIONS = {"draws": 40, "keep": 10, "agents": 20_000, "history_months": 16, "seed": 0}
+OPTIONS = {"draws": 40, "keep": 10, "agents": 100_000, "history_months": 16, "seed": 0}
 SUMMARY = HERE.parent / "backtests" / "mexico-2018-2024" / "summary.csv"
 SCORES = SUMMARY.with_name("scores.parquet")
 

@@ -1,6 +1,6 @@
 """What each policy did, with the demand model: scenario minus counterfactual, month by month.
 
-    python scenarios/counterfactuals/policy_effects.py [--seeds 5] [--agents 20000]
+    python scenarios/counterfactuals/policy_effects.py [--seeds 5] [--agents 100000]
 
 For each policy, runs mexico-2018-2024 and its counterfactual over the same seeds (common
 random numbers, ``corridor.report.comparison.compare``) around the policy's date, for each
@@ -91,7 +91,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=2, help="Seeds per kept draw.")
     parser.add_argument("--draws", type=int, default=None, help="At most this many kept draws (all).")
-    parser.add_argument("--agents", type=int, default=20_000)
+    parser.add_argument("--agents", type=int, default=100_000)
     args = parser.parse_args()
     rows = []
     with make_executor(None, None, preload=["corridor.report.comparison"]) as executor:
