@@ -60,16 +60,7 @@ _KEY = ["series", "geography", "breakdown"]
 #: Columns that identify a forecast row within an origin.
 _TARGET = ["series", "geography", "breakdown", "period_start"]
 #: Columns the combined rows carry over from the anchored ones.
-_CARRIED = [
-    "origin",
-    "horizon",
-    "series",
-    "geography",
-    "breakdown",
-    "period_start",
-    "period_end",
-    "observed",
-]
+_CARRIED = ["origin", "horizon", *_TARGET, "period_end", "observed"]
 
 
 def _paired(scores: pd.DataFrame) -> pd.DataFrame:
