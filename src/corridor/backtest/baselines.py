@@ -57,6 +57,7 @@ __all__ = [
     "MIN_ETS_MONTHS",
     "MIN_PAST_ERRORS",
     "N_DRAWS",
+    "Z95",
     "BaselineForecast",
     "baseline_forecast",
     "baseline_forecasts",
@@ -90,7 +91,8 @@ FORECAST_COLUMNS: tuple[str, ...] = (
     "fallback",
     "interval",
 )
-_Z95 = 1.6448536269514722  # the standard normal's 95% quantile
+#: The standard normal's 95% quantile: a 90% interval is the median +- Z95 standard deviations.
+Z95 = 1.6448536269514722
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,7 @@ def _empirical_spread(
             shifts[i] = centred[rng.integers(0, centred.size, size=N_DRAWS)]
         else:
             sd = DEFAULT_LOG_SD * np.sqrt(steps[i])
-            low[i], high[i] = -_Z95 * sd, _Z95 * sd
+            low[i], high[i] = -Z95 * sd, Z95 * sd
             shifts[i] = rng.normal(0.0, sd, size=N_DRAWS)
     log_point = np.log1p(values)
     draws = _counts(log_point[:, None] + shifts)

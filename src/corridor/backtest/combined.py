@@ -17,9 +17,11 @@ the rows of earlier origins whose month ended before the origin (what was known 
 to [0, 1] and shrunk toward 1/2, the equal-weight average, as if :data:`PRIOR_PAIRS` pairs had
 given 1/2 (an assumption: with no record the two count equally, the robust default of the
 combination literature; the record takes over as it grows). The interval is log-normal around
-that median, with the spread the combination left on the record (``e - w d``), shrunk toward
-the row's own: the mean of the two methods' 90% half-widths in log1p over 1.645, with the same
-pseudo-pairs.
+that median, with the spread the combination left on the target's own record at that horizon
+(``e - w d``), shrunk toward the row's own: the mean of the two methods' 90% half-widths in
+log1p over 1.645, with the same pseudo-pairs. (The weight is pooled over a level's targets,
+which it needs to be estimated; the spread is not, as a national total varies less than a
+nationality of a few hundred people.)
 
 Only rows whose month ended before the origin enter an origin's weights, so nothing at or after
 the origin is read (``tests/test_backtest_combined.py`` poisons every later row).
@@ -36,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from corridor.backtest.baselines import N_DRAWS
+from corridor.backtest.baselines import N_DRAWS, Z95
 from corridor.backtest.scores import score_forecasts
 from corridor.backtest.simulated import ANCHORED
 from corridor.errors import BacktestError
@@ -50,7 +52,6 @@ BASELINE = "persistence"
 #: Pseudo-pairs of the prior: weight 1/2 and the row's own spread (an assumption, as the
 #: anchored drift's shrinkage in :mod:`corridor.backtest.simulated`).
 PRIOR_PAIRS = 6
-_Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 #: A weight per series, level ("total": the series' total; "breakdown": its nationalities; the
 #: model's changes of a total of tens of thousands and of a nationality of a few hundred differ
 #: in what they are worth) and horizon.
@@ -79,7 +80,7 @@ def _paired(scores: pd.DataFrame) -> pd.DataFrame:
 
 def _half_width(frame: pd.DataFrame, suffix: str) -> pd.Series:
     """A method's 90% half-width in log1p, as a normal's standard deviation."""
-    return (np.log1p(frame[f"q95{suffix}"]) - np.log1p(frame[f"q05{suffix}"])) / (2 * _Z95)
+    return (np.log1p(frame[f"q95{suffix}"]) - np.log1p(frame[f"q05{suffix}"])) / (2 * Z95)
 
 
 def _weights(record: pd.DataFrame) -> pd.DataFrame:
@@ -194,8 +195,8 @@ def combined_forecasts(
         table = rows[_CARRIED].copy()
         table["method"] = COMBINED
         table["median"] = np.maximum(np.expm1(centre), 0.0)
-        table["q05"] = np.maximum(np.expm1(centre - _Z95 * spread), 0.0)
-        table["q95"] = np.maximum(np.expm1(centre + _Z95 * spread), 0.0)
+        table["q05"] = np.maximum(np.expm1(centre - Z95 * spread), 0.0)
+        table["q95"] = np.maximum(np.expm1(centre + Z95 * spread), 0.0)
         table["how"] = [
             f"anchored x {w:.2f} + persistence x {1 - w:.2f} ({k} pairs of earlier origins)"
             for w, k in zip(rows["weight"], rows["pairs"], strict=True)
