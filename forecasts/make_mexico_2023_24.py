@@ -57,7 +57,7 @@ def methods() -> dict[str, str]:
 
 if __name__ == "__main__":
     chosen = methods()
-    print(f"the backtest's best of corridor's forecasts: {best_method()}")
+    print(f"the methods written, from the backtest's summary: {chosen}")
     for scenario, name in (
         ("mexico-2018-2024.yaml", "mexico-2023-24.parquet"),
         ("mexico-2018-2024-given-upstream.yaml", "mexico-2023-24-given-upstream.parquet"),

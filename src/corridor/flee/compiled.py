@@ -26,8 +26,7 @@ This module imports numba; nothing imports it unless the compiled kernel is chos
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from types import ModuleType
@@ -61,9 +60,8 @@ class _HideScipyLinalg(MetaPathFinder):
         return None
 
 
-@contextmanager
-def _without_numba_blas_check() -> Iterator[None]:
-    """Load numba's CPU target without importing SciPy's linear algebra (about 0.4 s).
+def _import_numba_arraymath_without_scipy_linalg() -> None:
+    """Import ``numba.np.arraymath`` without SciPy's linear algebra (about 0.4 s).
 
     The first compiled call makes numba import ``numba.np.arraymath``, which at import time
     checks whether BLAS is there by importing ``scipy.linalg.cython_blas``, and that imports
@@ -72,15 +70,14 @@ def _without_numba_blas_check() -> Iterator[None]:
     the kernel does not use, and ``np.dot`` and ``np.linalg`` check BLAS again when compiled.
     So ``scipy.linalg`` is hidden while that one module is imported, before the kernel is
     compiled or loaded (the import finder is global to the process: the window is kept to that
-    import); if it is already imported (or numba's module already loaded) this does nothing.
+    import); if either is already imported this does nothing.
     """
     if "scipy.linalg" in sys.modules or "numba.np.arraymath" in sys.modules:
-        yield
         return
     finder = _HideScipyLinalg()
     sys.meta_path.insert(0, finder)
     try:
-        yield
+        import numba.np.arraymath  # noqa: F401
     finally:
         sys.meta_path.remove(finder)
 
@@ -325,8 +322,7 @@ class CompiledKernel(_Kernel):
         self.stale_weights = np.ones(self.n_places, dtype=bool)
         self.fill_at_departure = self.fill_at_departure.astype(np.float64)
         # Compile (or load from numba's cache) now, so that the day loop is timed without it.
-        with _without_numba_blas_check():
-            import numba.np.arraymath  # noqa: F401  (the module whose import checks BLAS)
+        _import_numba_arraymath_without_scipy_linalg()
         self._step(tuple(b[:0] for b in self._buffers), seed=0)  # type: ignore[arg-type]
 
     def add_agents(self, places: npt.NDArray[np.intp]) -> None:
