@@ -3,17 +3,14 @@
 ``corridor_combined`` (``corridor.backtest.combined``) regresses e = log1p(observed) -
 log1p(persistence) on d = log1p(anchored) - log1p(persistence) through the origin, over the
 track record of earlier origins. The anchored forecast's errors lean negative and grow with the
-horizon (docs/backtest.md), so a bias term, e = a + w d, might help. This script recomputes
-the combination's median per row with the same record (rows of earlier origins whose month
-ended before the origin, per series, level and horizon; horizons beyond the record take its
-furthest) and four fits:
+horizon (docs/backtest.md), so a bias might help: here the combination's median per row is
+recomputed with the shipped weights (``combined._weights`` and ``combined._attach``, the same
+record: rows of earlier origins whose month ended before the origin) plus a bias b per series,
+level and horizon, the mean of what the shipped combination left on that record (e - w d),
+shrunk toward 0 as if K pseudo-pairs at 0 were added: b = sum(e - w d) / (n + K). A very large
+K gives the shipped method back (nested), which the first line checks.
 
-* ``through 0``: the method as shipped (slope clipped to [0, 1], shrunk toward 1/2 with
-  ``PRIOR_PAIRS`` pseudo-pairs);
-* ``bias, ridge K``: least squares with an intercept, the intercept's ridge penalty K (as K
-  pseudo-pairs at 0) and the slope's as the shipped shrinkage, the slope then clipped to [0, 1].
-
-Prints the median |log1p error| per fit and horizon on the rows of the given scores. Usage::
+Prints the median |log1p error| per K and horizon on the rows of the given scores. Usage::
 
     python benchmarks/combined_intercept.py [backtests/mexico-2018-2024/scores.parquet]
 """
@@ -25,25 +22,21 @@ import sys
 import numpy as np
 import pandas as pd
 
-from corridor.backtest.combined import PRIOR_PAIRS, _paired
+from corridor.backtest.combined import _attach, _paired, _weights
 
-#: Ridge penalties of the intercept tried (pseudo-pairs at 0); None is the shipped fit.
-PENALTIES: tuple[int | None, ...] = (None, 6, 20, 60)
+#: Pseudo-pairs at 0 of the bias tried; None is the shipped method (no bias).
+PSEUDO_PAIRS: tuple[float | None, ...] = (None, 1e12, 60, 20, 6, 0)
+_LEVEL = ["series", "level"]
 
 
-def _fit(d: np.ndarray, e: np.ndarray, penalty: int | None) -> tuple[float, float]:
-    """(intercept, slope) from the record's pairs."""
-    n = len(d)
-    if penalty is None:
-        dd = float(d @ d)
-        slope = float(np.clip(d @ e / dd, 0.0, 1.0)) if dd > 0 else 0.5
-        return 0.0, (n * slope + PRIOR_PAIRS * 0.5) / (n + PRIOR_PAIRS)
-    if n < 3 or not d.var() > 0:
-        return 0.0, 0.5
-    scale = PRIOR_PAIRS * float(d @ d) / n  # the slope's pseudo-pairs, in d's units
-    x = np.column_stack([np.ones(n), d])
-    a, w = np.linalg.solve(x.T @ x + np.diag([penalty, scale]), x.T @ e + np.array([0.0, 0.5 * scale]))
-    return float(a), float(np.clip(w, 0.0, 1.0))
+def _bias(known: pd.DataFrame, weights: pd.DataFrame, pseudo_pairs: float) -> pd.DataFrame:
+    """Per series, level and horizon of the record: the shrunk mean of e - w d."""
+    with_w = _attach(known, weights, _LEVEL)
+    left = (with_w["e"] - with_w["weight"] * with_w["d"]).rename("left")
+    sums = pd.concat([with_w[[*_LEVEL, "horizon"]], left], axis=1).groupby([*_LEVEL, "horizon"])["left"]
+    table = sums.agg(["sum", "size"]).reset_index()
+    table["bias"] = table["sum"] / (table["size"] + pseudo_pairs)
+    return table[[*_LEVEL, "horizon", "bias"]]
 
 
 def main() -> None:
@@ -53,22 +46,22 @@ def main() -> None:
     record_origin = pd.PeriodIndex(record["origin"], freq="M")
     record_end = pd.to_datetime(record["period_end"])
     table = {}
-    for penalty in PENALTIES:
+    for pseudo_pairs in PSEUDO_PAIRS:
         errors = []
-        for origin, rows in paired.groupby("origin"):
+        for origin, rows in paired.groupby("origin", sort=True):
             month = pd.Period(str(origin), freq="M")
             known = record[(record_origin < month) & (record_end < month.start_time)]
-            for (series, level, horizon), group in rows.groupby(["series", "level", "horizon"]):
-                same = known[(known["series"] == series) & (known["level"] == level)]
-                past = same[same["horizon"] == horizon]
-                if past.empty and not same.empty:
-                    past = same[same["horizon"] == same["horizon"].max()]
-                a, w = _fit(past["d"].to_numpy(), past["e"].to_numpy(), penalty)
-                centre = np.log1p(group["median_p"]) + a + w * group["d"]
-                error = (centre - np.log1p(group["observed"])).abs()
-                errors.append(pd.DataFrame({"horizon": horizon, "error": error}))
+            weights = _weights(known)
+            rows = _attach(rows, weights, _LEVEL)
+            centre = np.log1p(rows["median_p"]) + rows["weight"].fillna(0.5) * rows["d"]
+            if pseudo_pairs is not None and not known.empty:
+                bias = _attach(rows[[*_LEVEL, "horizon"]], _bias(known, weights, pseudo_pairs), _LEVEL)
+                centre = centre + bias["bias"].fillna(0.0).to_numpy()
+            centre = np.log1p(np.maximum(np.expm1(centre), 0.0))  # the shipped floor at 0
+            error = (centre - np.log1p(rows["observed"])).abs()
+            errors.append(pd.DataFrame({"horizon": rows["horizon"], "error": error}))
         frame = pd.concat(errors).dropna()
-        name = "through 0" if penalty is None else f"bias, ridge {penalty}"
+        name = "shipped (no bias)" if pseudo_pairs is None else f"bias, K = {pseudo_pairs:g}"
         table[name] = frame.groupby("horizon")["error"].median()
     print(f"{path}: median |log1p error| of corridor_combined's medians")
     print(pd.DataFrame(table).T.round(3).to_string())
