@@ -19,7 +19,9 @@ holds ``corridor_anchored`` (see :func:`methods`).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -29,9 +31,16 @@ from corridor.backtest.simulated import ANCHORED
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parent / "scenarios"
-OPTIONS = {"draws": 40, "keep": 10, "agents": 100_000, "history_months": 16, "seed": 0}
 SUMMARY = HERE.parent / "backtests" / "mexico-2018-2024" / "summary.csv"
 SCORES = SUMMARY.with_name("scores.parquet")
+#: The backtest's options a forecast made as one of its origins shares.
+SHARED_OPTIONS = ("draws", "keep", "agents", "history_months", "seed")
+
+
+def backtest_options() -> dict[str, Any]:
+    """The committed backtest's options (``backtest.json``), so the forecast is made as its origins were."""
+    info = json.loads(SUMMARY.with_name("backtest.json").read_text(encoding="utf-8"))
+    return {k: info[k] for k in SHARED_OPTIONS}
 
 
 def best_method() -> str:
@@ -57,7 +66,8 @@ def methods() -> dict[str, str]:
 
 if __name__ == "__main__":
     chosen = methods()
-    print(f"the methods written, from the backtest's summary: {chosen}")
+    options = backtest_options()
+    print(f"the methods written, from the backtest's summary: {chosen}; options: {options}")
     for scenario, name in (
         ("mexico-2018-2024.yaml", "mexico-2023-24.parquet"),
         ("mexico-2018-2024-given-upstream.yaml", "mexico-2023-24-given-upstream.parquet"),
@@ -65,6 +75,6 @@ if __name__ == "__main__":
         method = chosen[name]
         record = SCORES if method == COMBINED else None
         table = forecast_at_origin(
-            SCENARIOS / scenario, "2023-12", 7, HERE / name, method, track_record=record, **OPTIONS
+            SCENARIOS / scenario, "2023-12", 7, HERE / name, method, track_record=record, **options
         )
         print(f"wrote {HERE / name}: {len(table)} rows, {table['method'].value_counts().to_dict()}")
