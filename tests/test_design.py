@@ -71,6 +71,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("corridor.engine", "corridor.flee"),
     (
         "corridor.timeline",
+        "corridor.pathways",
         "corridor.metrics",
         "corridor.geography",
         "corridor.scenario",

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from corridor.errors import GeographyError, ScenarioError, TextFileError, excerpt
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.observations.inflows import derive_inflows
+from corridor.pathways import lagged_pathway_share, legal_pathway_share, pathway_factor
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
 from corridor.scenario.schema import MONTH_PATTERN
@@ -80,6 +81,8 @@ class PolicyArrays:
     metering_list: npt.NDArray[np.bool_]
     metering_join_share: F64  #: per nationality
     cbp_one_uptake: F64  #: per nationality
+    #: per nationality: share who take an open legal pathway instead of the corridor (0: none open)
+    legal_pathway_share: F64
     mpp_city: npt.NDArray[np.bool_]  #: per place
     caravan_formation_place: npt.NDArray[np.bool_]  #: per place
     caravan_target: int  #: place id
@@ -347,6 +350,7 @@ def _policy_arrays(
             policy.metering.join_share, nats, f"{field}.metering.join_share", "nationality"
         ),
         cbp_one_uptake=_keyed(policy.cbp_one.uptake, nats, f"{field}.cbp_one.uptake", "nationality"),
+        legal_pathway_share=legal_pathway_share(policy, scenario, nats, field),
         mpp_city=_place_mask(net, policy.mpp.cities, f"{field}.mpp.cities", ("northern_border_city",)),
         caravan_formation_place=_place_mask(
             net, policy.caravans.formation_places, f"{field}.caravans.formation_places"
@@ -544,15 +548,25 @@ def _apply_event(base: dict[str, Any], event_index: int, scenario: Scenario, net
 # --------------------------------------------------------------------------- demand
 
 
-def _arrivals(scenario: Scenario, net: Network, dates: pd.DatetimeIndex, nats: list[str]) -> F64:
-    """Persons entering per (day, nationality, entry place), every inflow times inflow_multiplier."""
+def _arrivals(
+    scenario: Scenario, net: Network, dates: pd.DatetimeIndex, nats: list[str], pathway: F64 | None = None
+) -> F64:
+    """Persons entering per (day, nationality, entry place), every inflow times inflow_multiplier.
+
+    ``pathway`` (per day and nationality, already lagged; None: none open) is the share taking
+    a legal pathway instead (:func:`corridor.pathways.pathway_factor`)."""
     arrivals = np.zeros((len(dates), len(nats), net.n_places))
     derived = derive_inflows(scenario)  # read once, whatever the number of derived inflows
+    month_keys = dates.strftime("%Y-%m")
     for i, inflow in enumerate(scenario.inflows):
         ids, cdf = _place_weights(net, inflow.entry, f"inflows.{i}.entry")
         shares = np.diff(np.concatenate([[0.0], cdf]))
         daily = _daily_inflow(scenario, i, dates, derived)
-        arrivals[:, nats.index(inflow.nationality), ids] += daily[:, None] * shares[None, :]
+        nat = nats.index(inflow.nationality)
+        if pathway is not None:
+            rows = derived[(derived["inflow"] == i) & (derived["basis"] == "data")]
+            daily = daily * pathway_factor(pathway[:, nat], np.isin(month_keys, rows["month"]))
+        arrivals[:, nat, ids] += daily[:, None] * shares[None, :]
     arrivals *= scenario.inflow_multiplier
     return arrivals
 
@@ -684,10 +698,13 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     nats = scenario.nationalities
     n_days = len(dates)
 
-    arrivals = _arrivals(scenario, net, dates, nats)
-
     segments, segment_start, event_days = _policy_segments(scenario, net, nats, n_days)
     segment_of_day = (np.searchsorted(segment_start, np.arange(n_days), side="right") - 1).astype(np.int16)
+
+    # Legal pathways: their takers do not set out, learnt with deterrence's lag.
+    by_segment = np.stack([p.legal_pathway_share for p in segments])
+    pathway = lagged_pathway_share(by_segment, segment_of_day, scenario.demand_response.lag_days)
+    arrivals = _arrivals(scenario, net, dates, nats, pathway)
 
     # Deterrence: fewer set out, a lag after enforcement rises (elasticity 0: arrivals untouched).
     index, demand_factor = _deterrence(scenario, net, segments, segment_of_day)

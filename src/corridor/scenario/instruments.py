@@ -225,6 +225,14 @@ class Policy(_Strict):
             "border city and may soon try again); returned to Mexico under MPP to wait for a hearing."
         )
     )
+    legal_pathways: list[str] = Field(
+        default_factory=list,
+        description="Nationalities with an open legal pathway to the US that an irregular crossing "
+        "forfeits (a parole process by air, as for Venezuelans from October 2022 and Cubans, Haitians "
+        "and Nicaraguans from January 2023). A share behaviour.legal_pathway_uptake of their people "
+        "take it instead of the corridor: fewer set out (demand_response.lag_days later) and fewer "
+        "cross between ports (they wait at the border city). Empty: none.",
+    )
     closed_routes: list[RouteRef] = Field(default_factory=list, description="Routes no one can use.")
     shelter_capacity: Keyed = Field(
         default_factory=dict,

@@ -321,6 +321,14 @@ class Behaviour(_Strict):
         "again; the others go home (exit returned_home) and may come back later with the re-entry "
         "probability.",
     )
+    legal_pathway_uptake: Probability = Field(
+        default=0.0,
+        description="Share of the people of a nationality with an open legal pathway "
+        "(policy.legal_pathways) who take it instead of the corridor: it multiplies their arrivals by "
+        "1 - uptake (demand_response.lag_days after it opens; months of data-derived inflows are "
+        "observed and keep their counts) and their daily chance to cross between ports likewise. "
+        "0 (the default): pathways change nothing.",
+    )
     interdiction_factor: Keyed = Field(
         default_factory=lambda: {"default": 1.0},
         description="Per nationality: multiplier of the checkpoint hazard and of the raid rate (how its "

@@ -149,7 +149,9 @@ def border(sim: Simulation, day: int) -> None:
     rows = rows[pop.since[rows] < day]  # people who stopped here today rest first
     rows = lists(sim, day, rows)
 
-    p_cross = t.scenario.behaviour.border_crossing_probability_per_day
+    p_cross: float | np.ndarray = t.scenario.behaviour.border_crossing_probability_per_day
+    if policy.legal_pathway_share.any():  # those taking a legal pathway wait instead of crossing
+        p_cross = p_cross * (1.0 - policy.legal_pathway_share[pop.nationality[rows]])
     crossing = rows[group_uniform(pop.group[rows], new_key(sim.rng)) < p_cross]
     drowned = sim.rng.random(crossing.size) < t.scenario.hazards.river_crossing_death_probability
     if drowned.any():

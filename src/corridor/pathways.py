@@ -1,0 +1,68 @@
+"""Legal pathways: a dated policy opens, for some nationalities, a way to the US that an
+irregular crossing forfeits (parole by air); a share of their people take it instead of the
+corridor. docs/model.md ("Legal pathways") gives the model; this module computes its numbers
+for the timeline: the share per nationality of a policy, per day, and the multiplier of an
+inflow's arrivals."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from corridor.errors import ScenarioError
+from corridor.scenario import Policy, Scenario
+
+__all__ = ["lagged_pathway_share", "legal_pathway_share", "pathway_factor"]
+
+F64 = npt.NDArray[np.float64]
+
+
+def legal_pathway_share(policy: Policy, scenario: Scenario, nats: list[str], field: str) -> F64:
+    """Per nationality of ``nats``: the share taking an open legal pathway
+    (``behaviour.legal_pathway_uptake`` where ``policy.legal_pathways`` lists it, else 0).
+
+    Raises
+    ------
+    ScenarioError
+        ``policy.legal_pathways`` (at ``field``) names a nationality the scenario does not have.
+    """
+    unknown = [n for n in policy.legal_pathways if n not in nats]
+    if unknown:
+        raise ScenarioError(
+            [
+                (
+                    f"{field}.legal_pathways",
+                    None,
+                    f"unknown nationality {n!r} (expected one of {', '.join(nats)})",
+                )
+                for n in unknown
+            ]
+        )
+    open_ = np.isin(np.asarray(nats, dtype=object), list(policy.legal_pathways))
+    return np.where(open_, scenario.behaviour.legal_pathway_uptake, 0.0)
+
+
+def lagged_pathway_share(by_segment: F64, segment_of_day: npt.NDArray[np.int16], lag_days: int) -> F64 | None:
+    """Per day and nationality: the share (``by_segment``: policy segment x nationality) of the
+    policy ``lag_days`` earlier (days before the horizon: the first day's), or None when no
+    segment opens a pathway."""
+    if not by_segment.any():
+        return None
+    day = np.maximum(np.arange(segment_of_day.size) - lag_days, 0)
+    return np.asarray(by_segment[segment_of_day[day].astype(np.intp)])
+
+
+def pathway_factor(share: F64, observed: npt.NDArray[np.bool_]) -> F64:
+    """Per day: the multiplier of an inflow's arrivals when ``share`` of its people take a legal
+    pathway instead. Days whose count is ``observed`` data keep it (the pathway's effect is in
+    the count); days after the last of them are the last observed day's level moved by the
+    change of ``1 - share`` since then; the other days take ``1 - share``."""
+    kept = 1.0 - share
+    factor = kept.copy()
+    factor[observed] = 1.0
+    if observed.any():
+        last = int(np.flatnonzero(observed)[-1])
+        after = slice(last + 1, None)
+        # A pathway that took everyone by the last observed day: the observed level stands.
+        factor[after] = kept[after] / kept[last] if kept[last] > 0 else 1.0
+    return factor
