@@ -61,6 +61,7 @@ def test_a_pathway_cuts_its_nationalities_arrivals_after_the_lag_and_past_the_da
 
 
 def test_no_uptake_changes_nothing(network: corridor.Network) -> None:
+    """An open pathway acts only through the uptake (it fails if the share ignored it)."""
     plain, opened = pathway_data(None, uptake=0.0), pathway_data("2019-03-11", uptake=0.0)
 
     def run(data: dict[str, Any]) -> pd.DataFrame:

@@ -10,7 +10,8 @@ are in Mexico and, once ``north_of_19th_only`` holds, at a place north of the 19
 A booked person at their border city is admitted at the port at once; one elsewhere gets a
 travel permit and is admitted on reaching it.
 
-The others cross between ports with a daily probability; the river or desert kills with
+The others cross between ports with a daily probability (times 1 - the uptake of an open
+legal pathway for their nationality: those taking it wait); the river or desert kills with
 ``river_crossing_death_probability``; the Border Patrol meets the rest with
 ``us_apprehension_probability`` (else ``us_evaded``). An encounter ends, by nationality's
 shares, in release (exit), removal (exit, possible re-entry), expulsion to Mexico (Title 42:
