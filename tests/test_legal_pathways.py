@@ -70,34 +70,55 @@ def test_no_uptake_changes_nothing(network: corridor.Network) -> None:
     pd.testing.assert_frame_equal(run(plain), run(opened))
 
 
-def test_people_with_an_open_pathway_stop_crossing_between_ports(
+OPENS_DAY = 20  # 2019-03-21
+
+
+def late_encounters(results: corridor.Results, nationality: str, late: bool = True) -> float:
+    """US encounters of ``nationality`` from the day the pathway opens (``late``) or before it."""
+    f = results.to_frame()
+    rows = f[(f["metric"] == "us_encounters") & (f["nationality"] == nationality)]
+    day = (pd.to_datetime(rows["date"]) - pd.Timestamp("2019-03-01")).dt.days
+    return float(rows.loc[(day >= OPENS_DAY) == late, "value"].sum())
+
+
+def with_pathway(data: dict[str, Any], uptake: float, lag_days: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``data`` without and with a pathway for Hondurans opening on day ``OPENS_DAY``."""
+    data["demand_response"] = {"elasticity": 0.0, "lag_days": lag_days}
+    data["behaviour"]["legal_pathway_uptake"] = uptake
+    opened = copy.deepcopy(data)
+    opened["events"] = [{"date": "2019-03-21", "name": "parole", "set": {"legal_pathways": ["Honduras"]}}]
+    return data, opened
+
+
+def test_with_full_uptake_no_one_of_the_nationality_crosses_once_it_opens(
     run_small: Callable[..., corridor.Results], scenario_data: dict[str, Any]
 ) -> None:
-    # Deterrence's lag beyond the horizon: arrivals are the same, only crossings can change.
-    scenario_data["demand_response"] = {"elasticity": 0.0, "lag_days": 365}
-    scenario_data["behaviour"]["legal_pathway_uptake"] = 1.0
-    opened = copy.deepcopy(scenario_data)
-    opens = 20
-    opened["events"] = [{"date": "2019-03-21", "name": "parole", "set": {"legal_pathways": ["Honduras"]}}]
-    before, after = run_small(scenario_data), run_small(opened)
+    plain, opened = with_pathway(scenario_data, uptake=1.0, lag_days=0)
+    # One scale for both (not a number of agents: the pathway run has fewer persons).
+    before, after = run_small(plain, scale=20.0), run_small(opened, scale=20.0)
     assert_identity(after)
-    frame = {name: r.to_frame() for name, r in (("before", before), ("after", after))}
-
-    def encounters(name: str, nationality: str, late: bool) -> float:
-        f = frame[name]
-        rows = f[(f["metric"] == "us_encounters") & (f["nationality"] == nationality)]
-        day = (pd.to_datetime(rows["date"]) - pd.Timestamp("2019-03-01")).dt.days
-        return float(rows.loc[(day >= opens) == late, "value"].sum())
-
-    assert encounters("before", "Honduras", late=True) > 0
-    assert encounters("after", "Honduras", late=True) == 0  # uptake 1: no one crosses
-    assert encounters("after", "Honduras", late=False) == encounters("before", "Honduras", late=False)
-    assert encounters("after", "Guatemala", late=True) > 0
+    assert late_encounters(before, "Honduras") > 0
+    assert late_encounters(after, "Honduras") == 0  # those in Mexico wait; no one new sets out
+    assert late_encounters(after, "Honduras", late=False) == late_encounters(before, "Honduras", late=False)
+    assert late_encounters(after, "Guatemala") > 0
     # They wait at their border city instead.
-    waiting = {
-        name: f[(f["metric"] == "present") & (f["nationality"] == "Honduras")] for name, f in frame.items()
+    present = {
+        name: r.to_frame().query("metric == 'present' and nationality == 'Honduras'")["value"].iloc[-1]
+        for name, r in (("before", before), ("after", after))
     }
-    assert waiting["after"]["value"].iloc[-1] > waiting["before"]["value"].iloc[-1]
+    assert present["after"] > present["before"]
+
+
+def test_a_share_of_those_already_in_mexico_stop_crossing_for_good(
+    run_small: Callable[..., corridor.Results], scenario_data: dict[str, Any]
+) -> None:
+    # Deterrence's lag beyond the horizon: arrivals are the same; only those who entered
+    # before the pathway opened may take it at the border (later arrivals are net of takers).
+    plain, opened = with_pathway(scenario_data, uptake=0.5, lag_days=365)
+    seeds = (1, 2, 3)
+    before = sum(late_encounters(run_small(plain, seed=s), "Honduras") for s in seeds)
+    after = sum(late_encounters(run_small(opened, seed=s), "Honduras") for s in seeds)
+    assert 0.2 * before < after < 0.95 * before
 
 
 def test_an_unknown_nationality_in_legal_pathways_is_refused(network: corridor.Network) -> None:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from corridor.errors import ScenarioError
 from corridor.scenario import Policy, Scenario
 
-__all__ = ["lagged_pathway_share", "legal_pathway_share", "pathway_factor"]
+__all__ = ["lagged_pathway_share", "legal_pathway_share", "pathway_factor", "pathway_open_days"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -66,3 +66,13 @@ def pathway_factor(share: F64, observed: npt.NDArray[np.bool_]) -> F64:
         # A pathway that took everyone by the last observed day: the observed level stands.
         factor[after] = kept[after] / kept[last] if kept[last] > 0 else 1.0
     return factor
+
+
+def pathway_open_days(by_segment: F64, segment_start: list[int]) -> npt.NDArray[np.int64]:
+    """Per policy segment and nationality: the first day of the spell of open pathway the
+    segment is in (consecutive segments with a share above 0), or -1 where none is open."""
+    out = np.full(by_segment.shape, -1, dtype=np.int64)
+    for k, start in enumerate(segment_start):
+        before = out[k - 1] if k else np.full(by_segment.shape[1], -1, dtype=np.int64)
+        out[k] = np.where(by_segment[k] > 0, np.where(before >= 0, before, start), -1)
+    return out

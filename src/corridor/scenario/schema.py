@@ -327,8 +327,9 @@ class Behaviour(_Strict):
         "(policy.legal_pathways) who take it instead of the corridor: it multiplies their arrivals by "
         "1 - uptake (demand_response.lag_days after it opens; observed months of data-derived inflows "
         "keep their counts, and the days past the data move with the change since the last observed "
-        "day) and their daily chance to cross between ports likewise. 0 (the default): pathways "
-        "change nothing. docs/model.md, 'Legal pathways', gives the limits of this form.",
+        "day), and of those who entered Mexico before it opened, this share (per group, lasting) "
+        "stop crossing between ports while it is open. 0 (the default): pathways change nothing. "
+        "docs/model.md, 'Legal pathways', gives the limits of this form.",
     )
     interdiction_factor: Keyed = Field(
         default_factory=lambda: {"default": 1.0},

@@ -10,8 +10,8 @@ are in Mexico and, once ``north_of_19th_only`` holds, at a place north of the 19
 A booked person at their border city is admitted at the port at once; one elsewhere gets a
 travel permit and is admitted on reaching it.
 
-The others cross between ports with a daily probability (times 1 - the uptake of an open
-legal pathway for their nationality: those taking it wait); the river or desert kills with
+The others cross between ports with a daily probability (those taking an open legal pathway,
+:func:`taking_pathway`, wait); the river or desert kills with
 ``river_crossing_death_probability``; the Border Patrol meets the rest with
 ``us_apprehension_probability`` (else ``us_evaded``). An encounter ends, by nationality's
 shares, in release (exit), removal (exit, possible re-entry), expulsion to Mexico (Title 42:
@@ -150,10 +150,11 @@ def border(sim: Simulation, day: int) -> None:
     rows = rows[pop.since[rows] < day]  # people who stopped here today rest first
     rows = lists(sim, day, rows)
 
-    p_cross: float | np.ndarray = t.scenario.behaviour.border_crossing_probability_per_day
-    if policy.legal_pathway_share.any():  # those taking a legal pathway wait instead of crossing
-        p_cross = p_cross * (1.0 - policy.legal_pathway_share[pop.nationality[rows]])
-    crossing = rows[group_uniform(pop.group[rows], new_key(sim.rng)) < p_cross]
+    p_cross = t.scenario.behaviour.border_crossing_probability_per_day
+    crosses = group_uniform(pop.group[rows], new_key(sim.rng)) < p_cross
+    if policy.legal_pathway_share.any():
+        crosses &= ~taking_pathway(sim, rows)
+    crossing = rows[crosses]
     drowned = sim.rng.random(crossing.size) < t.scenario.hazards.river_crossing_death_probability
     if drowned.any():
         record_deaths(sim, crossing[drowned], "river", day)
@@ -166,6 +167,25 @@ def border(sim: Simulation, day: int) -> None:
     if encountered.size:  # no one met: nothing to count, and no draws beyond the key
         us_outcomes(sim, day, encountered, outcome_key)
     mpp_hearings(sim, day)
+
+
+#: Salt of the lasting per-group draw of who takes a legal pathway: derived from the CBP One
+#: intention's key, so that no draw is added to the run's stream (runs without pathways are as before).
+_PATHWAY_SALT = np.uint64(0x5DEECE66D2B79F5)
+
+
+def taking_pathway(sim: Simulation, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` take their nationality's open legal pathway and wait instead of
+    crossing: a lasting decision per group, with the pathway's uptake, among those who first
+    entered Mexico before it opened (later arrivals are already net of its takers: the
+    timeline's arrivals are)."""
+    pop, policy = sim.pop, sim.policy
+    assert policy is not None
+    nat = pop.nationality[rows]
+    opened = policy.legal_pathway_open_day[nat]
+    first_day = np.searchsorted(pop.arrival_offsets, rows, side="right") - 1
+    u = group_uniform(pop.group[rows], sim.intent_keys["cbp_one"] ^ _PATHWAY_SALT)
+    return np.asarray((opened >= 0) & (first_day < opened) & (u < policy.legal_pathway_share[nat]))
 
 
 def us_outcomes(sim: Simulation, day: int, encountered: np.ndarray, key: np.uint64) -> None:
