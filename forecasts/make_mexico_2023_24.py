@@ -26,21 +26,19 @@ from typing import Any
 import pandas as pd
 
 from corridor.backtest.combined import COMBINED
-from corridor.backtest.origin_forecast import forecast_at_origin
+from corridor.backtest.origin_forecast import SAME_OPTIONS, forecast_at_origin
 from corridor.backtest.simulated import ANCHORED
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parent / "scenarios"
 SUMMARY = HERE.parent / "backtests" / "mexico-2018-2024" / "summary.csv"
 SCORES = SUMMARY.with_name("scores.parquet")
-#: The backtest's options a forecast made as one of its origins shares.
-SHARED_OPTIONS = ("draws", "keep", "agents", "history_months", "seed")
 
 
 def backtest_options() -> dict[str, Any]:
     """The committed backtest's options (``backtest.json``), so the forecast is made as its origins were."""
     info = json.loads(SUMMARY.with_name("backtest.json").read_text(encoding="utf-8"))
-    return {k: info[k] for k in SHARED_OPTIONS}
+    return {k: info[k] for k in SAME_OPTIONS}
 
 
 def best_method() -> str:

@@ -91,7 +91,7 @@ def forecast_at_origin(
 
 
 #: Options a track record's backtest must share with the forecast that reads it.
-_SAME_OPTIONS = ("draws", "keep", "agents", "history_months", "seed")
+SAME_OPTIONS = ("draws", "keep", "agents", "history_months", "seed")
 
 
 def _track_record(path: Path, scenario: Path, options: dict[str, Any]) -> pd.DataFrame:
@@ -104,7 +104,7 @@ def _track_record(path: Path, scenario: Path, options: dict[str, Any]) -> pd.Dat
     info_file = path.with_name("backtest.json")
     if info_file.is_file():
         info = json.loads(info_file.read_text(encoding="utf-8"))
-        differ = [k for k in _SAME_OPTIONS if k in options and k in info and info[k] != options[k]]
+        differ = [k for k in SAME_OPTIONS if k in options and k in info and info[k] != options[k]]
         if Path(str(info.get("scenario", scenario))).name != scenario.name:
             differ.insert(0, "scenario")
         if differ:
