@@ -613,3 +613,51 @@ def test_the_pilot_fits_an_interdiction_factor_from_the_caught_share() -> None:
         "default": 1.0,
         "Venezuela": 0.5,
     }
+
+
+def test_the_pilot_fits_the_pathway_uptake_from_encounters_after_an_opening_against_before() -> None:
+    import datetime as dt
+
+    from corridor.backtest.pilot import MAX_UPTAKE, pathway_openings, pathway_uptake, scaled_draws
+    from corridor.backtest.simulated import RunValues
+
+    pathways = load_scenario(ROOT / "scenarios" / "mexico-2018-2024-pathways.yaml")
+    openings = pathway_openings(pathways)
+    assert openings["Venezuela"] == dt.date(2022, 10, 12)  # the first event that opens it
+    assert openings["Cuba"] == dt.date(2023, 1, 5)
+    assert pathway_openings(load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")) == {}
+
+    months = ["2022-06-01", "2022-07-01", "2022-08-01", "2022-09-01", "2022-10-01", "2022-11-01"]
+    rows = pd.DataFrame(
+        {
+            "series": ["usbp_sw_encounters"] * 6 + ["mx_irregular_events", "usbp_sw_encounters"],
+            "breakdown": ["citizenship=Venezuela"] * 6 + ["nationality=Venezuela", "citizenship=Cuba"],
+            "period_start": [*months, "2022-11-01", "2022-11-01"],
+        }
+    )
+    # Venezuelans: twice the pilot's level in the 3 months before October (June is too early),
+    # October half open (not read), November a tenth of what that level makes of the pilot's.
+    pilot = RunValues(
+        "2022-12",
+        -1,
+        simulated=np.array([1.0, 1000.0, 1000.0, 1000.0, 5000.0, 800.0, 900.0, 700.0]),
+        observed=np.array([9e9, 2000.0, 2000.0, 2000.0, 1.0, 160.0, 1.0, 7000.0]),
+        codes=np.zeros(8, dtype=np.int8),
+        change=np.zeros(8, dtype=bool),
+    )
+    fitted = pathway_uptake(pilot, rows, n_fit=8, openings=openings, uptake=0.5)
+    assert fitted == pytest.approx(1 - 0.1 * 0.5)  # Cubans' pathway has not opened: not read
+    assert pathway_uptake(pilot, rows, n_fit=5, openings=openings, uptake=0.5) is None  # no month after
+    gone = RunValues(
+        "2022-12", -1, pilot.simulated, pilot.observed * np.eye(8)[1:4].sum(axis=0), pilot.codes, pilot.change
+    )
+    assert pathway_uptake(gone, rows, n_fit=8, openings=openings, uptake=0.5) == MAX_UPTAKE
+    draw = scaled_draws(pathways, [{"behaviour.legal_pathway_uptake": 0.3}], {}, {}, uptake=0.9)[0]
+    assert (
+        load_scenario(
+            ROOT / "scenarios" / "mexico-2018-2024-pathways.yaml", draw
+        ).behaviour.legal_pathway_uptake
+        == 0.9
+    )
+    unfitted = scaled_draws(pathways, [{"behaviour.legal_pathway_uptake": 0.3}], {}, {})[0]
+    assert unfitted["behaviour.legal_pathway_uptake"] == 0.3  # not fitted: the prior's draw stands

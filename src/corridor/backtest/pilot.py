@@ -24,10 +24,21 @@ the rejection distance among a hundred nationality rows). A last pilot, with the
 scales, fits it the same way (:func:`application_ratio`): every nationality's
 ``policy.asylum.application_probability_per_day`` times observed / simulated COMAR applications
 over the fit months.
+
+A scenario with legal pathways (docs/model.md, "Legal pathways") has one more such quantity, the
+share who take an open pathway instead of the corridor (``behaviour.legal_pathway_uptake``). It
+can be read only from months when a pathway was open: at an origin whose fit months hold a
+pathway's opening, first pilots fit it (:func:`pathway_uptake`) from the US encounters of the
+nationalities it opened to, in the months after the opening against the months before it. The
+uptake is one number for every pathway, so the response of the first nationality offered one
+(Venezuelans, October 2022) is what the backtest forecasts for the next (Cubans, Haitians and
+Nicaraguans, January 2023): an assumption, stated in the pathways scenario. At an origin whose
+fit months hold no opening, the priors keep it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +70,14 @@ FACTOR_PATH = "behaviour.interdiction_factor.{}"
 ASYLUM_SERIES = "comar_asylum_applications"
 #: The dotted path of the daily chance to file for asylum (keyed by nationality).
 APPLICATION_PATH = "policy.asylum.application_probability_per_day"
+#: The dotted path of the share who take an open legal pathway instead of the corridor.
+UPTAKE_PATH = "behaviour.legal_pathway_uptake"
+#: The series a legal pathway empties: crossings into the US between ports.
+PATHWAY_SERIES = "usbp_sw_encounters"
+#: Months before a pathway opens whose observed / simulated ratio is the reference level.
+PATHWAY_REFERENCE_MONTHS = 3
+#: A fitted uptake is at most this: some cross whatever is offered (and 1 has no ratio to fit).
+MAX_UPTAKE = 0.99
 
 
 def demand_scales(scenario: Scenario) -> dict[str, list[str]]:
@@ -174,6 +193,55 @@ def application_ratio(pilot: RunValues, rows: pd.DataFrame, n_fit: int) -> float
     return float(np.clip(max(observed, 1.0) / max(simulated, 1.0), 1 / MAX_FACTOR, MAX_FACTOR))
 
 
+def pathway_openings(scenario: Scenario) -> dict[str, dt.date]:
+    """Nationality -> the date of the first event that opens a legal pathway to it (``set:
+    legal_pathways``); one open from the start (``policy.legal_pathways``) has no months before
+    its opening to compare with, and is left out."""
+    out: dict[str, dt.date] = {}
+    for event in sorted(scenario.events, key=lambda e: e.date):
+        for nationality in event.set.get("legal_pathways") or ():
+            out.setdefault(str(nationality), event.date)
+    return {n: d for n, d in out.items() if n not in scenario.policy.legal_pathways}
+
+
+def pathway_uptake(
+    pilot: RunValues, rows: pd.DataFrame, n_fit: int, openings: Mapping[str, dt.date], uptake: float
+) -> float | None:
+    """The uptake that brings the pilot's US encounters (:data:`PATHWAY_SERIES`) of the
+    nationalities whose pathway opened within the fit rows to what was observed; None where no
+    fit row lies on both sides of an opening.
+
+    A nationality's months that start on or after its opening are compared with what the pilot
+    simulated for them times its observed / simulated ratio over the
+    :data:`PATHWAY_REFERENCE_MONTHS` months before the opening month (the pilot's level error,
+    taken out). Summed over nationalities, observed / expected = ``kept`` / (1 - ``uptake``),
+    with ``uptake`` the pilot's, so the fitted uptake is 1 - ``kept``, within 0 and
+    :data:`MAX_UPTAKE`. Those who entered after the opening are in the observed upstream
+    inflows already, so encounters are not quite linear in 1 - uptake: fit twice.
+    """
+    fit = rows.iloc[:n_fit]
+    usable = _recent(pilot, fit, (PATHWAY_SERIES,), origin=None, months=0)
+    labels = fit["breakdown"].map(_nationality_label).to_numpy()
+    starts = pd.to_datetime(fit["period_start"]).to_numpy()
+    observed, simulated = pilot.observed[:n_fit], pilot.simulated[:n_fit]
+    seen = expected = 0.0
+    for nationality, opened in sorted(openings.items()):
+        mine = usable & (labels == nationality)
+        month = pd.Period(opened, freq="M")
+        after = mine & (starts >= np.datetime64(opened))
+        before = mine & (starts >= np.datetime64((month - PATHWAY_REFERENCE_MONTHS).start_time))
+        before &= starts < np.datetime64(month.start_time)
+        if not after.any() or not before.any():
+            continue
+        level = max(float(observed[before].sum()), 1.0) / max(float(simulated[before].sum()), 1.0)
+        seen += float(observed[after].sum())
+        expected += float(simulated[after].sum()) * level
+    if expected <= 0:
+        return None
+    kept = seen / expected * (1.0 - uptake)
+    return float(np.clip(1.0 - kept, 0.0, MAX_UPTAKE))
+
+
 def application_paths(scenario: Scenario) -> list[str]:
     """The dotted paths of every nationality's daily chance to file for asylum (``default`` too)."""
     return [f"{APPLICATION_PATH}.{key}" for key in scenario.policy.asylum.application_probability_per_day]
@@ -195,13 +263,17 @@ def scaled_draws(
     ratios: Mapping[str, float],
     factors: Mapping[str, float] | None = None,
     application: float = 1.0,
+    uptake: float | None = None,
 ) -> list[dict[str, Any]]:
     """Each draw with every demand scale multiplied by its nationality's ratio, the interdiction
-    factors of :func:`factor_overrides` (``factors``: nationality -> multiplier), and every daily
-    chance to file for asylum times ``application`` (at most 1). A value multiplied is the draw's
-    own where the priors vary it, else the pilot's or the scenario's."""
+    factors of :func:`factor_overrides` (``factors``: nationality -> multiplier), every daily
+    chance to file for asylum times ``application`` (at most 1) and, unless None, the fitted
+    legal-pathway ``uptake`` in place of the draw's. A value multiplied is the draw's own where
+    the priors vary it, else the pilot's or the scenario's."""
     data = scenario.model_dump(by_alias=True)
-    fitted = factor_overrides(scenario, factors or {})
+    fitted: dict[str, float] = factor_overrides(scenario, factors or {})
+    if uptake is not None:
+        fitted[UPTAKE_PATH] = uptake
     scales = demand_scales(scenario)
 
     def base(draw: Mapping[str, Any], path: str) -> float:

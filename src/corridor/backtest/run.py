@@ -37,10 +37,13 @@ from corridor.backtest.origins import (
 )
 from corridor.backtest.parts import policy_regressors
 from corridor.backtest.pilot import (
+    UPTAKE_PATH,
     application_ratio,
     demand_scales,
     factor_overrides,
     interdiction_factors,
+    pathway_openings,
+    pathway_uptake,
     pilot_draw,
     scale_ratios,
     scaled_draws,
@@ -365,7 +368,7 @@ def _compute(
     failed: list[str] = []
     done: list[str] = []
     with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
-        ratios, factors, application = _pilot_ratios(
+        ratios, factors, application, uptakes = _pilot_ratios(
             sc, scenario, origins, work, info, rules, executor, progress
         )
         tasks = [
@@ -390,6 +393,7 @@ def _compute(
                     ratios.get(label, {}),
                     factors.get(label, {}),
                     application.get(label, 1.0),
+                    uptakes.get(label),
                 )
             )
         ]
@@ -409,6 +413,8 @@ def _compute(
                 scored["demand_scale_ratios"] = json.dumps(ratios.get(task.origin, {}), sort_keys=True)
                 scored["interdiction_factors"] = json.dumps(factors.get(task.origin, {}), sort_keys=True)
                 scored["application_ratio"] = application.get(task.origin, 1.0)
+                fitted_uptake = uptakes.get(task.origin)
+                scored["legal_pathway_uptake"] = np.nan if fitted_uptake is None else fitted_uptake
                 write_atomically(_partition(target, task.origin), partial(_to_parquet, scored))
                 done.append(task.origin)
     if failed:
@@ -424,6 +430,10 @@ def _compute(
 #: one round leaves the caught share about halfway (people released are caught again, so
 #: Mexico's events grow faster than the hazard); a second one reaches it within seed noise.
 CATCH_ROUNDS = 2
+#: Pilot rounds fitting the legal-pathway uptake, where a pathway opened in the fit months
+#: (before the catch rounds: the caught share after an opening depends on who is left):
+#: encounters are not linear in 1 - uptake (:func:`corridor.backtest.pilot.pathway_uptake`).
+UPTAKE_ROUNDS = 2
 
 
 def _pilot_ratios(
@@ -435,18 +445,22 @@ def _pilot_ratios(
     rules: tuple[Rule, ...],
     executor: Executor,
     progress: Progress | None,
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, float]]:
-    """Per origin, each nationality's interdiction factor from :data:`CATCH_ROUNDS` pilot runs at
-    the priors' medians, then each demand scale's observed/simulated ratio from one more pilot with
-    those factors, then the ratio of the daily chance to file for asylum from a last pilot with
-    the factors and scales (:mod:`corridor.backtest.pilot`); nothing for a scenario without
-    demand rules."""
+) -> tuple[
+    dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, float], dict[str, float | None]
+]:
+    """Per origin: where a legal pathway opened in the fit months, the uptake from
+    :data:`UPTAKE_ROUNDS` pilot runs; each nationality's interdiction factor from
+    :data:`CATCH_ROUNDS` pilot runs at the priors' medians (and that uptake), then each demand
+    scale's observed/simulated ratio from one more pilot with those factors, then the ratio of the
+    daily chance to file for asylum from a last pilot with the factors and scales
+    (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules."""
     scales = demand_scales(sc)
     if not scales:
-        return {}, {}, {}
+        return {}, {}, {}, {}
     horizons, seed = int(info["horizons"]), int(info["seed"])
-    pilot = pilot_draw(sc)
     labels = [(o, f"{o:%Y-%m}") for o in origins]
+    pilots = {label: pilot_draw(sc) for _, label in labels}
+    uptakes: dict[str, float | None] = {label: None for _, label in labels}
 
     def run_pilots(overrides: dict[str, dict[str, Any]], description: str) -> list[Any]:
         tasks = [
@@ -470,25 +484,37 @@ def _pilot_ratios(
             for (_, label), run in zip(labels, runs, strict=True)
         }
 
+    openings = pathway_openings(sc)
+    for _ in range(UPTAKE_ROUNDS if openings else 0):
+        runs = run_pilots(pilots, "pilots (pathways)")
+        for (_, label), run in zip(labels, runs, strict=True):
+            entry, used = work[label], pilots[label].get(UPTAKE_PATH, sc.behaviour.legal_pathway_uptake)
+            fitted_uptake = pathway_uptake(run, entry.rows, entry.n_fit, openings, used)
+            if fitted_uptake is not None:
+                uptakes[label] = fitted_uptake
+                pilots[label] = {**pilots[label], UPTAKE_PATH: fitted_uptake}
     factors: dict[str, dict[str, float]] = {label: {} for _, label in labels}
     for _ in range(CATCH_ROUNDS):  # the caught share is not linear in the factor: refit once more
-        with_factors = {label: {**pilot, **factor_overrides(sc, factors[label])} for _, label in labels}
+        with_factors = {
+            label: {**pilots[label], **factor_overrides(sc, factors[label])} for _, label in labels
+        }
         fitted = fit(run_pilots(with_factors, "pilots (catch)"), interdiction_factors)
         factors = {
             label: {n: factors[label].get(n, 1.0) * f for n, f in fitted[label].items()}
             for _, label in labels
         }
-    with_factors = {label: {**pilot, **factor_overrides(sc, factors[label])} for _, label in labels}
+    with_factors = {label: {**pilots[label], **factor_overrides(sc, factors[label])} for _, label in labels}
     ratios = fit(run_pilots(with_factors, "pilots (scale)"), scale_ratios)
     scaled = {
-        label: scaled_draws(sc, [pilot], pilot, ratios[label], factors[label])[0] for _, label in labels
+        label: scaled_draws(sc, [pilots[label]], pilots[label], ratios[label], factors[label])[0]
+        for _, label in labels
     }
     asylum_runs = run_pilots(scaled, "pilots (asylum)")
     application = {
         label: application_ratio(run, work[label].rows, work[label].n_fit)
         for (_, label), run in zip(labels, asylum_runs, strict=True)
     }
-    return ratios, factors, application
+    return ratios, factors, application, uptakes
 
 
 def _to_parquet(frame: pd.DataFrame, fh: Any) -> None:
