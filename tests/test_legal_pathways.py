@@ -90,10 +90,13 @@ def with_pathway(data: dict[str, Any], uptake: float, lag_days: int) -> tuple[di
     return data, opened
 
 
+@pytest.mark.parametrize("lag_days", [0, 5])
 def test_with_full_uptake_no_one_of_the_nationality_crosses_once_it_opens(
-    run_small: Callable[..., corridor.Results], scenario_data: dict[str, Any]
+    run_small: Callable[..., corridor.Results], scenario_data: dict[str, Any], lag_days: int
 ) -> None:
-    plain, opened = with_pathway(scenario_data, uptake=1.0, lag_days=0)
+    # With a lag, those who enter in the lag_days after the opening are not cut from the
+    # arrivals: they decide at the border, as those who entered before it do.
+    plain, opened = with_pathway(scenario_data, uptake=1.0, lag_days=lag_days)
     # One scale for both (not a number of agents: the pathway run has fewer persons).
     before, after = run_small(plain, scale=20.0), run_small(opened, scale=20.0)
     assert_identity(after)

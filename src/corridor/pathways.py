@@ -12,7 +12,7 @@ import numpy.typing as npt
 from corridor.errors import ScenarioError
 from corridor.scenario import Policy, Scenario
 
-__all__ = ["lagged_pathway_share", "legal_pathway_share", "pathway_factor", "pathway_open_days"]
+__all__ = ["lagged_pathway_share", "legal_pathway_share", "pathway_factor", "pathway_net_days"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -68,11 +68,15 @@ def pathway_factor(share: F64, observed: npt.NDArray[np.bool_]) -> F64:
     return factor
 
 
-def pathway_open_days(by_segment: F64, segment_start: list[int]) -> npt.NDArray[np.int64]:
-    """Per policy segment and nationality: the first day of the spell of open pathway the
-    segment is in (consecutive segments with a share above 0), or -1 where none is open."""
+def pathway_net_days(by_segment: F64, segment_start: list[int], lag_days: int) -> npt.NDArray[np.int64]:
+    """Per policy segment and nationality: the first day whose arrivals are already net of the
+    takers of the pathway open in the segment, or -1 where none is open. That is the first day of
+    the spell of open pathway (consecutive segments with a share above 0) plus ``lag_days``, as
+    :func:`lagged_pathway_share` lags the arrivals' cut; day 0 for a spell open from day 0 (its
+    arrivals are cut from day 0). Those who entered earlier decide at the border instead."""
     out = np.full(by_segment.shape, -1, dtype=np.int64)
     for k, start in enumerate(segment_start):
         before = out[k - 1] if k else np.full(by_segment.shape[1], -1, dtype=np.int64)
-        out[k] = np.where(by_segment[k] > 0, np.where(before >= 0, before, start), -1)
+        opens = start + lag_days if start > 0 else 0
+        out[k] = np.where(by_segment[k] > 0, np.where(before >= 0, before, opens), -1)
     return out

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from corridor.errors import GeographyError, ScenarioError, TextFileError, excerpt
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.observations.inflows import derive_inflows
-from corridor.pathways import lagged_pathway_share, legal_pathway_share, pathway_factor, pathway_open_days
+from corridor.pathways import lagged_pathway_share, legal_pathway_share, pathway_factor, pathway_net_days
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
 from corridor.scenario.schema import MONTH_PATTERN
@@ -83,9 +83,10 @@ class PolicyArrays:
     cbp_one_uptake: F64  #: per nationality
     #: per nationality: share who take an open legal pathway instead of the corridor (0: none open)
     legal_pathway_share: F64
-    #: per nationality: the first day of the open pathway's spell (-1: none open); set by
-    #: :func:`compile_timeline` once the segments' days are known
-    legal_pathway_open_day: npt.NDArray[np.int64]
+    #: per nationality: the first day whose arrivals are net of the open pathway's takers (-1:
+    #: none open; :func:`corridor.pathways.pathway_net_days`); set by :func:`compile_timeline`
+    #: once the segments' days are known
+    legal_pathway_net_day: npt.NDArray[np.int64]
     mpp_city: npt.NDArray[np.bool_]  #: per place
     caravan_formation_place: npt.NDArray[np.bool_]  #: per place
     caravan_target: int  #: place id
@@ -354,7 +355,7 @@ def _policy_arrays(
         ),
         cbp_one_uptake=_keyed(policy.cbp_one.uptake, nats, f"{field}.cbp_one.uptake", "nationality"),
         legal_pathway_share=(pathway_share := legal_pathway_share(policy, scenario, nats, field)),
-        legal_pathway_open_day=np.where(pathway_share > 0, 0, -1),
+        legal_pathway_net_day=np.where(pathway_share > 0, 0, -1),
         mpp_city=_place_mask(net, policy.mpp.cities, f"{field}.mpp.cities", ("northern_border_city",)),
         caravan_formation_place=_place_mask(
             net, policy.caravans.formation_places, f"{field}.caravans.formation_places"
@@ -707,8 +708,8 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
 
     # Legal pathways: their takers do not set out, learnt with deterrence's lag.
     by_segment = np.stack([p.legal_pathway_share for p in segments])
-    open_days = pathway_open_days(by_segment, segment_start)
-    segments = [replace(p, legal_pathway_open_day=d) for p, d in zip(segments, open_days, strict=True)]
+    net_days = pathway_net_days(by_segment, segment_start, scenario.demand_response.lag_days)
+    segments = [replace(p, legal_pathway_net_day=d) for p, d in zip(segments, net_days, strict=True)]
     pathway = lagged_pathway_share(by_segment, segment_of_day, scenario.demand_response.lag_days)
     arrivals = _arrivals(scenario, net, dates, nats, pathway)
 

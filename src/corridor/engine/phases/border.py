@@ -177,15 +177,16 @@ _PATHWAY_SALT = np.uint64(0x5DEECE66D2B79F5)
 def taking_pathway(sim: Simulation, rows: np.ndarray) -> np.ndarray:
     """Which of ``rows`` take their nationality's open legal pathway and wait instead of
     crossing: a lasting decision per group, with the pathway's uptake, among those who first
-    entered Mexico before it opened (later arrivals are already net of its takers: the
-    timeline's arrivals are)."""
+    entered Mexico before the timeline's arrivals were net of its takers (before it opened, and
+    in the ``demand_response.lag_days`` after, while the news spread:
+    :func:`corridor.pathways.pathway_net_days`)."""
     pop, policy = sim.pop, sim.policy
     assert policy is not None
     nat = pop.nationality[rows]
-    opened = policy.legal_pathway_open_day[nat]
+    net_from = policy.legal_pathway_net_day[nat]
     first_day = np.searchsorted(pop.arrival_offsets, rows, side="right") - 1
     u = group_uniform(pop.group[rows], sim.intent_keys["cbp_one"] ^ _PATHWAY_SALT)
-    return np.asarray((opened >= 0) & (first_day < opened) & (u < policy.legal_pathway_share[nat]))
+    return np.asarray((net_from >= 0) & (first_day < net_from) & (u < policy.legal_pathway_share[nat]))
 
 
 def us_outcomes(sim: Simulation, day: int, encountered: np.ndarray, key: np.uint64) -> None:
