@@ -618,7 +618,13 @@ def test_the_pilot_fits_an_interdiction_factor_from_the_caught_share() -> None:
 def test_the_pilot_fits_the_pathway_uptake_from_encounters_after_an_opening_against_before() -> None:
     import datetime as dt
 
-    from corridor.backtest.pilot import MAX_UPTAKE, pathway_openings, pathway_uptake, scaled_draws
+    from corridor.backtest.pilot import (
+        MAX_UPTAKE,
+        pathway_openings,
+        pathway_uptake,
+        scale_ratios,
+        scaled_draws,
+    )
     from corridor.backtest.simulated import RunValues
 
     pathways = load_scenario(ROOT / "scenarios" / "mexico-2018-2024-pathways.yaml")
@@ -652,6 +658,14 @@ def test_the_pilot_fits_the_pathway_uptake_from_encounters_after_an_opening_agai
         "2022-12", -1, pilot.simulated, pilot.observed * np.eye(8)[1:4].sum(axis=0), pilot.codes, pilot.change
     )
     assert pathway_uptake(gone, rows, n_fit=8, openings=openings, uptake=0.5) == MAX_UPTAKE
+    # Venezuelans' level is read in the month before their pathway opened (September), not in
+    # the last month before the origin (November, both series), where the pathway acted.
+    level = scale_ratios(pilot, rows, 8, ["Venezuela"], "2022-12", openings)
+    assert level["Venezuela"] == pytest.approx(2.0)
+    assert scale_ratios(pilot, rows, 8, ["Venezuela"], "2022-12")["Venezuela"] == pytest.approx(161 / 1700)
+    assert scale_ratios(pilot, rows, 8, ["Venezuela"], "2023-03", openings) == {
+        "Venezuela": 1.0
+    }  # not recent
     draw = scaled_draws(pathways, [{"behaviour.legal_pathway_uptake": 0.3}], {}, {}, uptake=0.9)[0]
     assert (
         load_scenario(

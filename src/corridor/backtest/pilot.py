@@ -33,7 +33,10 @@ nationalities it opened to, in the months after the opening against the months b
 uptake is one number for every pathway, so the response of the first nationality offered one
 (Venezuelans, October 2022) is what the backtest forecasts for the next (Cubans, Haitians and
 Nicaraguans, January 2023): an assumption, stated in the pathways scenario. At an origin whose
-fit months hold no opening, the priors keep it.
+fit months hold no opening, the priors keep it. For a nationality whose pathway opened in the
+:data:`PATHWAY_REFERENCE_MONTHS` before the origin, the demand scale and the interdiction factor
+are read in the months before the opening, not the last ones: there the pathway did not act yet
+(in the last months it did, and the scale and the catch would take up what the uptake explains).
 """
 
 from __future__ import annotations
@@ -113,15 +116,36 @@ def _recent(
 
 
 def _fit_sums(
-    pilot: RunValues, rows: pd.DataFrame, n_fit: int, origin: str | None, months: int
+    pilot: RunValues,
+    rows: pd.DataFrame,
+    n_fit: int,
+    origin: str | None,
+    months: int,
+    openings: Mapping[str, dt.date] | None = None,
 ) -> pd.DataFrame:
     """Observed and simulated sums of the fit rows of :data:`SCALE_SERIES` by nationality label
-    and series; with ``origin`` (YYYY-MM), only rows of the ``months`` months before it."""
+    and series; with ``origin`` (YYYY-MM), only rows of the ``months`` months before it, or before
+    the month a legal pathway opened to the nationality (``openings``) if that is one of the
+    :data:`PATHWAY_REFERENCE_MONTHS` before the origin: its level and caught share are read where
+    the pathway did not act yet (its uptake is read after: :func:`pathway_uptake`)."""
     fit = rows.iloc[:n_fit]
+    labels = fit["breakdown"].map(_nationality_label).to_numpy()
     usable = _recent(pilot, fit, SCALE_SERIES, origin, months)
+    if origin is not None:
+        at = pd.Period(origin, freq="M")
+        starts = pd.to_datetime(fit["period_start"]).to_numpy()
+        for nationality, opened in (openings or {}).items():
+            month = pd.Period(opened, freq="M")
+            if not at - PATHWAY_REFERENCE_MONTHS <= month < at:
+                continue
+            mine = labels == nationality
+            window = (starts >= np.datetime64((month - months).start_time)) & (
+                starts < np.datetime64(month.start_time)
+            )
+            usable[mine] = _recent(pilot, fit, SCALE_SERIES, None, 0)[mine] & window[mine]
     frame = pd.DataFrame(
         {
-            "nationality": fit["breakdown"].map(_nationality_label).to_numpy()[usable],
+            "nationality": labels[usable],
             "series": fit["series"].to_numpy()[usable],
             "observed": pilot.observed[:n_fit][usable],
             "simulated": pilot.simulated[:n_fit][usable],
@@ -131,11 +155,17 @@ def _fit_sums(
 
 
 def scale_ratios(
-    pilot: RunValues, rows: pd.DataFrame, n_fit: int, nationalities: list[str], origin: str | None = None
+    pilot: RunValues,
+    rows: pd.DataFrame,
+    n_fit: int,
+    nationalities: list[str],
+    origin: str | None = None,
+    openings: Mapping[str, dt.date] | None = None,
 ) -> dict[str, float]:
     """Observed / simulated over each nationality's fit rows of :data:`SCALE_SERIES` (1 without
-    rows); with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it."""
-    sums = _fit_sums(pilot, rows, n_fit, origin, SCALE_MONTHS).groupby(level=0).sum()
+    rows); with ``origin`` (YYYY-MM), only rows of the :data:`SCALE_MONTHS` months before it (or
+    before a legal pathway's recent opening: :func:`_fit_sums`)."""
+    sums = _fit_sums(pilot, rows, n_fit, origin, SCALE_MONTHS, openings).groupby(level=0).sum()
     by_nationality = dict(zip(sums.index, sums.to_numpy(dtype=float), strict=True))
     out = {}
     for nationality in nationalities:
@@ -148,18 +178,24 @@ def scale_ratios(
 
 
 def interdiction_factors(
-    pilot: RunValues, rows: pd.DataFrame, n_fit: int, nationalities: list[str], origin: str | None = None
+    pilot: RunValues,
+    rows: pd.DataFrame,
+    n_fit: int,
+    nationalities: list[str],
+    origin: str | None = None,
+    openings: Mapping[str, dt.date] | None = None,
 ) -> dict[str, float]:
     """Per nationality, the factor on its checkpoint hazard that moves the pilot's caught share
     to the observed one over the fit rows of :data:`SCALE_SERIES` (with ``origin``, YYYY-MM, only
-    those of the :data:`CATCH_MONTHS` months before it).
+    those of the :data:`CATCH_MONTHS` months before it, or before a legal pathway's recent
+    opening: :func:`_fit_sums`).
 
     The caught share is Mexico's events / (Mexico's events + US encounters) and is taken as
     1 - exp(-hazard), so the factor is log(1 - observed share) / log(1 - simulated share), with
     shares within 2-98% and the factor within :data:`MAX_FACTOR` either way. A nationality
     without both series in the fit months gets 1.
     """
-    sums = _fit_sums(pilot, rows, n_fit, origin, CATCH_MONTHS)
+    sums = _fit_sums(pilot, rows, n_fit, origin, CATCH_MONTHS, openings)
     by_key = dict(zip(sums.index, sums.to_numpy(dtype=float), strict=True))
     low, high = _SHARE_BOUNDS
     out = {}

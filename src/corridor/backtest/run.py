@@ -478,13 +478,14 @@ def _pilot_ratios(
         ]
         return run_many(simulate_task, tasks, executor=executor, progress=progress, description=description)
 
+    openings = pathway_openings(sc)
+
     def fit(runs: list[Any], how: Any) -> dict[str, dict[str, float]]:
         return {
-            label: how(run, work[label].rows, work[label].n_fit, list(scales), label)
+            label: how(run, work[label].rows, work[label].n_fit, list(scales), label, openings)
             for (_, label), run in zip(labels, runs, strict=True)
         }
 
-    openings = pathway_openings(sc)
     for _ in range(UPTAKE_ROUNDS if openings else 0):
         runs = run_pilots(pilots, "pilots (pathways)")
         for (_, label), run in zip(labels, runs, strict=True):
