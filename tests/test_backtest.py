@@ -627,11 +627,11 @@ def test_the_pilot_fits_the_pathway_uptake_from_encounters_after_an_opening_agai
     )
     from corridor.backtest.simulated import RunValues
 
-    pathways = load_scenario(ROOT / "scenarios" / "mexico-2018-2024-pathways.yaml")
+    pathways = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")
     openings = pathway_openings(pathways)
     assert openings["Venezuela"] == dt.date(2022, 10, 12)  # the first event that opens it
     assert openings["Cuba"] == dt.date(2023, 1, 5)
-    assert pathway_openings(load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml")) == {}
+    assert pathway_openings(load_scenario(ROOT / "scenarios" / "mexico-2019.yaml")) == {}
 
     months = ["2022-06-01", "2022-07-01", "2022-08-01", "2022-09-01", "2022-10-01", "2022-11-01"]
     rows = pd.DataFrame(
@@ -668,9 +668,7 @@ def test_the_pilot_fits_the_pathway_uptake_from_encounters_after_an_opening_agai
     }  # not recent
     draw = scaled_draws(pathways, [{"behaviour.legal_pathway_uptake": 0.3}], {}, {}, uptake=0.9)[0]
     assert (
-        load_scenario(
-            ROOT / "scenarios" / "mexico-2018-2024-pathways.yaml", draw
-        ).behaviour.legal_pathway_uptake
+        load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml", draw).behaviour.legal_pathway_uptake
         == 0.9
     )
     unfitted = scaled_draws(pathways, [{"behaviour.legal_pathway_uptake": 0.3}], {}, {})[0]

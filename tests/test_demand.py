@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -95,7 +96,7 @@ def test_upstream_entries_are_share_times_honduras_entries_before_the_cutoff() -
     # April ends after the cut-off: the last month before it (persistence).
     last = 0.8 * hn_value(observed, "nationality=Cuba", "2019-03")
     assert got.loc[("Cuba", "2019-04"), "persons"] == pytest.approx(last)
-    assert got.loc[("Cuba", "2019-04"), "basis"] == "last derived month (2019-03)"
+    assert got.loc[("Cuba", "2019-04"), "basis"] == "last upstream count (2019-03)"
 
 
 def test_upstream_entries_read_nothing_at_or_after_the_cutoff() -> None:
@@ -246,6 +247,29 @@ def test_darien_counts_enter_mexico_two_weeks_later_and_the_larger_count_is_take
     # The air route is a second inflow of the same nationality, kept apart.
     air = got[got["inflow"] == 4]
     assert (air["nationality"] == "Venezuela").all() and (air["persons"] == 3000.0).all()
+
+
+def test_past_the_data_a_lagged_count_carries_its_last_month_forward_not_the_lagged_mix() -> None:
+    sc = venezuelans_by_two_routes(upstream_share=0.5)
+    sc = sc.model_copy(update={"inputs_cutoff": dt.date(2021, 9, 1)})
+    observed = counts_frame(
+        {
+            ("darien_crossings", "2021-05"): 3100.0,
+            ("darien_crossings", "2021-06"): 6000.0,
+            ("darien_crossings", "2021-07"): 0.0,
+            ("darien_crossings", "2021-08"): 3100.0,  # 100 a day: the latest count
+            (HN, "2021-06"): 100.0,
+            (HN, "2021-07"): 5000.0,
+            (HN, "2021-08"): 100.0,
+        }
+    )
+    got = derive_inflows(sc, observed)
+    overland = got[got["inflow"] == 3].set_index("month")
+    # August, the last derived month, is half July's Darien (none) and half August's: 1,700.
+    assert overland.loc["2021-08", "persons"] == pytest.approx(0.5 * 1700)
+    # September is past the data: August's whole Darien count (the larger), not that mix.
+    assert overland.loc["2021-09", "persons"] == pytest.approx(0.5 * 3100)
+    assert overland.loc["2021-09", "basis"] == "last upstream count (2021-08)"
 
 
 def test_lagged_months_move_persons_without_losing_any() -> None:

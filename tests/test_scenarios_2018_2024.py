@@ -98,12 +98,16 @@ def test_entry_weights_and_priors_are_those_of_the_one_year_scenarios(scenario: 
     first = corridor.load_scenario(REPO / "scenarios" / "mexico-2019.yaml")
     overland = [i for i in scenario.inflows if set(i.entry) != {"Mexico City"}]
     assert [i.entry for i in overland] == [i.entry for i in later.inflows]
-    new_priors = ("demand_response.elasticity", "behaviour.expelled_retry_probability")
+    new_priors = (
+        "demand_response.elasticity",
+        "behaviour.expelled_retry_probability",
+        "behaviour.legal_pathway_uptake",
+    )
     assert {k: v for k, v in scenario.priors.items() if k not in new_priors} == first.priors
     assert scenario.population == first.population
-    # Only the way back after busing south and the retries after a Title 42 expulsion (which
-    # mexico-2019 predates) are new (containment, docs/model.md).
-    same = {"rest_days_after_bus_south": 0, "expelled_retry_probability": 1.0}
+    # Only the way back after busing south, the retries after a Title 42 expulsion and the
+    # legal pathways' uptake (which mexico-2019 predates) are new (containment, docs/model.md).
+    same = {"rest_days_after_bus_south": 0, "expelled_retry_probability": 1.0, "legal_pathway_uptake": 0.0}
     assert scenario.behaviour.model_copy(update=same) == first.behaviour
     assert scenario.hazards == first.hazards
 

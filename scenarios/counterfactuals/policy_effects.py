@@ -6,7 +6,8 @@ For each policy, runs mexico-2018-2024 and its counterfactual over the same seed
 random numbers, ``corridor.report.comparison.compare``) around the policy's date, for each
 draw the backtest kept at the last origin before the policy (its posterior: the prior draws of
 ``backtests/mexico-2018-2024/backtest.json`` closest to the data before that origin, with the
-demand scales, interdiction factors and asylum application ratio its pilots fitted;
+demand scales, interdiction factors, asylum application ratio and legal-pathway uptake its
+pilots fitted;
 ``scores.parquet``). Writes ``backtests/mexico-2018-2024/policy_effects.csv``: per policy and
 month, the simulated US Border Patrol encounters (of the simulated nationalities: Mexican nationals are not
 simulated) with the policy and without it, and the paired difference (median and 5-95% over
@@ -57,9 +58,9 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     """The overrides of each draw the backtest kept at ``origin`` (at most ``draws`` of them),
     run from ``start`` to the end of ``end`` with inputs cut at the origin."""
     info = json.loads((SCORES.parent / "backtest.json").read_text(encoding="utf-8"))
-    columns = ["origin", "demand_scale_ratios", "interdiction_factors", "application_ratio", "kept_draws"]
-    scores = pd.read_parquet(SCORES, columns=columns)
+    scores = pd.read_parquet(SCORES)
     fitted = scores.loc[scores["origin"] == origin].iloc[0]
+    uptake = fitted.get("legal_pathway_uptake")  # fitted where a pathway opened before the origin
     ratios, factors = (json.loads(fitted[c]) for c in ("demand_scale_ratios", "interdiction_factors"))
     sc = load_scenario(SCENARIO)
     prior = prior_sample(sc.priors, int(info["draws"]), seed=int(info["seed"]))  # as the backtest drew them
@@ -73,7 +74,13 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     return [
         {**draw, **window}
         for draw in scaled_draws(
-            sc, kept, pilot_draw(sc), ratios, factors, float(fitted["application_ratio"])
+            sc,
+            kept,
+            pilot_draw(sc),
+            ratios,
+            factors,
+            float(fitted["application_ratio"]),
+            None if uptake is None or pd.isna(uptake) else float(uptake),
         )
     ]
 

@@ -218,7 +218,7 @@ def run_backtest(
         info["compute_last_call"] = {
             "origins": len(computed),
             # + the pilots
-            "simulations": len(computed) * (draws + (CATCH_ROUNDS + 2 if demand_scales(sc) else 0)),
+            "simulations": len(computed) * (draws + _pilot_rounds(sc)),
             "workers": workers if workers is not None else os.cpu_count(),
             "wall_seconds": round(time.perf_counter() - computing, 1),
         }
@@ -434,6 +434,14 @@ CATCH_ROUNDS = 2
 #: (before the catch rounds: the caught share after an opening depends on who is left):
 #: encounters are not linear in 1 - uptake (:func:`corridor.backtest.pilot.pathway_uptake`).
 UPTAKE_ROUNDS = 2
+
+
+def _pilot_rounds(scenario: Scenario) -> int:
+    """Pilot runs per origin (:func:`_pilot_ratios`): none without demand rules; the catch rounds,
+    the scale and the asylum pilots, and the uptake rounds where a legal pathway opens."""
+    if not demand_scales(scenario):
+        return 0
+    return CATCH_ROUNDS + 2 + (UPTAKE_ROUNDS if pathway_openings(scenario) else 0)
 
 
 def _pilot_ratios(

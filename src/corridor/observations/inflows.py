@@ -53,7 +53,8 @@ For the rules reading data, ``Other`` is the residual: the total minus Mexican n
 side) and minus every other nationality the scenario lists. A month whose data end on or after
 the cut-off takes the last derived month before it (a persistence forecast of the inflow: on
 the upstream counts before December 2023 the last month misses by a median 0.31 in log at one
-month ahead and 0.53 at two, the mean of the last three by 0.49 and 0.71; docs/backtest.md); a
+month ahead and 0.53 at two, the mean of the last three by 0.49 and 0.71; docs/backtest.md);
+for ``upstream_entries``, the last month of the counts, unlagged (:func:`_upstream_known`). A
 month before the data begin takes the mean of the first three.
 """
 
@@ -137,9 +138,12 @@ def _nationality_counts(
     return residual.clip(lower=0.0)
 
 
-def _fill(known: pd.Series, months: pd.PeriodIndex) -> tuple[pd.Series, pd.Series]:
-    """Values for ``months``: derived where known; after the known months the last of them,
-    before them the mean of the first three."""
+def _fill(
+    known: pd.Series, months: pd.PeriodIndex, latest: tuple[float, str] | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Values for ``months``: derived where known; after the known months the last of them (or
+    ``latest``, a value and its basis, where a rule knows a later one), before them the mean of
+    the first three."""
     known = known.dropna().sort_index()
     lookup = dict(zip(known.index, known.to_numpy(dtype=float), strict=True))
     values, basis = [], []
@@ -149,7 +153,10 @@ def _fill(known: pd.Series, months: pd.PeriodIndex) -> tuple[pd.Series, pd.Serie
             basis.append("data")
             continue
         before = known[known.index < month]
-        if len(before):
+        if len(before) and latest is not None and month > known.index[-1]:
+            values.append(latest[0])
+            basis.append(latest[1])
+        elif len(before):
             values.append(float(before.iloc[-1]))
             basis.append(f"last derived month ({before.index[-1]})")
         else:
@@ -294,9 +301,13 @@ def lagged_months(counts: pd.Series, lag_days: float) -> pd.Series:
     return out
 
 
-def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Series:
+def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> tuple[pd.Series, tuple[float, str]]:
     """Derived months of ``upstream_entries``: upstream_share x the month's upstream count (the
-    larger of the counts named, each moved by its lag)."""
+    larger of the counts named, each moved by its lag); and the value past them, with its basis:
+    upstream_share x the larger of the last month of each count, not moved. A lagged count's last
+    derived month mixes that month with the one before it (the Darien's November 2022, two weeks
+    of October's 40,593 Venezuelans and two of November's 668), while its last month is known
+    whole: persistence carries the latest count forward, not a mix that is half a month older."""
     inflow = scenario.inflows[index]
     nationality = inflow.nationality
     if nationality in CA4:
@@ -306,14 +317,16 @@ def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Serie
             "as irregular entries (the counts are near 0); use derived: latent",
         )
     others = [n for n in scenario.nationalities if n != nationality]
-    parts, problems = [], []
+    parts, problems, last = [], [], []
     for name in inflow.upstream:
         series, geography = UPSTREAM_COUNTS[name]
         lag_days = scenario.darien_lag_days if name == "darien" else 0.0
         table = tables(series, geography)
-        counts = lagged_months(_nationality_counts(table, nationality, others, ()), lag_days)
+        raw = _nationality_counts(table, nationality, others, ()).dropna()
+        counts = lagged_months(raw, lag_days)
         if not counts.empty:
             parts.append(counts)
+            last.append((float(raw.iloc[-1]), raw.index[-1]))
             continue
         counted = sorted(c for c in table.columns if c not in ("all", RESIDUAL, *CA4))
         missing = [n for n in others if n != RESIDUAL and n not in table]
@@ -332,7 +345,9 @@ def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> pd.Serie
             f"no upstream counts of {nationality!r} end before the upstream cut-off "
             f"{upstream_cutoff(scenario):%Y-%m-%d} ({'; '.join(problems)})",
         )
-    return inflow.upstream_share * pd.concat(parts, axis=1).max(axis=1).sort_index()
+    value, month = max(last)
+    known = inflow.upstream_share * pd.concat(parts, axis=1).max(axis=1).sort_index()
+    return known, (inflow.upstream_share * value, f"last upstream count ({month})")
 
 
 def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -387,8 +402,11 @@ def derive_inflows(scenario: Scenario, observed: pd.DataFrame | None = None) -> 
             persons = latent_demand(inflow.demand, scenario.horizon.start, months)
             basis = pd.Series("latent demand", index=months)
         else:
-            rule = _upstream_known if inflow.derived == "upstream_entries" else _us_encounters_known
-            persons, basis = _fill(rule(scenario, i, tables), months)
+            if inflow.derived == "upstream_entries":
+                known, latest = _upstream_known(scenario, i, tables)
+                persons, basis = _fill(known, months, latest)
+            else:
+                persons, basis = _fill(_us_encounters_known(scenario, i, tables), months)
         frames.append(
             pd.DataFrame(
                 {
