@@ -270,6 +270,18 @@ def test_past_the_data_a_lagged_count_carries_its_last_month_forward_not_the_lag
     # September is past the data: August's whole Darien count (the larger), not that mix.
     assert overland.loc["2021-09", "persons"] == pytest.approx(0.5 * 3100)
     assert overland.loc["2021-09", "basis"] == "last upstream count (2021-08)"
+    # A count that stops earlier is not carried past a later month of another: Honduras counts
+    # September (100), the Darien's last month is August.
+    longer = sc.model_copy(
+        update={
+            "inputs_cutoff": dt.date(2021, 10, 1),
+            "horizon": sc.horizon.model_copy(update={"end": dt.date(2021, 10, 31)}),
+        }
+    )
+    later = pd.concat([observed, counts_frame({(HN, "2021-09"): 100.0})], ignore_index=True)
+    october = derive_inflows(longer, later).query("inflow == 3").set_index("month").loc["2021-10"]
+    assert october["persons"] == pytest.approx(0.5 * 100)
+    assert october["basis"] == "last upstream count (2021-09)"
 
 
 def test_lagged_months_move_persons_without_losing_any() -> None:

@@ -115,8 +115,8 @@ def test_with_full_uptake_no_one_of_the_nationality_crosses_once_it_opens(
 def test_a_share_of_those_already_in_mexico_stop_crossing_for_good(
     run_small: Callable[..., corridor.Results], scenario_data: dict[str, Any]
 ) -> None:
-    # Deterrence's lag beyond the horizon: arrivals are the same; only those who entered
-    # before the pathway opened may take it at the border (later arrivals are net of takers).
+    # Deterrence's lag beyond the horizon: arrivals are the same (none is cut), so everyone of
+    # the nationality may take it at the border, a lasting decision per group.
     plain, opened = with_pathway(scenario_data, uptake=0.5, lag_days=365)
     seeds = (1, 2, 3)
     before = sum(late_encounters(run_small(plain, seed=s), "Honduras") for s in seeds)
@@ -129,3 +129,21 @@ def test_an_unknown_nationality_in_legal_pathways_is_refused(network: corridor.N
     data["events"] = [{"date": "2019-03-11", "name": "parole", "set": {"legal_pathways": ["Atlantis"]}}]
     with pytest.raises(ScenarioError, match=r"events\.0\.set\.legal_pathways.*Atlantis"):
         corridor.compile_timeline(scenario(data), network)
+
+
+def test_arrivals_are_net_of_a_pathways_takers_from_its_lag_after_the_opening() -> None:
+    from corridor.pathways import lagged_pathway_share, pathway_net_days
+
+    # Segments from days 0, 10, 20 and 30: nationality 0 open from day 0 on; nationality 1 open
+    # in the segments from 10 and 20 (one spell), shut from 30; nationality 2 never.
+    by_segment = np.array([[0.5, 0, 0], [0.5, 0.5, 0], [0.5, 0.5, 0], [0.5, 0, 0]])
+    starts = [0, 10, 20, 30]
+    net = pathway_net_days(by_segment, starts, lag_days=7)
+    np.testing.assert_array_equal(net[:, 0], [0, 0, 0, 0])  # open from day 0: cut from day 0
+    np.testing.assert_array_equal(net[:, 1], [-1, 17, 17, -1])  # the spell's opening + lag
+    np.testing.assert_array_equal(net[:, 2], [-1, -1, -1, -1])
+    # The same day the timeline's arrivals start to be cut.
+    segment_of_day = np.repeat(np.arange(4), 10).astype(np.int16)
+    share = lagged_pathway_share(by_segment, segment_of_day, lag_days=7)
+    assert share is not None
+    assert share[16, 1] == 0 and share[17, 1] == 0.5 and share[0, 0] == 0.5

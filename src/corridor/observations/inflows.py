@@ -304,7 +304,7 @@ def lagged_months(counts: pd.Series, lag_days: float) -> pd.Series:
 def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> tuple[pd.Series, tuple[float, str]]:
     """Derived months of ``upstream_entries``: upstream_share x the month's upstream count (the
     larger of the counts named, each moved by its lag); and the value past them, with its basis:
-    upstream_share x the larger of the last month of each count, not moved. A lagged count's last
+    upstream_share x the larger count of the latest month a count knows, not moved. A lagged count's last
     derived month mixes that month with the one before it (the Darien's November 2022, two weeks
     of October's 40,593 Venezuelans and two of November's 668), while its last month is known
     whole: persistence carries the latest count forward, not a mix that is half a month older."""
@@ -345,7 +345,10 @@ def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> tuple[pd
             f"no upstream counts of {nationality!r} end before the upstream cut-off "
             f"{upstream_cutoff(scenario):%Y-%m-%d} ({'; '.join(problems)})",
         )
-    value, month = max(last)
+    # The latest month any count knows, and the larger count of it (a count that stops earlier
+    # would carry an older month forward).
+    month = max(m for _, m in last)
+    value = max(v for v, m in last if m == month)
     known = inflow.upstream_share * pd.concat(parts, axis=1).max(axis=1).sort_index()
     return known, (inflow.upstream_share * value, f"last upstream count ({month})")
 
