@@ -115,6 +115,14 @@ def _recent(
     return usable
 
 
+def _months_before(starts: np.ndarray, opened: dt.date, months: int) -> np.ndarray:
+    """Which rows (``starts``: their periods' first days) fall in the ``months`` whole calendar
+    months before the month of ``opened``."""
+    month = pd.Period(opened, freq="M")
+    since, until = (np.datetime64(m.start_time) for m in (month - months, month))
+    return np.asarray((starts >= since) & (starts < until))
+
+
 def _fit_sums(
     pilot: RunValues,
     rows: pd.DataFrame,
@@ -131,18 +139,18 @@ def _fit_sums(
     fit = rows.iloc[:n_fit]
     labels = fit["breakdown"].map(_nationality_label).to_numpy()
     usable = _recent(pilot, fit, SCALE_SERIES, origin, months)
-    if origin is not None:
-        at = pd.Period(origin, freq="M")
+    at = None if origin is None else pd.Period(origin, freq="M")
+    recent = {
+        nationality: opened
+        for nationality, opened in (openings or {}).items()
+        if at is not None and at - PATHWAY_REFERENCE_MONTHS <= pd.Period(opened, freq="M") < at
+    }
+    if recent:
+        every = _recent(pilot, fit, SCALE_SERIES, None, 0)
         starts = pd.to_datetime(fit["period_start"]).to_numpy()
-        for nationality, opened in (openings or {}).items():
-            month = pd.Period(opened, freq="M")
-            if not at - PATHWAY_REFERENCE_MONTHS <= month < at:
-                continue
+        for nationality, opened in recent.items():
             mine = labels == nationality
-            window = (starts >= np.datetime64((month - months).start_time)) & (
-                starts < np.datetime64(month.start_time)
-            )
-            usable[mine] = _recent(pilot, fit, SCALE_SERIES, None, 0)[mine] & window[mine]
+            usable[mine] = (every & _months_before(starts, opened, months))[mine]
     frame = pd.DataFrame(
         {
             "nationality": labels[usable],
@@ -263,10 +271,8 @@ def pathway_uptake(
     seen = expected = 0.0
     for nationality, opened in sorted(openings.items()):
         mine = usable & (labels == nationality)
-        month = pd.Period(opened, freq="M")
         after = mine & (starts >= np.datetime64(opened))
-        before = mine & (starts >= np.datetime64((month - PATHWAY_REFERENCE_MONTHS).start_time))
-        before &= starts < np.datetime64(month.start_time)
+        before = mine & _months_before(starts, opened, PATHWAY_REFERENCE_MONTHS)
         if not after.any() or not before.any():
             continue
         level = max(float(observed[before].sum()), 1.0) / max(float(simulated[before].sum()), 1.0)

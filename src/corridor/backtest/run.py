@@ -467,7 +467,8 @@ def _pilot_ratios(
         return {}, {}, {}, {}
     horizons, seed = int(info["horizons"]), int(info["seed"])
     labels = [(o, f"{o:%Y-%m}") for o in origins]
-    pilots = {label: pilot_draw(sc) for _, label in labels}
+    medians = pilot_draw(sc)
+    pilots = {label: dict(medians) for _, label in labels}
     uptakes: dict[str, float | None] = {label: None for _, label in labels}
 
     def run_pilots(overrides: dict[str, dict[str, Any]], description: str) -> list[Any]:
