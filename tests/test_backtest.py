@@ -673,3 +673,38 @@ def test_the_pilot_fits_the_pathway_uptake_from_encounters_after_an_opening_agai
     )
     unfitted = scaled_draws(pathways, [{"behaviour.legal_pathway_uptake": 0.3}], {}, {})[0]
     assert unfitted["behaviour.legal_pathway_uptake"] == 0.3  # not fitted: the prior's draw stands
+
+
+def test_the_uptake_is_read_in_the_months_after_an_opening_and_its_pilots_run_only_where_they_exist() -> None:
+    from corridor.backtest.pilot import (
+        PATHWAY_RESPONSE_MONTHS,
+        measures_uptake,
+        pathway_openings,
+        pathway_uptake,
+    )
+    from corridor.backtest.simulated import RunValues
+
+    openings = pathway_openings(load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml"))
+    assert PATHWAY_RESPONSE_MONTHS == 3  # the figures below assume it
+    months = pd.period_range("2022-07", "2023-04", freq="M")  # Venezuelans' opened on 12 October
+    rows = pd.DataFrame(
+        {
+            "series": "usbp_sw_encounters",
+            "breakdown": "citizenship=Venezuela",
+            "period_start": [m.start_time.strftime("%Y-%m-%d") for m in months],
+        }
+    )
+    # At the pilot's level before; November to January a fifth of it; later (another policy) back.
+    observed = np.array([1000.0, 1000.0, 1000.0, 1.0, 200.0, 200.0, 200.0, 1000.0, 1000.0, 1000.0])
+    pilot = RunValues(
+        "2023-05",
+        -1,
+        simulated=np.full(10, 1000.0),
+        observed=observed,
+        codes=np.zeros(10, dtype=np.int8),
+        change=np.zeros(10, dtype=bool),
+    )
+    assert pathway_uptake(pilot, rows, n_fit=10, openings=openings, uptake=0.0) == pytest.approx(0.8)
+    assert measures_uptake(rows, 5, openings)  # November is after
+    assert not measures_uptake(rows, 4, openings)  # October is the opening's own month
+    assert not measures_uptake(rows.iloc[7:], 3, openings)  # nothing before (nor within the window)

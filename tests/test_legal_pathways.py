@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,12 +139,29 @@ def test_arrivals_are_net_of_a_pathways_takers_from_its_lag_after_the_opening() 
     # in the segments from 10 and 20 (one spell), shut from 30; nationality 2 never.
     by_segment = np.array([[0.5, 0, 0], [0.5, 0.5, 0], [0.5, 0.5, 0], [0.5, 0, 0]])
     starts = [0, 10, 20, 30]
-    net = pathway_net_days(by_segment, starts, lag_days=7)
+    net = pathway_net_days(by_segment, starts, lag_days=np.array([7, 7, 7]))
     np.testing.assert_array_equal(net[:, 0], [0, 0, 0, 0])  # open from day 0: cut from day 0
     np.testing.assert_array_equal(net[:, 1], [-1, 17, 17, -1])  # the spell's opening + lag
     np.testing.assert_array_equal(net[:, 2], [-1, -1, -1, -1])
     # The same day the timeline's arrivals start to be cut.
     segment_of_day = np.repeat(np.arange(4), 10).astype(np.int16)
-    share = lagged_pathway_share(by_segment, segment_of_day, lag_days=7)
+    share = lagged_pathway_share(by_segment, segment_of_day, lag_days=np.array([7, 7, 7]))
     assert share is not None
     assert share[16, 1] == 0 and share[17, 1] == 0.5 and share[0, 0] == 0.5
+    # A nationality counted upstream (at the Darien) learns as late, and travels 14 days more.
+    late = np.array([7, 21, 7])
+    net = pathway_net_days(by_segment, starts, lag_days=late)
+    np.testing.assert_array_equal(net[:, 1], [-1, 31, 31, -1])
+    share = lagged_pathway_share(by_segment, segment_of_day, lag_days=late)
+    assert share is not None
+    assert share[30, 1] == 0 and share[31, 1] == 0.5 and share[17, 0] == 0.5
+
+
+def test_those_counted_at_the_darien_learn_of_a_pathway_a_journey_later() -> None:
+    from corridor.pathways import pathway_lag_days
+
+    sc = corridor.load_scenario(Path(__file__).parents[1] / "scenarios" / "mexico-2018-2024.yaml")
+    lags = dict(zip(sc.nationalities, pathway_lag_days(sc, sc.nationalities), strict=True))
+    news = sc.demand_response.lag_days
+    assert lags["Venezuela"] == lags["Haiti"] == news + round(sc.darien_lag_days)
+    assert lags["Cuba"] == lags["Nicaragua"] == news  # Honduras' count alone; latent

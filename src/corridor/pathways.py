@@ -12,7 +12,13 @@ import numpy.typing as npt
 from corridor.errors import ScenarioError
 from corridor.scenario import Policy, Scenario
 
-__all__ = ["lagged_pathway_share", "legal_pathway_share", "pathway_factor", "pathway_net_days"]
+__all__ = [
+    "lagged_pathway_share",
+    "legal_pathway_share",
+    "pathway_factor",
+    "pathway_lag_days",
+    "pathway_net_days",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -42,14 +48,34 @@ def legal_pathway_share(policy: Policy, scenario: Scenario, nats: list[str], fie
     return np.where(open_, scenario.behaviour.legal_pathway_uptake, 0.0)
 
 
-def lagged_pathway_share(by_segment: F64, segment_of_day: npt.NDArray[np.int16], lag_days: int) -> F64 | None:
+def pathway_lag_days(scenario: Scenario, nats: list[str]) -> npt.NDArray[np.int64]:
+    """Per nationality of ``nats``: days from a pathway's opening to the first arrivals in Mexico
+    net of its takers. ``demand_response.lag_days`` while the news spreads at home, plus, for a
+    nationality whose inflow reads Panama's Darien count, ``darien_lag_days``: people counted at
+    the Darien after the news had set out before it (the Darien's Venezuelans fell from 40,593
+    in October 2022 to 668 in November, the month the parole opened, while those already past it
+    still reached Mexico two weeks later), so they decide at the border, not at home."""
+    darien = {
+        inflow.nationality
+        for inflow in scenario.inflows
+        if inflow.derived == "upstream_entries" and "darien" in inflow.upstream
+    }
+    travel = round(scenario.darien_lag_days)
+    return np.array(
+        [scenario.demand_response.lag_days + (travel if n in darien else 0) for n in nats], dtype=np.int64
+    )
+
+
+def lagged_pathway_share(
+    by_segment: F64, segment_of_day: npt.NDArray[np.int16], lag_days: npt.NDArray[np.int64]
+) -> F64 | None:
     """Per day and nationality: the share (``by_segment``: policy segment x nationality) of the
-    policy ``lag_days`` earlier (days before the horizon: the first day's), or None when no
-    segment opens a pathway."""
+    policy ``lag_days`` (per nationality: :func:`pathway_lag_days`) earlier (days before the
+    horizon: the first day's), or None when no segment opens a pathway."""
     if not by_segment.any():
         return None
-    day = np.maximum(np.arange(segment_of_day.size) - lag_days, 0)
-    return np.asarray(by_segment[segment_of_day[day].astype(np.intp)])
+    day = np.maximum(np.arange(segment_of_day.size)[:, None] - lag_days[None, :], 0)
+    return np.asarray(by_segment[segment_of_day[day].astype(np.intp), np.arange(by_segment.shape[1])])
 
 
 def pathway_factor(share: F64, observed: npt.NDArray[np.bool_]) -> F64:
@@ -68,15 +94,18 @@ def pathway_factor(share: F64, observed: npt.NDArray[np.bool_]) -> F64:
     return factor
 
 
-def pathway_net_days(by_segment: F64, segment_start: list[int], lag_days: int) -> npt.NDArray[np.int64]:
+def pathway_net_days(
+    by_segment: F64, segment_start: list[int], lag_days: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     """Per policy segment and nationality: the first day whose arrivals are already net of the
     takers of the pathway open in the segment, or -1 where none is open. That is the first day of
-    the spell of open pathway (consecutive segments with a share above 0) plus ``lag_days``, as
-    :func:`lagged_pathway_share` lags the arrivals' cut; day 0 for a spell open from day 0 (its
-    arrivals are cut from day 0). Those who entered earlier decide at the border instead."""
+    the spell of open pathway (consecutive segments with a share above 0) plus the nationality's
+    ``lag_days`` (:func:`pathway_lag_days`), as :func:`lagged_pathway_share` lags the arrivals'
+    cut; day 0 for a spell open from day 0 (its arrivals are cut from day 0). Those who entered
+    earlier decide at the border instead."""
     out = np.full(by_segment.shape, -1, dtype=np.int64)
     for k, start in enumerate(segment_start):
         before = out[k - 1] if k else np.full(by_segment.shape[1], -1, dtype=np.int64)
-        opens = start + lag_days if start > 0 else 0
+        opens = start + lag_days if start > 0 else np.zeros_like(lag_days)
         out[k] = np.where(by_segment[k] > 0, np.where(before >= 0, before, opens), -1)
     return out

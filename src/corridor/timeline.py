@@ -30,7 +30,13 @@ from pydantic import ValidationError
 from corridor.errors import GeographyError, ScenarioError, TextFileError, excerpt
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.observations.inflows import derive_inflows
-from corridor.pathways import lagged_pathway_share, legal_pathway_share, pathway_factor, pathway_net_days
+from corridor.pathways import (
+    lagged_pathway_share,
+    legal_pathway_share,
+    pathway_factor,
+    pathway_lag_days,
+    pathway_net_days,
+)
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
 from corridor.scenario.schema import MONTH_PATTERN
@@ -706,11 +712,13 @@ def compile_timeline(scenario: Scenario, network: Network) -> Timeline:
     segments, segment_start, event_days = _policy_segments(scenario, net, nats, n_days)
     segment_of_day = (np.searchsorted(segment_start, np.arange(n_days), side="right") - 1).astype(np.int16)
 
-    # Legal pathways: their takers do not set out, learnt with deterrence's lag.
+    # Legal pathways: their takers do not set out, learnt with deterrence's lag (plus the way
+    # from an upstream count to Mexico).
     by_segment = np.stack([p.legal_pathway_share for p in segments])
-    net_days = pathway_net_days(by_segment, segment_start, scenario.demand_response.lag_days)
+    lag_days = pathway_lag_days(scenario, nats)
+    net_days = pathway_net_days(by_segment, segment_start, lag_days)
     segments = [replace(p, legal_pathway_net_day=d) for p, d in zip(segments, net_days, strict=True)]
-    pathway = lagged_pathway_share(by_segment, segment_of_day, scenario.demand_response.lag_days)
+    pathway = lagged_pathway_share(by_segment, segment_of_day, lag_days)
     arrivals = _arrivals(scenario, net, dates, nats, pathway)
 
     # Deterrence: fewer set out, a lag after enforcement rises (elasticity 0: arrivals untouched).

@@ -79,6 +79,9 @@ UPTAKE_PATH = "behaviour.legal_pathway_uptake"
 PATHWAY_SERIES = "usbp_sw_encounters"
 #: Months before a pathway opens whose observed / simulated ratio is the reference level.
 PATHWAY_REFERENCE_MONTHS = 3
+#: Whole months from a pathway's opening whose encounters measure its uptake: the response to
+#: the opening, not to later policies (Title 42's end in May 2023 raised the same encounters).
+PATHWAY_RESPONSE_MONTHS = 3
 #: A fitted uptake is at most this: some cross whatever is offered (and 1 has no ratio to fit).
 MAX_UPTAKE = 0.99
 
@@ -248,6 +251,28 @@ def pathway_openings(scenario: Scenario) -> dict[str, dt.date]:
     return {n: d for n, d in out.items() if n not in scenario.policy.legal_pathways}
 
 
+def _pathway_windows(fit: pd.DataFrame, nationality: str, opened: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Which fit rows of :data:`PATHWAY_SERIES` of ``nationality`` measure its pathway's uptake
+    (the :data:`PATHWAY_RESPONSE_MONTHS` months starting on or after ``opened``), and which give
+    the reference level (the :data:`PATHWAY_REFERENCE_MONTHS` whole months before its month)."""
+    mine = (fit["series"] == PATHWAY_SERIES).to_numpy() & (
+        fit["breakdown"].map(_nationality_label) == nationality
+    ).to_numpy()
+    starts = pd.to_datetime(fit["period_start"]).to_numpy()
+    first = pd.Period(opened, freq="M") + (0 if opened.day == 1 else 1)
+    after = (starts >= np.datetime64(first.start_time)) & (
+        starts < np.datetime64((first + PATHWAY_RESPONSE_MONTHS).start_time)
+    )
+    return mine & after, mine & _months_before(starts, opened, PATHWAY_REFERENCE_MONTHS)
+
+
+def measures_uptake(rows: pd.DataFrame, n_fit: int, openings: Mapping[str, dt.date]) -> bool:
+    """Whether the fit rows hold months on both sides of a pathway's opening (else
+    :func:`pathway_uptake` has nothing to fit, and its pilots need not run)."""
+    fit = rows.iloc[:n_fit]
+    return any(all(w.any() for w in _pathway_windows(fit, n, opened)) for n, opened in openings.items())
+
+
 def pathway_uptake(
     pilot: RunValues, rows: pd.DataFrame, n_fit: int, openings: Mapping[str, dt.date], uptake: float
 ) -> float | None:
@@ -255,8 +280,8 @@ def pathway_uptake(
     nationalities whose pathway opened within the fit rows to what was observed; None where no
     fit row lies on both sides of an opening.
 
-    A nationality's months that start on or after its opening are compared with what the pilot
-    simulated for them times its observed / simulated ratio over the
+    A nationality's :data:`PATHWAY_RESPONSE_MONTHS` whole months from its opening are compared
+    with what the pilot simulated for them times its observed / simulated ratio over the
     :data:`PATHWAY_REFERENCE_MONTHS` months before the opening month (the pilot's level error,
     taken out). Summed over nationalities, observed / expected = ``kept`` / (1 - ``uptake``),
     with ``uptake`` the pilot's, so the fitted uptake is 1 - ``kept``, within 0 and
@@ -265,14 +290,10 @@ def pathway_uptake(
     """
     fit = rows.iloc[:n_fit]
     usable = _recent(pilot, fit, (PATHWAY_SERIES,), origin=None, months=0)
-    labels = fit["breakdown"].map(_nationality_label).to_numpy()
-    starts = pd.to_datetime(fit["period_start"]).to_numpy()
     observed, simulated = pilot.observed[:n_fit], pilot.simulated[:n_fit]
     seen = expected = 0.0
     for nationality, opened in sorted(openings.items()):
-        mine = usable & (labels == nationality)
-        after = mine & (starts >= np.datetime64(opened))
-        before = mine & _months_before(starts, opened, PATHWAY_REFERENCE_MONTHS)
+        after, before = (usable & w for w in _pathway_windows(fit, nationality, opened))
         if not after.any() or not before.any():
             continue
         level = max(float(observed[before].sum()), 1.0) / max(float(simulated[before].sum()), 1.0)

@@ -42,6 +42,7 @@ from corridor.backtest.pilot import (
     demand_scales,
     factor_overrides,
     interdiction_factors,
+    measures_uptake,
     pathway_openings,
     pathway_uptake,
     pilot_draw,
@@ -213,12 +214,11 @@ def run_backtest(
     labels = [f"{o:%Y-%m}" for o in origins]
     todo = [o for o, label in zip(origins, labels, strict=True) if not _partition(target, label).exists()]
     computing = time.perf_counter()
-    computed = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
+    computed, runs = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
     if computed or "compute_last_call" not in info:
         info["compute_last_call"] = {
             "origins": len(computed),
-            # + the pilots
-            "simulations": len(computed) * (draws + _pilot_rounds(sc)),
+            "simulations": runs,  # the pilots included
             "workers": workers if workers is not None else os.cpu_count(),
             "wall_seconds": round(time.perf_counter() - computing, 1),
         }
@@ -355,10 +355,11 @@ def _compute(
     workers: int | None,
     scheduler: Any,
     progress: Progress | None,
-) -> tuple[str, ...]:
-    """Run every origin's simulations, finishing (and writing) each origin as its runs end."""
+) -> tuple[tuple[str, ...], int]:
+    """Run every origin's simulations, finishing (and writing) each origin as its runs end;
+    return the origins written and the simulations run (pilots included)."""
     if not origins:
-        return ()
+        return (), 0
     draws, horizons, seed = int(info["draws"]), int(info["horizons"]), int(info["seed"])
     sc = load_scenario(scenario)
     prior = prior_sample(sc.priors, draws, seed=seed)
@@ -368,7 +369,7 @@ def _compute(
     failed: list[str] = []
     done: list[str] = []
     with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
-        ratios, factors, application, uptakes = _pilot_ratios(
+        ratios, factors, application, uptakes, pilots = _pilot_ratios(
             sc, scenario, origins, work, info, rules, executor, progress
         )
         tasks = [
@@ -422,7 +423,7 @@ def _compute(
             f"{len(failed)} runs failed; the {len(done)} finished origins are written, run the same command "
             "again to compute the rest. First: " + failed[0]
         )
-    return tuple(sorted(done))
+    return tuple(sorted(done)), pilots + len(tasks)
 
 
 #: Pilot rounds fitting the interdiction factors (then one pilot fits the demand scales, and one
@@ -436,14 +437,6 @@ CATCH_ROUNDS = 2
 UPTAKE_ROUNDS = 2
 
 
-def _pilot_rounds(scenario: Scenario) -> int:
-    """Pilot runs per origin (:func:`_pilot_ratios`): none without demand rules; the catch rounds,
-    the scale and the asylum pilots, and the uptake rounds where a legal pathway opens."""
-    if not demand_scales(scenario):
-        return 0
-    return CATCH_ROUNDS + 2 + (UPTAKE_ROUNDS if pathway_openings(scenario) else 0)
-
-
 def _pilot_ratios(
     sc: Scenario,
     scenario: Path,
@@ -454,24 +447,28 @@ def _pilot_ratios(
     executor: Executor,
     progress: Progress | None,
 ) -> tuple[
-    dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, float], dict[str, float | None]
+    dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, float], dict[str, float | None], int
 ]:
     """Per origin: where a legal pathway opened in the fit months, the uptake from
     :data:`UPTAKE_ROUNDS` pilot runs; each nationality's interdiction factor from
     :data:`CATCH_ROUNDS` pilot runs at the priors' medians (and that uptake), then each demand
     scale's observed/simulated ratio from one more pilot with those factors, then the ratio of the
     daily chance to file for asylum from a last pilot with the factors and scales
-    (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules."""
+    (:mod:`corridor.backtest.pilot`); nothing for a scenario without demand rules. Last, the
+    number of pilot runs."""
     scales = demand_scales(sc)
     if not scales:
-        return {}, {}, {}, {}
+        return {}, {}, {}, {}, 0
     horizons, seed = int(info["horizons"]), int(info["seed"])
     labels = [(o, f"{o:%Y-%m}") for o in origins]
     medians = pilot_draw(sc)
     pilots = {label: dict(medians) for _, label in labels}
     uptakes: dict[str, float | None] = {label: None for _, label in labels}
+    ran: list[int] = []
 
-    def run_pilots(overrides: dict[str, dict[str, Any]], description: str) -> list[Any]:
+    def run_pilots(
+        overrides: dict[str, dict[str, Any]], description: str, at: list[tuple[pd.Period, str]] = labels
+    ) -> list[Any]:
         tasks = [
             RunTask(
                 str(scenario),
@@ -483,11 +480,16 @@ def _pilot_ratios(
                 work[label].rows,
                 rules,
             )
-            for o, label in labels
+            for o, label in at
         ]
+        ran.append(len(tasks))
         return run_many(simulate_task, tasks, executor=executor, progress=progress, description=description)
 
     openings = pathway_openings(sc)
+    # The uptake pilots run only where the fit months straddle an opening (elsewhere: nothing to fit).
+    measured = [
+        (o, label) for o, label in labels if measures_uptake(work[label].rows, work[label].n_fit, openings)
+    ]
 
     def fit(runs: list[Any], how: Any) -> dict[str, dict[str, float]]:
         return {
@@ -495,9 +497,9 @@ def _pilot_ratios(
             for (_, label), run in zip(labels, runs, strict=True)
         }
 
-    for _ in range(UPTAKE_ROUNDS if openings else 0):
-        runs = run_pilots(pilots, "pilots (pathways)")
-        for (_, label), run in zip(labels, runs, strict=True):
+    for _ in range(UPTAKE_ROUNDS if measured else 0):
+        runs = run_pilots(pilots, "pilots (pathways)", measured)
+        for (_, label), run in zip(measured, runs, strict=True):
             entry, used = work[label], pilots[label].get(UPTAKE_PATH, sc.behaviour.legal_pathway_uptake)
             fitted_uptake = pathway_uptake(run, entry.rows, entry.n_fit, openings, used)
             if fitted_uptake is not None:
@@ -524,7 +526,7 @@ def _pilot_ratios(
         label: application_ratio(run, work[label].rows, work[label].n_fit)
         for (_, label), run in zip(labels, asylum_runs, strict=True)
     }
-    return ratios, factors, application, uptakes
+    return ratios, factors, application, uptakes, sum(ran)
 
 
 def _to_parquet(frame: pd.DataFrame, fh: Any) -> None:

@@ -326,9 +326,10 @@ class Behaviour(_Strict):
         default=0.0,
         description="Share of the people of a nationality with an open legal pathway "
         "(policy.legal_pathways) who take it instead of the corridor: it multiplies their arrivals by "
-        "1 - uptake (demand_response.lag_days after it opens; observed months of data-derived inflows "
+        "1 - uptake (demand_response.lag_days after it opens, plus darien_lag_days for inflows reading "
+        "the Darien count; observed months of data-derived inflows "
         "keep their counts, and the days past the data move with the change since the last observed "
-        "day), and of those who entered Mexico before it opened, this share (per group, lasting) "
+        "day), and of those who entered Mexico before that, this share (per group, lasting) "
         "stop crossing between ports while it is open. 0 (the default): pathways change nothing. "
         "docs/model.md, 'Legal pathways', gives the limits of this form.",
     )
