@@ -2,16 +2,17 @@
 
     python benchmarks/flee_whole_command.py [--conflict tests/data/flee-conflict-300]
         [--repeats 3] [--flee-python /tmp/flee-venv/bin/python] [--label after]
-        [--kernel vectorised compiled compiled-cold]
+        [--kernel vectorised compiled compiled-jit compiled-cold]
 
 Runs, in fresh processes and alternating engines:
 
 * ``corridor flee run INPUT_CSV SOURCE_DATA SIM_PERIOD SIMSETTING --out DIR --seed S --kernel K``:
   the console script of corridor's environment (``--corridor``, default the ``corridor``
   beside this interpreter), once per ``--kernel``: ``vectorised`` (engine ``corridor``),
-  ``compiled`` (numba, engine ``corridor-compiled``; its cache in a folder warmed by one
-  untimed run first) and ``compiled-cold`` (an empty numba cache each run, so the JIT
-  compilation is timed);
+  ``compiled`` (the day built ahead of time, engine ``corridor-compiled``: its cache, and
+  numba's, in a folder warmed by one untimed run first), ``compiled-jit`` (the day compiled by
+  numba at run time, as on a machine where the build ahead of time failed: numba's cache warm)
+  and ``compiled-cold`` (an empty cache each run, so building the day is timed);
 * Flee 3.1's whole run: a script doing what Flee's ``runscripts/run.py`` does (imports,
   reading the folder, the day loop, writing out.csv; ``FLEE_SCRIPT`` of
   ``benchmarks/flee_per_day.py``) with ``--flee-python`` (a Python with ``flee==3.1``, never
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from flee_per_day import FLEE_SCRIPT  # noqa: E402
 
+from corridor.flee.ahead import extension_path  # noqa: E402
 from corridor.flee.run import flee_ard  # noqa: E402
 from corridor.provenance import machine, versions  # noqa: E402
 
@@ -55,6 +57,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "flee_whole_command.jsonl"
 KERNEL_ENGINES = {
     "vectorised": "corridor",
     "compiled": "corridor-compiled",
+    "compiled-jit": "corridor-compiled-jit",
     "compiled-cold": "corridor-compiled-cold",
 }
 _LOOP = re.compile(r"loop ([0-9.]+) s CPU")
@@ -90,9 +93,10 @@ def run_corridor(
     seed: int,
     out: Path,
     kernel: str = "vectorised",
-    numba_cache: Path | None = None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
-    """``corridor flee run`` on ``folder`` with ``kernel``; out.csv in ``out``."""
+    """``corridor flee run`` on ``folder`` with ``kernel``; out.csv in ``out``; ``cache``: the
+    folder of numba's cache and of the day built ahead of time."""
     argv = [
         corridor,
         "flee",
@@ -105,7 +109,11 @@ def run_corridor(
         "--kernel",
         kernel,
     ]
-    env = None if numba_cache is None else {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache)}
+    env = (
+        None
+        if cache is None
+        else {**os.environ, "NUMBA_CACHE_DIR": str(cache), "CORRIDOR_CACHE_DIR": str(cache)}
+    )
     proc, cpu, wall = _timed(argv, env)
     loop = _LOOP.search(proc.stdout)
     return {"cpu_seconds": cpu, "wall_seconds": wall, "loop_cpu_seconds": float(loop[1]) if loop else None}
@@ -118,6 +126,17 @@ def run_flee(python: str, script: Path, folder: Path, seed: int, out: Path) -> d
     proc, cpu, wall = _timed(argv)
     inner = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"cpu_seconds": cpu, "wall_seconds": wall, "loop_cpu_seconds": inner["loop_cpu_seconds"]}
+
+
+def _fail_build(cache: Path) -> None:
+    """Mark the build ahead of time as failed in ``cache`` (so numba compiles the day at run time)."""
+    os.environ["CORRIDOR_CACHE_DIR"] = str(cache)
+    try:
+        failed = extension_path().with_suffix(".failed")
+    finally:
+        del os.environ["CORRIDOR_CACHE_DIR"]
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    failed.write_text("benchmark: the day compiled by numba at run time\n")
 
 
 def _last_day_agents(out_csv: Path) -> int:
@@ -138,7 +157,8 @@ def main() -> None:
         nargs="+",
         default=["vectorised"],
         choices=list(KERNEL_ENGINES),
-        help="corridor's Flee kernel(s); compiled: numba cache warm, compiled-cold: an empty cache each run",
+        help="corridor's Flee kernel(s); compiled: built ahead of time, compiled-jit: numba at run time "
+        "(cache warm), compiled-cold: an empty cache each run",
     )
     args = ap.parse_args()
     folder = args.conflict.resolve()
@@ -157,9 +177,14 @@ def main() -> None:
         tmp = Path(tmp_name)
         script = tmp / "run_flee.py"
         script.write_text(FLEE_SCRIPT)
-        warm_cache = tmp / "numba-cache"
-        if "compiled" in args.kernel:  # one untimed run fills numba's cache
+        warm_cache, jit_cache = tmp / "cache", tmp / "jit-cache"
+        if "compiled" in args.kernel:  # one untimed run builds the day
             run_corridor(args.corridor, folder, 0, tmp / "warm-up", "compiled", warm_cache)
+        if (
+            "compiled-jit" in args.kernel
+        ):  # a failed build remembered, then one untimed run fills numba's cache
+            _fail_build(jit_cache)
+            run_corridor(args.corridor, folder, 0, tmp / "warm-up-jit", "compiled", jit_cache)
         for seed in range(args.repeats):
             for engine in engines:  # alternating, so that a change in the machine's load hits both
                 out = tmp / f"{engine}-{seed}"
@@ -168,8 +193,10 @@ def main() -> None:
                     rec = run_corridor(args.corridor, folder, seed, out)
                 elif engine == "corridor-compiled":
                     rec = run_corridor(args.corridor, folder, seed, out, "compiled", warm_cache)
+                elif engine == "corridor-compiled-jit":
+                    rec = run_corridor(args.corridor, folder, seed, out, "compiled", jit_cache)
                 elif engine == "corridor-compiled-cold":
-                    cold = tmp / f"numba-cache-cold-{seed}"  # empty: numba compiles in this run
+                    cold = tmp / f"cache-cold-{seed}"  # empty: the day is built in this run
                     rec = run_corridor(args.corridor, folder, seed, out, "compiled", cold)
                 else:
                     rec = run_flee(args.flee_python, script, folder, seed, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -183,21 +184,23 @@ def test_kernel_choice_and_cli(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "kernel" in res.output
 
 
-def test_numba_is_imported_only_when_chosen() -> None:
+def test_numba_is_imported_only_when_chosen(tmp_path: Path) -> None:
     code = "import sys, corridor, corridor.flee, corridor.cli; assert 'numba' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
-    # Without numba, "auto" is the vectorised kernel and "compiled" says what to install.
+    # Without numba (nor the day built ahead of time), "auto" is the vectorised kernel and
+    # "compiled" says what to install.
     code = (
         "import sys; sys.modules['numba'] = None\n"
         "from corridor.flee.run import resolve_kernel\n"
         "assert resolve_kernel('auto') == 'vectorised'\n"
         "try:\n    resolve_kernel('compiled')\nexcept Exception as e:\n    print(e)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    env = {**os.environ, "CORRIDOR_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
     assert "pip install 'corridor[fast]'" in done.stdout
 
 
-def test_loading_the_kernel_does_not_import_scipy_linalg() -> None:
+def test_loading_numbas_kernel_does_not_import_scipy_linalg() -> None:
     # numba's BLAS check would import all of scipy.linalg (a third of the command's start-up);
     # it is hidden while the kernel loads, and importable as usual afterwards.
     code = (
@@ -208,11 +211,61 @@ def test_loading_the_kernel_does_not_import_scipy_linalg() -> None:
         f"m = {str(MINI)!r}\n"
         "i = m + '/input_csv'\n"
         "c = load_flee_conflict(i, m + '/source_data', i + '/sim_period.csv', m + '/simsetting.yml')\n"
-        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0))\n"
+        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0),\n"
+        "                   ahead_of_time=False)\n"
         "k.day(0)\n"
+        "assert 'numba' in sys.modules\n"
         "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg imported'\n"
         "assert k.count.sum() + k.n_on_links == 50\n"
         "import scipy.linalg\n"
         "assert scipy.linalg.norm([3.0, 4.0]) == 5.0\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _days_of(fnet: FleeNetwork, ahead_of_time: bool, days: int = 40) -> npt.NDArray[np.int64]:
+    k = CompiledKernel(fnet, 500, FleeRules(), fnet.capacity, np.random.default_rng(7), ahead_of_time)
+    counts = []
+    for d in range(days):
+        k.day(d)
+        counts.append(np.concatenate([k.count, k.on_way]))
+    return np.array(counts)
+
+
+def test_the_day_built_ahead_of_time_runs_as_numbas_without_numba(tmp_path: Path) -> None:
+    from corridor.flee.ahead import load_flee_day
+
+    fnet = _filling(tmp_path)  # capped camps filling: the route-weight cache is exercised
+    built = _days_of(fnet, ahead_of_time=True)
+    assert load_flee_day() is not None  # built on first use (a C compiler is here)
+    assert np.array_equal(built, _days_of(fnet, ahead_of_time=False))
+    code = (
+        "import sys, numpy as np\n"
+        "from corridor.flee import load_flee_conflict\n"
+        "from corridor.flee.compiled import CompiledKernel\n"
+        "from corridor.flee.rules import FleeRules\n"
+        f"m = {str(MINI)!r}\n"
+        "i = m + '/input_csv'\n"
+        "c = load_flee_conflict(i, m + '/source_data', i + '/sim_period.csv', m + '/simsetting.yml')\n"
+        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0))\n"
+        "k.day(0)\n"
+        "assert k.count.sum() + k.n_on_links == 50\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_failed_build_is_remembered_and_numba_compiles_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corridor.flee import ahead, day
+
+    monkeypatch.setenv("CORRIDOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(sys.modules, "numba.pycc", None)  # pycc gone (a later numba)
+    assert ahead.build_flee_day() is None
+    failed = ahead.extension_path().with_suffix(".failed")
+    assert "numba.pycc" in failed.read_text(encoding="utf-8")
+    assert ahead.flee_day_function() is day.flee_day
+    monkeypatch.delitem(sys.modules, "numba.pycc")
+    assert ahead.build_flee_day() is None  # not retried for this source
+    assert not ahead.extension_path().exists() and list((tmp_path / "cache").iterdir()) == [failed]

@@ -80,13 +80,18 @@ class FleeConflictRun:
 def resolve_kernel(kernel: str) -> str:
     """The kernel to run for a choice of :data:`KERNELS`: "vectorised" or "compiled".
 
-    "auto" is "compiled" when numba imports (the ``fast`` extra) and "vectorised" otherwise;
-    "compiled" without a working numba is an error.
+    "auto" is "compiled" when the day built ahead of time is there or numba imports (the
+    ``fast`` extra), and "vectorised" otherwise; "compiled" with neither is an error. The day
+    built ahead of time needs no numba: then numba is not imported (about 0.5 s).
     """
     if kernel not in KERNELS:
         raise FleeInputError(f"kernel: {kernel!r} is not one of {', '.join(KERNELS)}")
     if kernel == "vectorised":
         return kernel  # without importing numba (about 0.5 s)
+    from corridor.flee.ahead import extension_path
+
+    if extension_path().exists():
+        return "compiled"
     try:
         import numba  # noqa: F401
     except ImportError as e:
@@ -100,7 +105,7 @@ def _new_kernel(kind: str, conflict: FleeConflict, rules: FleeRules, rng: np.ran
     """An empty kernel of ``kind`` ("vectorised" or "compiled") for ``conflict``."""
     fnet = conflict.network
     if kind == "compiled":
-        from corridor.flee.compiled import CompiledKernel  # imports numba (about 0.5 s)
+        from corridor.flee.compiled import CompiledKernel  # numba only if the day is not built
 
         return CompiledKernel(fnet, 0, rules, fnet.capacity, rng)
     return _Kernel(fnet, 0, rules, fnet.capacity, rng)
