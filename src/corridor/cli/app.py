@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import Progress, TaskID
 
     from corridor.metrics import Results
 
@@ -20,16 +21,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from corridor.cli.help import PlainHelpCommand, PlainHelpGroup
 from corridor.errors import CorridorError
@@ -114,6 +105,16 @@ class Bar:
         self.finish()
         if not self.enabled:
             return
+        # rich's bars and tables load when drawn: commands that draw none start faster.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         label = description
         if self.announce:
             err.print(description, highlight=False, markup=False, soft_wrap=True)
@@ -145,6 +146,8 @@ class Bar:
 
 def print_summary(results: Results, console: Console) -> None:
     """Print the run's headline figures as a table."""
+    from rich.table import Table
+
     s = results.summary()
     span = f"{results.dates[0]:%Y-%m-%d} to {results.dates[-1]:%Y-%m-%d}"
     table = Table(title=f"{results.info.get('scenario', '')}: {span}")
@@ -181,6 +184,8 @@ def warn(text: str) -> None:
 
 def print_outcomes(outcomes: pd.DataFrame, title: str, console: Console) -> None:
     """Print main outcomes with their interval across runs (``EnsembleResult.main_outcomes()``)."""
+    from rich.table import Table
+
     label = str(outcomes["interval"].iloc[0]) if len(outcomes) else ""
     table = Table(title=title)
     for name, justify in (("outcome", "left"), ("measure", "left"), ("median", "right"), (label, "right")):
