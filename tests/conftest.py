@@ -8,6 +8,7 @@ The shipped ``scenarios/mexico-2019.yaml`` is run once per session, with 5,000 a
 from __future__ import annotations
 
 import copy
+import os
 import re
 import typing
 from collections.abc import Callable, Iterator
@@ -196,6 +197,19 @@ def uniform_detention_capacity(network: corridor.Network, persons: float) -> dic
         "detention_capacity_unknown": persons,
         "detention_capacity": dict.fromkeys(stated_detention_facilities(network), persons),
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flee_day_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The compiled Flee day is built once per test session, in a folder of its own (not the
+    package's ``__pycache__``, where a leftover could change what the tests see)."""
+    before = os.environ.get("CORRIDOR_CACHE_DIR")
+    os.environ["CORRIDOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("corridor-cache"))
+    yield
+    if before is None:
+        del os.environ["CORRIDOR_CACHE_DIR"]
+    else:
+        os.environ["CORRIDOR_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

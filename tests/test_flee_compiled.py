@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -261,11 +262,33 @@ def test_a_failed_build_is_remembered_and_numba_compiles_the_day(
     from corridor.flee import ahead, day
 
     monkeypatch.setenv("CORRIDOR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setitem(sys.modules, "numba.pycc", None)  # pycc gone (a later numba)
+    # Without numba's pycc (a later numba): nothing built, nothing remembered, numba's day.
+    monkeypatch.setitem(sys.modules, "numba.pycc", None)
     assert ahead.build_flee_day() is None
-    failed = ahead.extension_path().with_suffix(".failed")
-    assert "numba.pycc" in failed.read_text(encoding="utf-8")
+    assert not (tmp_path / "cache").exists()
     assert ahead.flee_day_function() is day.flee_day
     monkeypatch.delitem(sys.modules, "numba.pycc")
-    assert ahead.build_flee_day() is None  # not retried for this source
+    # A build that fails (no C compiler, say) is remembered, and not tried again.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pycc's pending deprecation
+        import numba.pycc
+
+    def no_compiler(*args: object, **kwargs: object) -> None:
+        raise OSError("no C compiler")
+
+    monkeypatch.setattr(numba.pycc.CC, "compile", no_compiler)
+    assert ahead.build_flee_day() is None
+    failed = ahead.extension_path().with_suffix(".failed")
+    assert "no C compiler" in failed.read_text(encoding="utf-8")
+    monkeypatch.undo()
+    monkeypatch.setenv("CORRIDOR_CACHE_DIR", str(tmp_path / "cache"))
+    assert ahead.build_flee_day() is None  # not tried again for this source
+    assert ahead.flee_day_function() is day.flee_day
     assert not ahead.extension_path().exists() and list((tmp_path / "cache").iterdir()) == [failed]
+
+
+def test_the_built_day_is_given_arrays_of_its_types_only(mini: FleeConflict) -> None:
+    k = CompiledKernel(mini.network, 20, FleeRules(), mini.network.capacity, np.random.default_rng(0))
+    k.cap = k.cap.astype(np.int32)  # the built day would read int32 as int64: a crash, not an error
+    with pytest.raises(TypeError, match="tuple 1: dtypes"):
+        k.day(0)

@@ -54,7 +54,10 @@ def pathway_lag_days(scenario: Scenario, nats: list[str]) -> npt.NDArray[np.int6
     nationality whose inflow reads Panama's Darien count, ``darien_lag_days``: people counted at
     the Darien after the news had set out before it (the Darien's Venezuelans fell from 40,593
     in October 2022 to 668 in November, the month the parole opened, while those already past it
-    still reached Mexico two weeks later), so they decide at the border, not at home."""
+    still reached Mexico two weeks later), so they decide at the border, not at home. The lag is
+    one per nationality (as the pathway's share is): a nationality with another inflow too (by
+    air, latent) has it on that inflow as well, and Honduras' count, when larger in a month, is
+    moved with the Darien's lag."""
     darien = {
         inflow.nationality
         for inflow in scenario.inflows

@@ -267,8 +267,10 @@ def _pathway_windows(fit: pd.DataFrame, nationality: str, opened: dt.date) -> tu
 
 
 def measures_uptake(rows: pd.DataFrame, n_fit: int, openings: Mapping[str, dt.date]) -> bool:
-    """Whether the fit rows hold months on both sides of a pathway's opening (else
-    :func:`pathway_uptake` has nothing to fit, and its pilots need not run)."""
+    """Whether the fit rows hold, for some pathway, both a month of its response window and one
+    of its reference months (:func:`_pathway_windows`); else :func:`pathway_uptake` has nothing
+    to fit (it may still find nothing, where those rows have no observed value), and its pilots
+    need not run."""
     fit = rows.iloc[:n_fit]
     return any(all(w.any() for w in _pathway_windows(fit, n, opened)) for n, opened in openings.items())
 

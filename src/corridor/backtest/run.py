@@ -369,7 +369,7 @@ def _compute(
     failed: list[str] = []
     done: list[str] = []
     with make_executor(workers, scheduler, preload=["corridor.backtest.simulated"]) as executor:
-        ratios, factors, application, uptakes, pilots = _pilot_ratios(
+        ratios, factors, application, uptakes, n_pilots = _pilot_ratios(
             sc, scenario, origins, work, info, rules, executor, progress
         )
         tasks = [
@@ -423,7 +423,7 @@ def _compute(
             f"{len(failed)} runs failed; the {len(done)} finished origins are written, run the same command "
             "again to compute the rest. First: " + failed[0]
         )
-    return tuple(sorted(done)), pilots + len(tasks)
+    return tuple(sorted(done)), n_pilots + len(tasks)
 
 
 #: Pilot rounds fitting the interdiction factors (then one pilot fits the demand scales, and one

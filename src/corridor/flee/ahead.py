@@ -7,12 +7,12 @@ against a day loop of 0.07 s on a 300-day conflict of 15,000 people (docs/flee.m
 module, which loads in under a millisecond with NumPy alone. It is built once, on the first run
 of the compiled kernel (about 15 s, a C compiler needed), and reused after.
 
-The module is named after a digest of ``day.py``'s source and of its signature, so an edited
-day is rebuilt, and lives in the cache folder (:func:`cache_dir`). A failed build is remembered
-for that source (a ``.failed`` file holding the error) and not retried: the day is then
-compiled by numba at run time, as before. ``numba.pycc`` has been pending deprecation since
-numba 0.57 ("replacement technology is being developed"); where it is gone, that is the way
-taken.
+The module is named after a digest of ``day.py``'s source, its signature and NumPy's version,
+so an edited day (or a new NumPy) is rebuilt, and lives in the cache folder (:func:`cache_dir`).
+A failed build is remembered for that name (a ``.failed`` file holding the error; delete it to
+try again) and not retried: the day is then compiled by numba at run time, as before.
+``numba.pycc`` has been pending deprecation since numba 0.57 ("replacement technology is being
+developed"); where it is gone, that is the way taken.
 """
 
 from __future__ import annotations
@@ -29,18 +29,35 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_flee_day", "cache_dir", "extension_path", "flee_day_function", "load_flee_day"]
+from corridor.errors import FleeInputError
 
-#: The types of :func:`corridor.flee.day.flee_day`'s arguments, as numba writes them: the seed,
-#: then the tuples ``Agents``, ``Places``, ``Links``, ``Weights`` and ``Settings`` of that module.
+__all__ = [
+    "build_flee_day",
+    "cache_dir",
+    "check_day_arrays",
+    "extension_path",
+    "flee_day_function",
+    "load_flee_day",
+]
+
+#: The types of :func:`corridor.flee.day.flee_day`'s arrays (NumPy dtype names), tuple by tuple:
+#: ``Agents``, ``Places``, ``Links`` and ``Weights`` of that module. The built day checks
+#: nothing itself (an array of another type would crash the process), so
+#: :func:`check_day_arrays` compares them before every call.
+ARRAY_TYPES: tuple[tuple[str, ...], ...] = (
+    ("int32", "int32", "float64", "float64", "int32"),
+    ("int64", "int64", "int64", "float64", "float64", "bool", "bool", "bool", "int64"),
+    ("int64", "int64", "int64", "float64", "float64", "float64", "float64", "bool"),
+    ("int64", "int64", "float64", "float64", "bool"),
+)
+_NUMBA_NAMES = {"bool": "boolean"}
+#: The day's signature as numba writes it: the seed, the array tuples, then ``Settings``.
 SIGNATURE = (
     "int64(int64, "
-    "Tuple((int32[:], int32[:], float64[:], float64[:], int32[:])), "
-    "Tuple((int64[:], int64[:], int64[:], float64[:], float64[:], boolean[:], boolean[:], boolean[:], "
-    "int64[:])), "
-    "Tuple((int64[:], int64[:], int64[:], float64[:], float64[:], float64[:], float64[:], boolean[:])), "
-    "Tuple((int64[:], int64[:], float64[:], float64[:], boolean[:])), "
-    "Tuple((float64, float64, float64, float64, boolean, boolean, int64)))"
+    + ", ".join(
+        "Tuple((" + ", ".join(f"{_NUMBA_NAMES.get(t, t)}[:]" for t in types) + "))" for types in ARRAY_TYPES
+    )
+    + ", Tuple((float64, float64, float64, float64, boolean, boolean, int64)))"
 )
 _DAY_SOURCE = Path(__file__).with_name("day.py")
 
@@ -48,19 +65,22 @@ _DAY_SOURCE = Path(__file__).with_name("day.py")
 def cache_dir() -> Path:
     """Where the built day is kept: ``$CORRIDOR_CACHE_DIR`` if set, else this package's
     ``__pycache__`` (where numba keeps its own cache) if it can be written, else
-    ``~/.cache/corridor``."""
+    ``corridor`` in ``$XDG_CACHE_HOME`` (default ``~/.cache``)."""
     if os.environ.get("CORRIDOR_CACHE_DIR"):
         return Path(os.environ["CORRIDOR_CACHE_DIR"])
     beside = Path(__file__).with_name("__pycache__")
     if os.access(beside if beside.exists() else beside.parent, os.W_OK):
         return beside
-    return Path.home() / ".cache" / "corridor"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corridor"
 
 
 def _module_name() -> str:
-    """The extension's module name: a digest of the day's source and signature."""
-    digest = hashlib.sha256(_DAY_SOURCE.read_bytes() + SIGNATURE.encode()).hexdigest()[:16]
-    return f"_flee_day_{digest}"
+    """The extension's module name: a digest of the day's source, its signature and NumPy's
+    version (the module is built against NumPy's C interface)."""
+    import numpy as np
+
+    text = _DAY_SOURCE.read_bytes() + SIGNATURE.encode() + np.__version__.encode()
+    return f"_flee_day_{hashlib.sha256(text).hexdigest()[:16]}"
 
 
 def extension_path() -> Path:
@@ -68,9 +88,15 @@ def extension_path() -> Path:
     return cache_dir() / f"{_module_name()}{EXTENSION_SUFFIXES[0]}"
 
 
+#: Days loaded in this process, by file: an extension module is initialised once per process.
+_LOADED: dict[Path, Callable[..., Any]] = {}
+
+
 def load_flee_day() -> Callable[..., Any] | None:
     """The day built ahead of time, or None if it is not built (or cannot be loaded here)."""
     path = extension_path()
+    if path in _LOADED:
+        return _LOADED[path]
     if not path.exists():
         return None
     spec = importlib.util.spec_from_file_location(_module_name(), path)
@@ -79,28 +105,38 @@ def load_flee_day() -> Callable[..., Any] | None:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except ImportError:  # built against another NumPy, say: the run-time compiled day is used
+    except ImportError:
         return None
-    day: Callable[..., Any] = module.flee_day
-    return day
+    _LOADED[path] = module.flee_day
+    return _LOADED[path]
 
 
 def build_flee_day() -> Path | None:
-    """Build the day ahead of time with ``numba.pycc`` (about 15 s); its path, or None if the
-    build fails (remembered: later calls for the same source return None at once)."""
+    """Build the day ahead of time with ``numba.pycc`` (about 15 s); its path, or None if it
+    cannot be built.
+
+    Without numba (or its ``pycc``) None, and nothing is remembered: installing numba is
+    enough. Any other failure (no C compiler, say) is remembered in a ``.failed`` file beside
+    the module, holding the error, and later calls for the same source return None at once;
+    delete that file to try again. Processes starting together may each build (the last
+    ``os.replace`` wins; each file is whole).
+    """
     target = extension_path()
     failed = target.with_suffix(".failed")
     if failed.exists():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pycc's pending-deprecation warning
+            pycc: Any = importlib.import_module("numba.pycc")  # untyped
+            from corridor.flee.day import flee_day
+    except ImportError:
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".build-"))
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pycc's pending-deprecation warning
-            pycc: Any = importlib.import_module("numba.pycc")  # untyped
-
-            from corridor.flee.day import flee_day
-
+            warnings.simplefilter("ignore")
             compiler = pycc.CC(_module_name())
             compiler.output_dir = str(work)
             compiler.export("flee_day", SIGNATURE)(flee_day.py_func)
@@ -118,13 +154,39 @@ def build_flee_day() -> Path | None:
 def flee_day_function(ahead_of_time: bool = True) -> Callable[..., Any]:
     """The compiled day to run: the one built ahead of time (built first if it is missing),
     else, or without ``ahead_of_time``, the one numba compiles at run time (or loads from its
-    cache)."""
+    cache).
+
+    Raises
+    ------
+    FleeInputError
+        Neither a built day nor numba is there.
+    """
     day = load_flee_day() if ahead_of_time else None
     if day is None and ahead_of_time and build_flee_day() is not None:
         day = load_flee_day()
+        if day is None:  # built, yet it does not load here: do not build it at every run
+            failed = extension_path().with_suffix(".failed")
+            failed.write_text("built, but it does not load\n", encoding="utf-8")
     if day is not None:
         return day
-    from corridor.flee.day import flee_day, import_arraymath_without_scipy_linalg
-
+    try:
+        from corridor.flee.day import flee_day, import_arraymath_without_scipy_linalg
+    except ImportError as e:
+        raise FleeInputError(f"kernel: 'compiled' needs numba (pip install 'corridor[fast]'): {e}") from None
     import_arraymath_without_scipy_linalg()
     return flee_day
+
+
+def check_day_arrays(tuples: tuple[tuple[Any, ...], ...]) -> None:
+    """Check that the day's array tuples (``Agents``, ``Places``, ``Links``, ``Weights``) have
+    the :data:`ARRAY_TYPES` (a wrong type would crash the built day, not raise).
+
+    Raises
+    ------
+    TypeError
+        An array of another type, or a tuple of another length.
+    """
+    for k, (arrays, types) in enumerate(zip(tuples, ARRAY_TYPES, strict=True)):
+        got = tuple(a.dtype.name for a in arrays)
+        if got != types:
+            raise TypeError(f"compiled Flee day, argument tuple {k}: dtypes {got}, expected {types}")

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from corridor.errors import FleeInputError
-from corridor.flee.ahead import flee_day_function
+from corridor.flee.ahead import check_day_arrays, flee_day_function
 from corridor.flee.kernel import _Kernel
 from corridor.flee.network import FleeNetwork
 from corridor.flee.rules import FleeRules
@@ -74,7 +74,7 @@ class CompiledKernel(_Kernel):
         self.stale_weights = np.ones(self.n_places, dtype=bool)
         self.fill_at_departure = self.fill_at_departure.astype(np.float64)
         # Load the day (built ahead of time, or compiled by numba) now, so that the day loop is
-        # timed without it; a first call checks the arguments' types.
+        # timed without it.
         self._flee_day = flee_day_function(ahead_of_time)
         self._step(tuple(b[:0] for b in self._buffers), seed=0)  # type: ignore[arg-type]
 
@@ -140,6 +140,7 @@ class CompiledKernel(_Kernel):
             bool(rules.hard_capacity),
             int(rules.max_hops_per_day),
         )
+        check_day_arrays((agents, places, links, weights))  # the built day would crash, not raise
         return int(self._flee_day(seed, agents, places, links, weights, settings))
 
     def day(self, day: int) -> None:

@@ -88,9 +88,9 @@ def resolve_kernel(kernel: str) -> str:
         raise FleeInputError(f"kernel: {kernel!r} is not one of {', '.join(KERNELS)}")
     if kernel == "vectorised":
         return kernel  # without importing numba (about 0.5 s)
-    from corridor.flee.ahead import extension_path
+    from corridor.flee.ahead import load_flee_day
 
-    if extension_path().exists():
+    if load_flee_day() is not None:
         return "compiled"
     try:
         import numba  # noqa: F401
