@@ -70,7 +70,8 @@ def flee_run_cmd(
     kernel: Annotated[
         str,
         typer.Option(
-            help="vectorised (NumPy), compiled (numba, agent by agent as Flee), or auto (compiled if numba)."
+            help="vectorised (NumPy), compiled (agent by agent as Flee: the day built once ahead of time, "
+            "else numba at run time), or auto (compiled if either can be had)."
         ),
     ] = "auto",
 ) -> None:
