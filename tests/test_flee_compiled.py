@@ -201,9 +201,9 @@ def test_numba_is_imported_only_when_chosen(tmp_path: Path) -> None:
     assert "pip install 'corridor[fast]'" in done.stdout
 
 
-def test_loading_numbas_kernel_does_not_import_scipy_linalg() -> None:
-    # numba's BLAS check would import all of scipy.linalg (a third of the command's start-up);
-    # it is hidden while the kernel loads, and importable as usual afterwards.
+def _one_day_in_a_new_process(kernel_options: str, then: str) -> None:
+    """Make a CompiledKernel (``kernel_options`` after its rng) for 50 people of the mini
+    conflict in a fresh interpreter, run a day, check conservation, then run ``then``."""
     code = (
         "import sys, numpy as np\n"
         "from corridor.flee import load_flee_conflict\n"
@@ -212,16 +212,24 @@ def test_loading_numbas_kernel_does_not_import_scipy_linalg() -> None:
         f"m = {str(MINI)!r}\n"
         "i = m + '/input_csv'\n"
         "c = load_flee_conflict(i, m + '/source_data', i + '/sim_period.csv', m + '/simsetting.yml')\n"
-        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0),\n"
-        "                   ahead_of_time=False)\n"
+        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0)"
+        f"{kernel_options})\n"
         "k.day(0)\n"
-        "assert 'numba' in sys.modules\n"
-        "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg imported'\n"
-        "assert k.count.sum() + k.n_on_links == 50\n"
-        "import scipy.linalg\n"
-        "assert scipy.linalg.norm([3.0, 4.0]) == 5.0\n"
+        "assert k.count.sum() + k.n_on_links == 50\n" + then
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_loading_numbas_kernel_does_not_import_scipy_linalg() -> None:
+    # numba's BLAS check would import all of scipy.linalg (a third of the command's start-up);
+    # it is hidden while the kernel loads, and importable as usual afterwards.
+    _one_day_in_a_new_process(
+        ", ahead_of_time=False",
+        "assert 'numba' in sys.modules\n"
+        "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg imported'\n"
+        "import scipy.linalg\n"
+        "assert scipy.linalg.norm([3.0, 4.0]) == 5.0\n",
+    )
 
 
 def _days_of(fnet: FleeNetwork, ahead_of_time: bool, days: int = 40) -> npt.NDArray[np.int64]:
@@ -240,20 +248,7 @@ def test_the_day_built_ahead_of_time_runs_as_numbas_without_numba(tmp_path: Path
     built = _days_of(fnet, ahead_of_time=True)
     assert load_flee_day() is not None  # built on first use (a C compiler is here)
     assert np.array_equal(built, _days_of(fnet, ahead_of_time=False))
-    code = (
-        "import sys, numpy as np\n"
-        "from corridor.flee import load_flee_conflict\n"
-        "from corridor.flee.compiled import CompiledKernel\n"
-        "from corridor.flee.rules import FleeRules\n"
-        f"m = {str(MINI)!r}\n"
-        "i = m + '/input_csv'\n"
-        "c = load_flee_conflict(i, m + '/source_data', i + '/sim_period.csv', m + '/simsetting.yml')\n"
-        "k = CompiledKernel(c.network, 50, FleeRules(), c.network.capacity, np.random.default_rng(0))\n"
-        "k.day(0)\n"
-        "assert k.count.sum() + k.n_on_links == 50\n"
-        "assert 'numba' not in sys.modules, 'numba imported'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    _one_day_in_a_new_process("", "assert 'numba' not in sys.modules, 'numba imported'\n")
 
 
 def test_a_failed_build_is_remembered_and_numba_compiles_the_day(
