@@ -165,7 +165,7 @@ def test_avoid_short_stints_and_link_speeds(mini: FleeConflict) -> None:
     assert on.sim[-1].sum() > off.sim[-1].sum()
 
 
-def test_kernel_choice_and_cli(tmp_path: Path) -> None:
+def test_kernel_choice_and_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_kernel("auto") == "compiled" and resolve_kernel("vectorised") == "vectorised"
     with pytest.raises(FleeInputError, match="kernel"):
         resolve_kernel("fast")
@@ -178,9 +178,14 @@ def test_kernel_choice_and_cli(tmp_path: Path) -> None:
         str(i / "sim_period.csv"),
         str(MINI / "simsetting.yml"),
     ]
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     res = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--days", "10", "--kernel", "compiled"])
     assert res.exit_code == 0, res.output
     assert "compiled kernel" in res.output
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # one thread: its pool would only cost CPU
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--days", "2"])
+    assert res.exit_code == 0 and os.environ["OPENBLAS_NUM_THREADS"] == "4"  # the user's stands
     res = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--kernel", "numba"])
     assert res.exit_code == 2 and "kernel" in res.output
 

@@ -89,8 +89,9 @@ class Bar:
 
     It implements :class:`corridor.runner.progress.Progress`, the protocol through which the
     library reports progress (the library draws nothing). Each ``start`` shows a new bar
-    (transient: gone once finished). With ``announce``, the description is first printed as
-    a line of its own, and the bar is labelled with the part before its first colon.
+    (transient: gone once finished), on a terminal only. With ``announce``, the description is
+    first printed as a line of its own, and the bar is labelled with the part before its first
+    colon.
     """
 
     def __init__(self, unit: str = "runs", *, enabled: bool = True, announce: bool = False) -> None:
@@ -105,6 +106,12 @@ class Bar:
         self.finish()
         if not self.enabled:
             return
+        label = description
+        if self.announce:
+            err.print(description, highlight=False, markup=False, soft_wrap=True)
+            label = description.partition(":")[0]
+        if not err.is_terminal:  # a pipe or a log: a transient bar would show nothing
+            return
         # rich's bars and tables load when drawn: commands that draw none start faster.
         from rich.progress import (
             BarColumn,
@@ -115,10 +122,6 @@ class Bar:
             TimeRemainingColumn,
         )
 
-        label = description
-        if self.announce:
-            err.print(description, highlight=False, markup=False, soft_wrap=True)
-            label = description.partition(":")[0]
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

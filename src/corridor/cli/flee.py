@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -76,6 +77,10 @@ def flee_run_cmd(
     ] = "auto",
 ) -> None:
     """Run a Flee 3.1 / FabFlee conflict as Flee's run.py does; write Flee's out.csv and print its ARD."""
+    # One process, one thread, no linear algebra: OpenBLAS's thread pool, started when NumPy is
+    # first imported (below), would only cost CPU (about 0.1 s here). Set before that import;
+    # a value the user set stands.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from corridor.flee.conflict import load_flee_conflict
     from corridor.flee.run import flee_ard, run_flee_conflict, write_out_csv
 
