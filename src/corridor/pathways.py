@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from corridor.errors import ScenarioError
+from corridor.observations.inflows import upstream_lag_days
 from corridor.scenario import Policy, Scenario
 
 __all__ = [
@@ -58,15 +59,13 @@ def pathway_lag_days(scenario: Scenario, nats: list[str]) -> npt.NDArray[np.int6
     one per nationality (as the pathway's share is): a nationality with another inflow too (by
     air, latent) has it on that inflow as well, and Honduras' count, when larger in a month, is
     moved with the Darien's lag."""
-    darien = {
-        inflow.nationality
-        for inflow in scenario.inflows
-        if inflow.derived == "upstream_entries" and "darien" in inflow.upstream
-    }
-    travel = round(scenario.darien_lag_days)
-    return np.array(
-        [scenario.demand_response.lag_days + (travel if n in darien else 0) for n in nats], dtype=np.int64
-    )
+    travel = dict.fromkeys(nats, 0.0)
+    for inflow in scenario.inflows:
+        if inflow.derived == "upstream_entries" and inflow.nationality in travel:
+            lags = [upstream_lag_days(scenario, count) for count in inflow.upstream]
+            travel[inflow.nationality] = max(travel[inflow.nationality], *lags)
+    news = scenario.demand_response.lag_days
+    return np.array([news + round(travel[n]) for n in nats], dtype=np.int64)
 
 
 def lagged_pathway_share(

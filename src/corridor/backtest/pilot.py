@@ -251,19 +251,24 @@ def pathway_openings(scenario: Scenario) -> dict[str, dt.date]:
     return {n: d for n, d in out.items() if n not in scenario.policy.legal_pathways}
 
 
-def _pathway_windows(fit: pd.DataFrame, nationality: str, opened: dt.date) -> tuple[np.ndarray, np.ndarray]:
-    """Which fit rows of :data:`PATHWAY_SERIES` of ``nationality`` measure its pathway's uptake
-    (the :data:`PATHWAY_RESPONSE_MONTHS` months starting on or after ``opened``), and which give
-    the reference level (the :data:`PATHWAY_REFERENCE_MONTHS` whole months before its month)."""
-    mine = (fit["series"] == PATHWAY_SERIES).to_numpy() & (
-        fit["breakdown"].map(_nationality_label) == nationality
-    ).to_numpy()
-    starts = pd.to_datetime(fit["period_start"]).to_numpy()
+def _pathway_windows(
+    fit: pd.DataFrame, labels: np.ndarray, starts: np.ndarray, nationality: str, opened: dt.date
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which fit rows (``labels``: their nationality labels, ``starts``: their periods' first
+    days) of :data:`PATHWAY_SERIES` of ``nationality`` measure its pathway's uptake (the
+    :data:`PATHWAY_RESPONSE_MONTHS` months starting on or after ``opened``), and which give the
+    reference level (the :data:`PATHWAY_REFERENCE_MONTHS` whole months before its month)."""
+    mine = (fit["series"] == PATHWAY_SERIES).to_numpy() & (labels == nationality)
     first = pd.Period(opened, freq="M") + (0 if opened.day == 1 else 1)
     after = (starts >= np.datetime64(first.start_time)) & (
         starts < np.datetime64((first + PATHWAY_RESPONSE_MONTHS).start_time)
     )
     return mine & after, mine & _months_before(starts, opened, PATHWAY_REFERENCE_MONTHS)
+
+
+def _labels_and_starts(fit: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The fit rows' nationality labels and their periods' first days."""
+    return fit["breakdown"].map(_nationality_label).to_numpy(), pd.to_datetime(fit["period_start"]).to_numpy()
 
 
 def measures_uptake(rows: pd.DataFrame, n_fit: int, openings: Mapping[str, dt.date]) -> bool:
@@ -272,7 +277,9 @@ def measures_uptake(rows: pd.DataFrame, n_fit: int, openings: Mapping[str, dt.da
     to fit (it may still find nothing, where those rows have no observed value), and its pilots
     need not run."""
     fit = rows.iloc[:n_fit]
-    return any(all(w.any() for w in _pathway_windows(fit, n, opened)) for n, opened in openings.items())
+    labels, starts = _labels_and_starts(fit)
+    windows = (_pathway_windows(fit, labels, starts, n, opened) for n, opened in openings.items())
+    return any(after.any() and before.any() for after, before in windows)
 
 
 def pathway_uptake(
@@ -292,10 +299,11 @@ def pathway_uptake(
     """
     fit = rows.iloc[:n_fit]
     usable = _recent(pilot, fit, (PATHWAY_SERIES,), origin=None, months=0)
+    labels, starts = _labels_and_starts(fit)
     observed, simulated = pilot.observed[:n_fit], pilot.simulated[:n_fit]
     seen = expected = 0.0
     for nationality, opened in sorted(openings.items()):
-        after, before = (usable & w for w in _pathway_windows(fit, nationality, opened))
+        after, before = (usable & w for w in _pathway_windows(fit, labels, starts, nationality, opened))
         if not after.any() or not before.any():
             continue
         level = max(float(observed[before].sum()), 1.0) / max(float(simulated[before].sum()), 1.0)

@@ -17,6 +17,7 @@ developed"); where it is gone, that is the way taken.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -60,6 +61,8 @@ SIGNATURE = (
     + ", Tuple((float64, float64, float64, float64, boolean, boolean, int64)))"
 )
 _DAY_SOURCE = Path(__file__).with_name("day.py")
+#: The error when the compiled kernel is asked for and neither a built day nor numba is there.
+NEEDS_NUMBA = "kernel: 'compiled' needs numba (pip install 'corridor[fast]')"
 
 
 def cache_dir() -> Path:
@@ -74,6 +77,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corridor"
 
 
+@functools.cache
 def _module_name() -> str:
     """The extension's module name: a digest of the day's source, its signature and NumPy's
     version (the module is built against NumPy's C interface)."""
@@ -172,7 +176,7 @@ def flee_day_function(ahead_of_time: bool = True) -> Callable[..., Any]:
     try:
         from corridor.flee.day import flee_day, import_arraymath_without_scipy_linalg
     except ImportError as e:
-        raise FleeInputError(f"kernel: 'compiled' needs numba (pip install 'corridor[fast]'): {e}") from None
+        raise FleeInputError(f"{NEEDS_NUMBA}: {e}") from None
     import_arraymath_without_scipy_linalg()
     return flee_day
 

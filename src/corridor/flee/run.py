@@ -88,7 +88,7 @@ def resolve_kernel(kernel: str) -> str:
         raise FleeInputError(f"kernel: {kernel!r} is not one of {', '.join(KERNELS)}")
     if kernel == "vectorised":
         return kernel  # without importing numba (about 0.5 s)
-    from corridor.flee.ahead import load_flee_day
+    from corridor.flee.ahead import NEEDS_NUMBA, load_flee_day
 
     if load_flee_day() is not None:
         return "compiled"
@@ -97,7 +97,7 @@ def resolve_kernel(kernel: str) -> str:
     except ImportError as e:
         if kernel == "auto":
             return "vectorised"
-        raise FleeInputError(f"kernel: 'compiled' needs numba (pip install 'corridor[fast]'): {e}") from None
+        raise FleeInputError(f"{NEEDS_NUMBA}: {e}") from None
     return "compiled"
 
 

@@ -94,6 +94,12 @@ _DATA_RULES = ("upstream_entries", "us_encounters_next_month")
 CA4: tuple[str, ...] = ("Guatemala", "Honduras", "El Salvador", "Nicaragua")
 
 
+def upstream_lag_days(scenario: Scenario, count: str) -> float:
+    """Days from an upstream count (a name of :data:`UPSTREAM_COUNTS`) to the entry into Mexico
+    of the people it counts: the scenario's ``darien_lag_days`` for the Darien, 0 for Honduras."""
+    return scenario.darien_lag_days if count == "darien" else 0.0
+
+
 def inputs_cutoff(scenario: Scenario) -> pd.Timestamp:
     """The cut-off of the scenario's derived inputs: only periods ending before it are read."""
     return pd.Timestamp(scenario.inputs_cutoff) if scenario.inputs_cutoff is not None else HELD_OUT_FROM
@@ -320,10 +326,9 @@ def _upstream_known(scenario: Scenario, index: int, tables: _Tables) -> tuple[pd
     parts, problems, last = [], [], []
     for name in inflow.upstream:
         series, geography = UPSTREAM_COUNTS[name]
-        lag_days = scenario.darien_lag_days if name == "darien" else 0.0
         table = tables(series, geography)
         raw = _nationality_counts(table, nationality, others, ()).dropna()
-        counts = lagged_months(raw, lag_days)
+        counts = lagged_months(raw, upstream_lag_days(scenario, name))
         if not counts.empty:
             parts.append(counts)
             last.append((float(raw.iloc[-1]), raw.index[-1]))
