@@ -18,6 +18,12 @@ Runs, in fresh processes and alternating engines:
   ``benchmarks/flee_per_day.py``) with ``--flee-python`` (a Python with ``flee==3.1``, never
   corridor's environment).
 
+Both engines run as a default Python does: bytecode is written on the first import and read
+after (``PYTHONDONTWRITEBYTECODE``, set on some machines, this one included, is removed from the
+children's environment), and each engine has one untimed warm-up run first, so that neither
+compiles its modules' source in a timed run (Flee's modules were compiled by ``pip install``;
+corridor's, in an editable install, would otherwise be compiled at every run: about 0.1 s).
+
 Each run is timed from outside: **CPU** is the child's user + system time
 (``resource.getrusage(RUSAGE_CHILDREN)`` before and after), **wall** the elapsed time; both
 include interpreter start-up and imports. Repeat ``r`` uses seed ``r`` in both engines. The
@@ -39,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +79,16 @@ def _paths(folder: Path) -> list[str]:
     ]
 
 
+def _with_bytecode(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` as a default Python has it: bytecode written and read."""
+    return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _timed(
     argv: list[str], env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run ``argv`` to the end; return it, the child's CPU seconds (user + sys) and wall seconds."""
+    env = _with_bytecode(os.environ if env is None else env)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env)
@@ -178,7 +191,12 @@ def main() -> None:
         script = tmp / "run_flee.py"
         script.write_text(FLEE_SCRIPT)
         warm_cache, jit_cache = tmp / "cache", tmp / "jit-cache"
-        if "compiled" in args.kernel:  # one untimed run builds the day
+        # One untimed run per engine: bytecode written (and for "compiled", the day built).
+        if "vectorised" in args.kernel:
+            run_corridor(args.corridor, folder, 0, tmp / "warm-up-vectorised")
+        if args.flee_python:
+            run_flee(args.flee_python, script, folder, 0, tmp / "warm-up-flee")
+        if "compiled" in args.kernel:
             run_corridor(args.corridor, folder, 0, tmp / "warm-up", "compiled", warm_cache)
         if (
             "compiled-jit" in args.kernel
@@ -211,6 +229,7 @@ def main() -> None:
                     agents=_last_day_agents(out_csv),
                     ard=flee_ard(out_csv),
                     load_average_1min_before=load,
+                    bytecode="written and read",  # PYTHONDONTWRITEBYTECODE removed (see above)
                     machine=machine(),
                     versions=versions(),
                 )

@@ -290,5 +290,8 @@ def test_a_failed_build_is_remembered_and_numba_compiles_the_day(
 def test_the_built_day_is_given_arrays_of_its_types_only(mini: FleeConflict) -> None:
     k = CompiledKernel(mini.network, 20, FleeRules(), mini.network.capacity, np.random.default_rng(0))
     k.cap = k.cap.astype(np.int32)  # the built day would read int32 as int64: a crash, not an error
-    with pytest.raises(TypeError, match="tuple 1: dtypes"):
+    with pytest.raises(TypeError, match=r"tuple 1: .*'int32\[1d\]'\), expected 1-d"):
+        k.day(0)
+    k.cap = np.zeros((k.cap.size, 1), dtype=np.int64)  # the right type, two dimensions
+    with pytest.raises(TypeError, match=r"tuple 1: .*'int64\[2d\]'\)"):
         k.day(0)

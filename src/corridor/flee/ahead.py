@@ -30,6 +30,8 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from corridor.errors import FleeInputError
 
 __all__ = [
@@ -51,6 +53,8 @@ ARRAY_TYPES: tuple[tuple[str, ...], ...] = (
     ("int64", "int64", "int64", "float64", "float64", "float64", "float64", "bool"),
     ("int64", "int64", "float64", "float64", "bool"),
 )
+#: :data:`ARRAY_TYPES` as dtype objects (what :func:`check_day_arrays` compares).
+_ARRAY_DTYPES = tuple(tuple(np.dtype(t) for t in types) for types in ARRAY_TYPES)
 _NUMBA_NAMES = {"bool": "boolean"}
 #: The day's signature as numba writes it: the seed, the array tuples, then ``Settings``.
 SIGNATURE = (
@@ -190,7 +194,8 @@ def check_day_arrays(tuples: tuple[tuple[Any, ...], ...]) -> None:
     TypeError
         An array of another type, or a tuple of another length.
     """
-    for k, (arrays, types) in enumerate(zip(tuples, ARRAY_TYPES, strict=True)):
-        got = tuple(a.dtype.name for a in arrays)
-        if got != types:
-            raise TypeError(f"compiled Flee day, argument tuple {k}: dtypes {got}, expected {types}")
+    # dtype objects compare in C; ``dtype.name`` is computed in Python (84 us a day, 25 ms a run).
+    for k, (arrays, types) in enumerate(zip(tuples, _ARRAY_DTYPES, strict=True)):
+        if tuple(a.dtype for a in arrays) != types or any(a.ndim != 1 for a in arrays):
+            got = tuple(f"{a.dtype.name}[{a.ndim}d]" for a in arrays)
+            raise TypeError(f"compiled Flee day, argument tuple {k}: {got}, expected 1-d {ARRAY_TYPES[k]}")
