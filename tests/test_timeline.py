@@ -324,6 +324,23 @@ def test_events_after_the_horizon_are_dropped_but_validated(
     assert "events.0.set.bus_south_share" in compile_error(scenario_data, network)
 
 
+def test_policy_frozen_from_drops_the_events_on_and_after_it_but_validates_them(
+    scenario_data: dict[str, Any], network: corridor.Network
+) -> None:
+    scenario_data["events"] = [
+        event("2019-03-11", "before", set={"bus_south_share": 0.2}),
+        event("2019-03-21", "on", set={"bus_south_share": 0.5}),
+        event("2019-03-25", "after", set={"bus_south_share": 0.9}),
+    ]
+    scenario_data["policy_frozen_from"] = "2019-03-21"
+    t = compile_data(scenario_data, network)
+    s = t.policy_series()["bus_south_share"]
+    assert (s.iloc[:10] == 0.0).all() and (s.iloc[10:] == 0.2).all()  # as it stood the day before
+    assert t.event_days == [(10, "before")]
+    scenario_data["events"][2]["set"] = {"bus_south_share": 7}
+    assert "events.2.set.bus_south_share" in compile_error(scenario_data, network)
+
+
 def test_bad_event_set_path_names_the_event(scenario_data: dict[str, Any], network: corridor.Network) -> None:
     # The bad event is the second in the file but the first in date order.
     scenario_data["events"] = [

@@ -668,8 +668,8 @@ def _policy_segments(
     scenario: Scenario, net: Network, nats: list[str], n_days: int
 ) -> tuple[list[PolicyArrays], list[int], list[tuple[int, str]]]:
     """The policy segments (the initial policy, then one per event date: events before the
-    horizon take effect on day 0, events after it are dropped), their first day indices, and
-    the (day index, name) of the events inside the horizon."""
+    horizon take effect on day 0, events after it, or on or after ``policy_frozen_from``, are
+    dropped), their first day indices, and the (day index, name) of the events applied."""
     raw = scenario.policy.model_dump(by_alias=True)
     segments = [_policy_arrays(scenario.policy, scenario, net, nats, "policy")]
     segment_start = [0]
@@ -683,7 +683,9 @@ def _policy_segments(
         arrays = _with_frozen_lists(arrays, metered)
         metered |= arrays.metering_intake > 0
         day = max((event.date - scenario.horizon.start).days, 0)
-        if day >= n_days:
+        if day >= n_days or (
+            scenario.policy_frozen_from is not None and event.date >= scenario.policy_frozen_from
+        ):
             continue
         if day == segment_start[-1]:
             segments[-1] = arrays

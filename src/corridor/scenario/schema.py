@@ -480,6 +480,13 @@ class Scenario(_Strict):
         "given the observed upstream inflows (2024-07-01 reads them through June 2024). Default: "
         "inputs_cutoff. Outcome series are still cut at inputs_cutoff.",
     )
+    policy_frozen_from: dt.date | None = Field(
+        default=None,
+        description="Events dated on or after this day are not applied (they are still checked): the "
+        "policy stays as it stood the day before, the counterfactual 'no policy change from this day'. "
+        "The backtest runs it at each origin to tell the model's forecast change that the policy "
+        "changes after the origin make (which persistence cannot know) from the rest.",
+    )
     darien_lag_days: NonNegative = Field(
         default=14.0,
         description="Days from crossing the Darien to entering Mexico: upstream_entries reading "
