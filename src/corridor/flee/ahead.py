@@ -192,7 +192,7 @@ def check_day_arrays(tuples: tuple[tuple[Any, ...], ...]) -> None:
     Raises
     ------
     TypeError
-        An array of another type, or a tuple of another length.
+        An array of another type or not one-dimensional, or a tuple of another length.
     """
     # dtype objects compare in C; ``dtype.name`` is computed in Python (84 us a day, 25 ms a run).
     for k, (arrays, types) in enumerate(zip(tuples, _ARRAY_DTYPES, strict=True)):

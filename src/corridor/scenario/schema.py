@@ -484,8 +484,8 @@ class Scenario(_Strict):
         default=None,
         description="Events dated on or after this day are not applied (they are still checked): the "
         "policy stays as it stood the day before, the counterfactual 'no policy change from this day'. "
-        "The backtest runs it at each origin to tell the model's forecast change that the policy "
-        "changes after the origin make (which persistence cannot know) from the rest.",
+        "benchmarks/policy_split.py runs it at each backtest origin to tell the part of the runs' "
+        "change that the policy changes after the origin make from the rest (docs/backtest.md).",
     )
     darien_lag_days: NonNegative = Field(
         default=14.0,
