@@ -192,7 +192,7 @@ def main() -> None:
         script.write_text(FLEE_SCRIPT)
         warm_cache, jit_cache = tmp / "cache", tmp / "jit-cache"
         # One untimed run per engine: bytecode written (and for "compiled", the day built).
-        if "vectorised" in args.kernel:
+        if args.kernel:  # corridor's bytecode, whatever the kernel (compiled-cold included)
             run_corridor(args.corridor, folder, 0, tmp / "warm-up-vectorised")
         if args.flee_python:
             run_flee(args.flee_python, script, folder, 0, tmp / "warm-up-flee")

@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "mexico-2018-2024.yaml"
 BACKTEST = ROOT / "backtests" / "mexico-2018-2024"
 KEYS = ["series", "geography", "breakdown", "period_start"]
+#: Agents per run: the committed backtest's (checked against its backtest.json).
+AGENTS = 100_000
 
 
 def _one(job: tuple[str, int, int, dict[str, Any], pd.DataFrame, int]) -> pd.DataFrame:
@@ -55,9 +57,6 @@ def _one(job: tuple[str, int, int, dict[str, Any], pd.DataFrame, int]) -> pd.Dat
             values[int(target.row["line"]) - 1] = value
         out[name] = values
     return out.iloc[n_fit:].assign(origin=origin, draw=draw)
-
-
-AGENTS = 100_000
 
 
 def main() -> None:
@@ -80,7 +79,7 @@ def main() -> None:
     jobs = []
     for label in sorted(scores["origin"].unique()):
         origin = pd.Period(label, freq="M")
-        fitted = scores.loc[scores["origin"] == label].iloc[0]
+        fitted = scores.loc[(scores["origin"] == label) & (scores["method"] == "corridor")].iloc[0]
         uptake = fitted.get("legal_pathway_uptake")
         kept = [int(i) for i in json.loads(fitted["kept_draws"])[: args.draws]]
         draws = scaled_draws(

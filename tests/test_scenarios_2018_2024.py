@@ -316,3 +316,18 @@ def test_a_later_policy_changes_nothing_before_its_date() -> None:
         with_policy, without = (r.total(metric) for r in runs)
         np.testing.assert_array_equal(with_policy[:policy_day], without[:policy_day], err_msg=metric)
     assert not np.array_equal(runs[0].total("bused_south"), runs[1].total("bused_south"))
+
+
+def test_a_policy_frozen_from_a_day_changes_nothing_before_it() -> None:
+    # policy_frozen_from drops the busing and the interdiction surge of 28 December 2023: the
+    # same run until that day (at the same scale), fewer bused south after it.
+    window = {"horizon.start": "2023-09-01", "horizon.end": "2024-03-31", "horizon.spin_up_days": 30}
+    runs = [
+        corridor.simulate(SCENARIO, scale=100.0, overrides={**window, **frozen})
+        for frozen in ({}, {"policy_frozen_from": "2023-12-28"})
+    ]
+    day = runs[0].dates.get_loc(pd.Timestamp("2023-12-28"))
+    for metric in ("arrivals", "interdictions", "us_encounters", "bused_south"):
+        with_policy, frozen = (r.total(metric) for r in runs)
+        np.testing.assert_array_equal(with_policy[:day], frozen[:day], err_msg=metric)
+    assert runs[0].total("bused_south")[day:].sum() > runs[1].total("bused_south")[day:].sum()

@@ -341,6 +341,21 @@ def test_policy_frozen_from_drops_the_events_on_and_after_it_but_validates_them(
     assert "events.2.set.bus_south_share" in compile_error(scenario_data, network)
 
 
+def test_policy_frozen_before_the_horizon_keeps_only_the_earlier_events_from_day_0(
+    scenario_data: dict[str, Any], network: corridor.Network
+) -> None:
+    scenario_data["events"] = [
+        event("2018-06-01", "early", set={"bus_south_share": 0.4}),
+        event("2018-12-01", "later", set={"bus_south_share": 0.6}),
+        event("2019-03-11", "inside", set={"bus_south_share": 0.9}),
+    ]
+    scenario_data["policy_frozen_from"] = "2018-09-01"
+    t = compile_data(scenario_data, network)
+    assert len(t.segments) == 1 and t.event_days == []
+    assert (t.policy_series()["bus_south_share"] == 0.4).all()
+    assert [e.name for e in t.scenario.applied_events] == ["early"]
+
+
 def test_bad_event_set_path_names_the_event(scenario_data: dict[str, Any], network: corridor.Network) -> None:
     # The bad event is the second in the file but the first in date order.
     scenario_data["events"] = [

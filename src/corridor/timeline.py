@@ -125,7 +125,7 @@ class Timeline:
     entry_month_of_day: npt.NDArray[np.int16]  #: per day: its row of ``entry_cdf``
     segments: list[PolicyArrays]
     segment_of_day: npt.NDArray[np.int16]
-    event_days: list[tuple[int, str]]  #: (day index, event name), events inside the horizon
+    event_days: list[tuple[int, str]]  #: (day index, event name), events applied inside the horizon
     destinations: npt.NDArray[np.int16]  #: northern border cities people aim for
     destination_cdf: F64
     bus_access_share: F64  #: per nationality

@@ -245,7 +245,7 @@ def pathway_openings(scenario: Scenario) -> dict[str, dt.date]:
     legal_pathways``); one open from the start (``policy.legal_pathways``) has no months before
     its opening to compare with, and is left out."""
     out: dict[str, dt.date] = {}
-    for event in sorted(scenario.events, key=lambda e: e.date):
+    for event in sorted(scenario.applied_events, key=lambda e: e.date):
         for nationality in event.set.get("legal_pathways") or ():
             out.setdefault(str(nationality), event.date)
     return {n: d for n, d in out.items() if n not in scenario.policy.legal_pathways}

@@ -156,7 +156,7 @@ def _visa_window(scenario: Scenario) -> tuple[dt.date, int]:
     start, end = scenario.horizon.start, scenario.horizon.end
     changes = sorted(
         (max(e.date, start), bool(e.set["visas.window_open"]))
-        for e in scenario.events
+        for e in scenario.applied_events
         if "visas.window_open" in e.set
     )
     is_open = scenario.policy.visas.window_open

@@ -106,7 +106,7 @@ def describe_comparison(
                 "name": sc.name,
                 "file": str(path),
                 "description": sc.description,
-                "events": [{"date": e.date.isoformat(), "name": e.name} for e in sc.events],
+                "events": [{"date": e.date.isoformat(), "name": e.name} for e in sc.applied_events],
             }
             for sc, path in zip(scenarios, files, strict=True)
         ],

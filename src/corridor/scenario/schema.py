@@ -484,8 +484,9 @@ class Scenario(_Strict):
         default=None,
         description="Events dated on or after this day are not applied (they are still checked): the "
         "policy stays as it stood the day before, the counterfactual 'no policy change from this day'. "
-        "benchmarks/policy_split.py runs it at each backtest origin to tell the part of the runs' "
-        "change that the policy changes after the origin make from the rest (docs/backtest.md).",
+        "To compare with the scenario itself, give both runs the same scale (persons per agent): "
+        "chosen from agents, it follows the whole horizon's arrivals, which the frozen events change, "
+        "and the runs would then differ from the first day. Caravans are not events: they stay.",
     )
     darien_lag_days: NonNegative = Field(
         default=14.0,
@@ -570,6 +571,13 @@ class Scenario(_Strict):
         for inflow in self.inflows:
             seen.setdefault(inflow.nationality, None)
         return list(seen)
+
+    @property
+    def applied_events(self) -> list[Event]:
+        """The events a run applies: those dated before ``policy_frozen_from`` (all without
+        it), in the file's order. (Events after the horizon are left to the timeline.)"""
+        frozen = self.policy_frozen_from
+        return [e for e in self.events if frozen is None or e.date < frozen]
 
     def provenance_of(self, path: str) -> Provenance | None:
         """The provenance entry covering ``path`` (itself or its nearest parent), if any."""
