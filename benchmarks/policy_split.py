@@ -9,7 +9,7 @@ scales and persons per agent of the backtest: as the backtest ran them, and with
 ``policy_frozen_from`` set to the origin (events dated on or after it not applied). Both runs are
 the same until the first event after the origin. Writes one row per origin, draw and forecast
 target: the simulated value with the policy (``with_policy``) and without its later changes
-(``frozen``). ``docs/backtest.md`` ("What persistence cannot know") uses them.
+(``frozen``). ``docs/backtest.md`` ("What the policy changes after an origin do in the runs") uses them.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from corridor.backtest.pilot import pilot_draw, scaled_draws
 from corridor.backtest.run import _prepare, _run_start
-from corridor.backtest.simulated import run_overrides
+from corridor.backtest.simulated import RunTask, run_overrides, task_values
 from corridor.calibrate.priors import prior_sample
 from corridor.evidence import load_mapping, load_observed
-from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.geography import load_network
 from corridor.runner.single import choose_scale, simulate
 from corridor.scenario import load_scenario
@@ -45,17 +43,13 @@ AGENTS = 100_000
 def _one(job: tuple[str, int, int, dict[str, Any], pd.DataFrame, int]) -> pd.DataFrame:
     """Both runs of one kept draw at one origin: the request rows with both simulated values."""
     origin, draw, seed, overrides, rows, n_fit = job
-    rules = tuple(load_mapping())
     net = load_network()
     scale = choose_scale(compile_timeline(load_scenario(SCENARIO, overrides), net), int(AGENTS), None)
+    task = RunTask(str(SCENARIO), origin, draw, seed, None, overrides, rows, tuple(load_mapping()))
     out = rows[KEYS].copy()
     for name, extra in (("with_policy", {}), ("frozen", {"policy_frozen_from": f"{origin}-01"})):
         results = simulate(SCENARIO, seed=seed, scale=scale, overrides={**overrides, **extra}, network=net)
-        plan = plan_comparison(rows, results, net, list(rules))
-        values = np.full(len(rows), np.nan)
-        for value, target in zip(simulated_values(results, plan), plan.targets, strict=True):
-            values[int(target.row["line"]) - 1] = value
-        out[name] = values
+        out[name] = task_values(task, results).simulated
     return out.iloc[n_fit:].assign(origin=origin, draw=draw)
 
 

@@ -683,9 +683,7 @@ def _policy_segments(
         arrays = _with_frozen_lists(arrays, metered)
         metered |= arrays.metering_intake > 0
         day = max((event.date - scenario.horizon.start).days, 0)
-        if day >= n_days or (
-            scenario.policy_frozen_from is not None and event.date >= scenario.policy_frozen_from
-        ):
+        if day >= n_days or not scenario.event_applies(event):
             continue
         if day == segment_start[-1]:
             segments[-1] = arrays

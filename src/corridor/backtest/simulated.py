@@ -25,6 +25,7 @@ from corridor.evidence.plan import plan_comparison, simulated_values
 from corridor.evidence.score import observation_codes
 from corridor.forecast import as_observations
 from corridor.geography import load_network
+from corridor.metrics import Results
 from corridor.observations.mapping import find_rule
 from corridor.runner.single import simulate
 
@@ -77,6 +78,11 @@ def run_overrides(
 def simulate_task(task: RunTask) -> RunValues:
     """Run one task (a worker function of :func:`corridor.runner.run_many`)."""
     results = simulate(task.scenario, seed=task.seed, agents=task.agents, overrides=task.overrides)
+    return task_values(task, results)
+
+
+def task_values(task: RunTask, results: Results) -> RunValues:
+    """What a run of ``task`` gives, row by row of its ``rows``."""
     plan = plan_comparison(task.rows, results, load_network(), list(task.rules))
     n = len(task.rows)
     simulated, observed = np.full(n, np.nan), np.full(n, np.nan)

@@ -85,8 +85,6 @@ def cache_dir() -> Path:
 def _module_name() -> str:
     """The extension's module name: a digest of the day's source, its signature and NumPy's
     version (the module is built against NumPy's C interface)."""
-    import numpy as np
-
     text = _DAY_SOURCE.read_bytes() + SIGNATURE.encode() + np.__version__.encode()
     return f"_flee_day_{hashlib.sha256(text).hexdigest()[:16]}"
 

@@ -572,12 +572,15 @@ class Scenario(_Strict):
             seen.setdefault(inflow.nationality, None)
         return list(seen)
 
+    def event_applies(self, event: Event) -> bool:
+        """Whether a run applies ``event``: dated before ``policy_frozen_from`` (always without
+        it). (Events after the horizon are left to the timeline.)"""
+        return self.policy_frozen_from is None or event.date < self.policy_frozen_from
+
     @property
     def applied_events(self) -> list[Event]:
-        """The events a run applies: those dated before ``policy_frozen_from`` (all without
-        it), in the file's order. (Events after the horizon are left to the timeline.)"""
-        frozen = self.policy_frozen_from
-        return [e for e in self.events if frozen is None or e.date < frozen]
+        """The events a run applies (:meth:`event_applies`), in the file's order."""
+        return [e for e in self.events if self.event_applies(e)]
 
     def provenance_of(self, path: str) -> Provenance | None:
         """The provenance entry covering ``path`` (itself or its nearest parent), if any."""
