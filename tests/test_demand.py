@@ -384,9 +384,10 @@ def test_deterrence_lowers_arrivals_lag_days_after_enforcement_rises(network: co
     before, after = plain.arrivals_persons.sum(axis=(1, 2)), t.arrivals_persons.sum(axis=(1, 2))
     lagged = SURGE_DAY + 7
     np.testing.assert_array_equal(after[:lagged], before[:lagged])  # not before the lag
-    np.testing.assert_allclose(after[lagged:], before[lagged:] * math.exp(-0.5 * jump))
+    factor = (index[SURGE_DAY] / index[0]) ** -0.5  # a constant elasticity: the index's ratio
+    np.testing.assert_allclose(after[lagged:], before[lagged:] * factor)
     assert (after[lagged:] < before[lagged:]).all()
-    np.testing.assert_allclose(t.demand_factor[lagged:], math.exp(-0.5 * jump))
+    np.testing.assert_allclose(t.demand_factor[lagged:], factor)
 
 
 def test_busing_south_enters_the_index_and_elasticity_zero_changes_nothing(network: corridor.Network) -> None:
@@ -394,6 +395,8 @@ def test_busing_south_enters_the_index_and_elasticity_zero_changes_nothing(netwo
     bus = deterrence_timeline(network, {"elasticity": 1.0, "lag_days": 0}, bus_south_share=0.5)
     assert bus.enforcement_index[SURGE_DAY] / bus.enforcement_index[0] == pytest.approx(1.5)
     assert bus.arrivals_persons[SURGE_DAY].sum() < plain.arrivals_persons[SURGE_DAY].sum()
+    # Elasticity 1: an index 1.5 times the first day's, two thirds of the arrivals.
+    assert bus.demand_factor[SURGE_DAY] == pytest.approx(1 / 1.5)
     checkpoints_only = deterrence_timeline(
         network, {"elasticity": 1.0, "index": ["checkpoint_intensity"]}, bus_south_share=0.5
     )
@@ -401,6 +404,34 @@ def test_busing_south_enters_the_index_and_elasticity_zero_changes_nothing(netwo
     off = deterrence_timeline(network, {"elasticity": 0.0, "lag_days": 0})
     np.testing.assert_array_equal(off.arrivals_persons, deterrence_timeline(network, None).arrivals_persons)
     assert (off.demand_factor == 1).all()
+
+
+def test_the_same_rise_of_one_factor_deters_the_same_whatever_the_other_factor(
+    network: corridor.Network,
+) -> None:
+    # Busing's factor 1 -> 1.5 on the surge day, with twice the checkpoints or not: the index is
+    # in arbitrary units, so only its ratio may matter.
+    low = deterrence_timeline(network, {"elasticity": 0.8, "lag_days": 0}, bus_south_share=0.5)
+    data = base_scenario_data()
+    data["policy"]["checkpoint_intensity"] = {
+        k: 2 * v for k, v in data["policy"]["checkpoint_intensity"].items()
+    }
+    data["events"] = [{"date": "2019-03-11", "name": "surge", "set": {"bus_south_share": 0.5}}]
+    data["demand_response"] = {"elasticity": 0.8, "lag_days": 0}
+    high = corridor.compile_timeline(scenario(data), network)
+    assert high.enforcement_index[0] == pytest.approx(2 * low.enforcement_index[0])
+    np.testing.assert_allclose(high.demand_factor, low.demand_factor)
+    assert low.demand_factor[SURGE_DAY] == pytest.approx(1.5**-0.8)
+
+
+def test_deterrence_with_an_index_of_zero_is_a_scenario_error(network: corridor.Network) -> None:
+    data = base_scenario_data()
+    data["policy"]["checkpoint_intensity"] = {"default": 0.0}
+    data["demand_response"] = {"elasticity": 0.5, "index": ["checkpoint_intensity"]}
+    found = problems(data, network)
+    assert "above 0" in found["demand_response.elasticity"]
+    data["demand_response"] = {"elasticity": 0.0, "index": ["checkpoint_intensity"]}
+    corridor.compile_timeline(scenario(data), network)  # no deterrence: no ratio needed
 
 
 # ---------------------------------------------------------------------------------- errors

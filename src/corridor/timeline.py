@@ -650,15 +650,37 @@ def _deterrence(
     scenario: Scenario, net: Network, segments: list[PolicyArrays], segment_of_day: npt.NDArray[np.int16]
 ) -> tuple[F64, F64]:
     """Per day: the enforcement index, and deterrence's multiplier of the day's arrivals,
-    exp(-elasticity x (index(day - lag_days) - index(first day))); days before the horizon
-    have the first day's index."""
+    (index(day - lag_days) / index(first day)) ** -elasticity; days before the horizon have
+    the first day's index.
+
+    A constant elasticity: the index is a product of factors in arbitrary units, so only its
+    ratio to the first day's has a meaning; raising one factor by a share has the same effect
+    whatever the others are, and the multiplier approaches 0 only as the index grows without
+    bound (a difference in an exponential, corridor's form to the tenth session, took arrivals
+    to under 1% for the index of late 2023).
+    """
     response = scenario.demand_response
     per_segment = np.array([enforcement_index(p.policy, net, list(response.index)) for p in segments])
     index = per_segment[segment_of_day.astype(np.intp)]
     if response.elasticity == 0:
         return index, np.ones(len(index))
+    if (index <= 0).any():
+        # A ratio to 0, or of 0, has no meaning: no deterrence can be read off a policy without
+        # checkpoints or busing.
+        day = scenario.horizon.start + dt.timedelta(days=int(np.flatnonzero(index <= 0)[0]))
+        raise ScenarioError(
+            [
+                (
+                    "demand_response.elasticity",
+                    None,
+                    f"deterrence needs an enforcement index above 0 on every day, but the policy of "
+                    f"{day.isoformat()} gives 0 (every Mexican state's checkpoint_intensity 0); set the "
+                    "elasticity to 0 or choose other `demand_response.index` factors",
+                )
+            ]
+        )
     lagged = index[np.maximum(np.arange(len(index)) - response.lag_days, 0)]
-    return index, np.exp(-response.elasticity * (lagged - index[0]))
+    return index, (lagged / index[0]) ** -response.elasticity
 
 
 # --------------------------------------------------------------------------- compile

@@ -107,9 +107,10 @@ class DemandResponse(_Strict):
 
     elasticity: NonNegative = Field(
         default=0.0,
-        description="Each day's arrivals of every inflow are multiplied by exp(-elasticity x "
-        "(index(day - lag_days) - index(first day))), the index being the enforcement index of "
-        "docs/model.md ('Demand'). 0 (the default): no deterrence.",
+        description="Each day's arrivals of every inflow are multiplied by (index(day - lag_days) "
+        "/ index(first day)) ** -elasticity, the index being the enforcement index of "
+        "docs/model.md ('Demand'): a 10% higher index, about elasticity x 10% fewer arrivals. "
+        "0 (the default): no deterrence.",
     )
     lag_days: Annotated[int, Field(ge=0, le=MAX_HORIZON_DAYS)] = Field(
         default=30,
