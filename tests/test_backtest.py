@@ -30,10 +30,15 @@ def test_origins_are_start_end_step_months() -> None:
     assert len(origins) == 19
     assert str(origins[0]) == "2019-03" and str(origins[-1]) == "2023-09"
     assert [str(o) for o in parse_origins("2020-01:2020-03")] == ["2020-01", "2020-02", "2020-03"]
+    # A grid and the months a policy changed: in order, without repeats.
+    mixed = parse_origins("2023-03:2023-09:3, 2023-05,2023-06")
+    assert [str(o) for o in mixed] == ["2023-03", "2023-05", "2023-06", "2023-09"]
+    assert [str(o) for o in parse_origins("2019-06")] == ["2019-06"]
 
 
 @pytest.mark.parametrize(
-    "text", ["2019-13:2020-01", "2020-01:2019-01", "2019-01:2020-01:0", "2019:2020", "x"]
+    "text",
+    ["2019-13:2020-01", "2020-01:2019-01", "2019-01:2020-01:0", "2019:2020", "x", "2019-03,", "2019-03:"],
 )
 def test_bad_origins_are_refused_in_one_line(text: str) -> None:
     with pytest.raises(BacktestError, match="--origins"):

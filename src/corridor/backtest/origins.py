@@ -29,23 +29,36 @@ TARGET_SERIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 #: Columns that name a target (with ``period_start``/``period_end`` a target month).
 TARGET_KEY: tuple[str, ...] = ("series", "geography", "breakdown")
 
-_ORIGINS = re.compile(r"^(\d{4}-\d{2}):(\d{4}-\d{2})(?::(\d+))?$")
+_ORIGINS = re.compile(r"^(\d{4}-\d{2})(?::(\d{4}-\d{2})(?::(\d+))?)?$")
 
 
 def parse_origins(text: str) -> list[pd.Period]:
     """Origins from ``START:END[:STEP]`` (months ``YYYY-MM``, step in months, default 1),
-    both ends included when the steps reach them.
+    both ends included when the steps reach them; or several such ranges and single months
+    separated by commas (``2019-03:2023-11:3,2023-05``: a regular grid and the month a policy
+    changed), given in order without repeats.
 
     Raises
     ------
     BacktestError
-        Not of that form, a month 13, an end before the start, or a step below 1.
+        A part not of that form, a month 13, an end before the start, or a step below 1.
     """
-    match = _ORIGINS.match(text.strip())
+    months: set[pd.Period] = set()
+    for part in text.split(","):
+        months.update(_parse_range(part.strip(), text))
+    return sorted(months)
+
+
+def _parse_range(part: str, text: str) -> list[pd.Period]:
+    match = _ORIGINS.match(part)
     if match is None:
-        raise BacktestError(f"--origins {text!r}: expected START:END[:STEP], e.g. 2019-03:2023-11:3")
+        raise BacktestError(
+            f"--origins {text!r}: expected START:END[:STEP] or a month YYYY-MM, several separated by "
+            "commas, e.g. 2019-03:2023-11:3,2023-05"
+        )
     try:
-        start, end = pd.Period(match[1], freq="M"), pd.Period(match[2], freq="M")
+        start = pd.Period(match[1], freq="M")
+        end = pd.Period(match[2], freq="M") if match[2] else start
     except ValueError:
         raise BacktestError(f"--origins {text!r}: a month is not a calendar month (YYYY-MM, 01-12)") from None
     step = int(match[3] or 1)

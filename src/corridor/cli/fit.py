@@ -187,7 +187,11 @@ def forecast_cmd(
 def backtest_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with priors and derived inputs.")],
     origins: Annotated[
-        str, typer.Option(help="Origin months START:END[:STEP], e.g. 2019-03:2023-11:3 (step in months).")
+        str,
+        typer.Option(
+            help="Origin months START:END[:STEP] (step in months) or single months, several separated by "
+            "commas, e.g. 2019-03:2023-11:3,2023-05."
+        ),
     ],
     horizons: Annotated[
         int, typer.Option(min=1, help="Months forecast from each origin (1 = the origin).")

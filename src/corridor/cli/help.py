@@ -22,7 +22,7 @@ _NAMED_VALUES = {
     "--observed": "CSV",
     "--set": "PATH=VALUE",
     "--param": "PATH=LOW:HIGH",
-    "--origins": "START:END[:STEP]",
+    "--origins": "START:END[:STEP],...",
 }
 
 
