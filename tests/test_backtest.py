@@ -13,6 +13,7 @@ import yaml
 
 from corridor.backtest import parse_origins, run_backtest
 from corridor.backtest.origins import known_before, origin_targets
+from corridor.backtest.scorecard import origin_figure
 from corridor.errors import BacktestError, ScenarioError
 from corridor.observations import inflows
 from corridor.observations.inflows import derive_inflows
@@ -713,3 +714,38 @@ def test_the_uptake_is_read_in_the_months_after_an_opening_and_its_pilots_run_on
     assert measures_uptake(rows, 5, openings)  # November is after
     assert not measures_uptake(rows, 4, openings)  # October is the opening's own month
     assert not measures_uptake(rows.iloc[7:], 3, openings)  # nothing before (nor within the window)
+
+
+def test_one_origins_figure_draws_each_method_and_what_happened() -> None:
+    months = pd.to_datetime(["2019-06-01", "2019-07-01"])
+    rows = [
+        {
+            "origin": "2019-06",
+            "series": "usbp_sw_encounters",
+            "breakdown": "citizenship=Guatemala",
+            "period_start": month,
+            "method": method,
+            "median": 100.0 * (k + 1) + j,
+            "q05": 50.0,
+            "q95": 500.0,
+            "observed": observed,
+            "inside": 50.0 <= observed <= 500.0,
+        }
+        for k, method in enumerate(["corridor", "corridor_combined", "persistence", "ets"])
+        for j, (month, observed) in enumerate(zip(months, [120.0, 600.0], strict=True))
+    ]
+    scores = pd.DataFrame(rows)
+    history = pd.Series([80.0, 90.0], index=pd.period_range("2019-04", periods=2, freq="M"))
+    fig = origin_figure(scores, "2019-06", "usbp_sw_encounters", "citizenship=Guatemala", history=history)
+    named = {trace.name: trace for trace in fig.data if trace.name}
+    # corridor_anchored is not in the scores, ets is not asked for: three methods drawn.
+    assert [n for n in named if "median" in n] == [
+        "corridor (median, 90% band)",
+        "corridor_combined (median, 90% band)",
+        "persistence (median, 90% band)",
+    ]
+    assert list(named["corridor_combined (median, 90% band)"].y) == [200.0, 201.0]
+    assert list(named["what happened"].y) == [120.0, 600.0]
+    assert list(named["known at the origin"].y) == [80.0, 90.0]
+    assert "1 of 2 months inside corridor_combined's band" in fig.layout.title.text
+    assert origin_figure(scores, "2019-09", "usbp_sw_encounters", "citizenship=Guatemala") is None

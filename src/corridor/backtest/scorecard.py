@@ -115,6 +115,87 @@ def _drawn(scores: pd.DataFrame, series: str, breakdown: str, method: str = "cor
     return fig
 
 
+#: Methods :func:`origin_figure` draws, in order (when present).
+ORIGIN_METHODS: tuple[str, ...] = ("corridor", ANCHORED, COMBINED, "persistence")
+
+
+def origin_figure(
+    scores: pd.DataFrame,
+    origin: str,
+    series: str,
+    breakdown: str,
+    history: pd.Series | None = None,
+    methods: tuple[str, ...] = ORIGIN_METHODS,
+) -> object | None:
+    """One origin's forecasts of one target, method by method, against what happened.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        A backtest's scores (``scores.parquet``).
+    origin : str
+        The origin, ``YYYY-MM``.
+    series, breakdown : str
+        The target (``breakdown`` "" for the total).
+    history : Series, optional
+        Observed values by month (``Period``) before the origin, drawn as what was known.
+    methods : tuple of str
+        The methods drawn (median line and 90% band each), when the scores hold them.
+
+    Returns
+    -------
+    plotly Figure, or None when the scores hold no forecast of that target at that origin.
+    """
+    import plotly.graph_objects as go
+
+    rows = scores[
+        (scores["origin"] == origin) & (scores["series"] == series) & (scores["breakdown"] == breakdown)
+    ]
+    if rows.empty:
+        return None
+    fig = go.Figure()
+    for k, method in enumerate(m for m in methods if (rows["method"] == m).any()):
+        fc = rows[rows["method"] == method].sort_values("period_start")
+        add_band(fig, fc["period_start"], fc["q05"], fc["q95"], colour=colour(k), group=method, opacity=0.18)
+        fig.add_scatter(
+            x=fc["period_start"],
+            y=fc["median"],
+            mode="lines+markers",
+            line={"color": colour(k)},
+            name=f"{method} (median, 90% band)",
+            legendgroup=method,
+        )
+    if history is not None and len(history):
+        fig.add_scatter(
+            x=pd.PeriodIndex(history.index).to_timestamp(),
+            y=history.to_numpy(),
+            mode="lines+markers",
+            name="known at the origin",
+            line={"color": OUTLINE, "dash": "dot"},
+            marker={"color": OUTLINE, "size": 6},
+        )
+    truth = rows.dropna(subset=["observed"]).drop_duplicates("period_start").sort_values("period_start")
+    fig.add_scatter(
+        x=truth["period_start"],
+        y=truth["observed"],
+        mode="markers",
+        name="what happened",
+        marker={"symbol": "circle-open", "color": OUTLINE, "size": 10, "line": {"width": 2}},
+    )
+    title = f"{series} {breakdown or '(total)'}, forecast at origin {origin}"
+    combined = rows[(rows["method"] == COMBINED) & rows["observed"].notna()]
+    if len(combined):
+        title += f": {int(combined['inside'].sum())} of {len(combined)} months inside {COMBINED}'s band"
+    fig.update_layout(
+        title=title,
+        yaxis_title="per month",
+        height=420,
+        margin={"t": 50},
+    )
+    fig.update_xaxes(tickformat="%b %Y")
+    return fig
+
+
 def write_scorecard(
     scores: pd.DataFrame, summary: pd.DataFrame, info: dict[str, Any], path: str | Path
 ) -> Path:
