@@ -7,7 +7,8 @@ origin June 2019 (the deal with Mexico signed that month), Guatemalan, Honduran 
 US Border Patrol encounters; from origin May 2023 (Title 42 ended on 11 May), the US total. Each
 figure draws corridor's raw, anchored and combined forecasts and persistence (median, 90% band),
 the 12 months known at the origin, and what happened. Only the backtest's own scores and the
-shipped observations before each origin are read; months held out are not in the scores.
+shipped observations before each origin are read (a backtest run with other ``--observed``
+files would have known other months); months held out are not in the scores.
 """
 
 from __future__ import annotations

@@ -734,10 +734,15 @@ def test_one_origins_figure_draws_each_method_and_what_happened() -> None:
         for k, method in enumerate(["corridor", "corridor_combined", "persistence", "ets"])
         for j, (month, observed) in enumerate(zip(months, [120.0, 600.0], strict=True))
     ]
-    scores = pd.DataFrame(rows)
+    other = {**rows[0], "breakdown": "citizenship=Honduras", "median": 9e9}  # another target: not drawn
+    scores = pd.DataFrame([*rows, other])
     history = pd.Series([80.0, 90.0], index=pd.period_range("2019-04", periods=2, freq="M"))
-    fig = origin_figure(scores, "2019-06", "usbp_sw_encounters", "citizenship=Guatemala", history=history)
+    origin = pd.Period("2019-06", freq="M")
+    fig = origin_figure(scores, origin, "usbp_sw_encounters", "citizenship=Guatemala", history=history)
     named = {trace.name: trace for trace in fig.data if trace.name}
+    assert all(9e9 not in list(trace.y) for trace in fig.data)
+    bands = [list(trace.y) for trace in fig.data if not trace.name]  # q95 then q05, per method
+    assert bands == [[500.0, 500.0], [50.0, 50.0]] * 3
     # corridor_anchored is not in the scores, ets is not asked for: three methods drawn.
     assert [n for n in named if "median" in n] == [
         "corridor (median, 90% band)",

@@ -424,12 +424,25 @@ def test_the_same_rise_of_one_factor_deters_the_same_whatever_the_other_factor(
     assert low.demand_factor[SURGE_DAY] == pytest.approx(1.5**-0.8)
 
 
-def test_deterrence_with_an_index_of_zero_is_a_scenario_error(network: corridor.Network) -> None:
+@pytest.mark.parametrize(
+    ("start", "later", "when"),
+    [
+        (0.0, 0.0, "2019-03-01"),  # 0 throughout
+        (0.0, 2.0, "2019-03-01"),  # 0 on the first day, raised later: no ratio to 0
+        (1.0, 0.0, "2019-03-11"),  # raised to a ratio of 0 on a later day
+    ],
+)
+def test_deterrence_with_an_index_of_zero_is_a_scenario_error(
+    network: corridor.Network, start: float, later: float, when: str
+) -> None:
     data = base_scenario_data()
-    data["policy"]["checkpoint_intensity"] = {"default": 0.0}
+    data["policy"]["checkpoint_intensity"] = {"default": start}
+    data["events"] = [
+        {"date": "2019-03-11", "name": "change", "set": {"checkpoint_intensity": {"default": later}}}
+    ]
     data["demand_response"] = {"elasticity": 0.5, "index": ["checkpoint_intensity"]}
     found = problems(data, network)
-    assert "above 0" in found["demand_response.elasticity"]
+    assert "above 0" in found["demand_response.elasticity"] and when in found["demand_response.elasticity"]
     data["demand_response"] = {"elasticity": 0.0, "index": ["checkpoint_intensity"]}
     corridor.compile_timeline(scenario(data), network)  # no deterrence: no ratio needed
 

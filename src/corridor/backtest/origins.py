@@ -29,14 +29,14 @@ TARGET_SERIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 #: Columns that name a target (with ``period_start``/``period_end`` a target month).
 TARGET_KEY: tuple[str, ...] = ("series", "geography", "breakdown")
 
-_ORIGINS = re.compile(r"^(\d{4}-\d{2})(?::(\d{4}-\d{2})(?::(\d+))?)?$")
+_ORIGINS = re.compile(r"^([0-9]{4}-[0-9]{2})(?::([0-9]{4}-[0-9]{2})(?::([0-9]+))?)?$")
 
 
 def parse_origins(text: str) -> list[pd.Period]:
     """Origins from ``START:END[:STEP]`` (months ``YYYY-MM``, step in months, default 1),
     both ends included when the steps reach them; or several such ranges and single months
     separated by commas (``2019-03:2023-11:3,2023-05``: a regular grid and the month a policy
-    changed), given in order without repeats.
+    changed), in any order; returned sorted, without repeats.
 
     Raises
     ------
@@ -45,27 +45,28 @@ def parse_origins(text: str) -> list[pd.Period]:
     """
     months: set[pd.Period] = set()
     for part in text.split(","):
-        months.update(_parse_range(part.strip(), text))
+        months.update(_parse_range(part.strip()))
     return sorted(months)
 
 
-def _parse_range(part: str, text: str) -> list[pd.Period]:
+def _parse_range(part: str) -> list[pd.Period]:
+    """One comma-separated part of ``--origins``: errors quote the part."""
     match = _ORIGINS.match(part)
     if match is None:
         raise BacktestError(
-            f"--origins {text!r}: expected START:END[:STEP] or a month YYYY-MM, several separated by "
+            f"--origins {part!r}: expected START:END[:STEP] or a month YYYY-MM, several separated by "
             "commas, e.g. 2019-03:2023-11:3,2023-05"
         )
     try:
         start = pd.Period(match[1], freq="M")
         end = pd.Period(match[2], freq="M") if match[2] else start
     except ValueError:
-        raise BacktestError(f"--origins {text!r}: a month is not a calendar month (YYYY-MM, 01-12)") from None
+        raise BacktestError(f"--origins {part!r}: a month is not a calendar month (YYYY-MM, 01-12)") from None
     step = int(match[3] or 1)
     if step < 1:
-        raise BacktestError(f"--origins {text!r}: the step must be at least 1 month")
+        raise BacktestError(f"--origins {part!r}: the step must be at least 1 month")
     if end < start:
-        raise BacktestError(f"--origins {text!r}: the end {end} is before the start {start}")
+        raise BacktestError(f"--origins {part!r}: the end {end} is before the start {start}")
     return list(pd.period_range(start, end, freq="M")[::step])
 
 

@@ -121,7 +121,7 @@ ORIGIN_METHODS: tuple[str, ...] = ("corridor", ANCHORED, COMBINED, "persistence"
 
 def origin_figure(
     scores: pd.DataFrame,
-    origin: str,
+    origin: str | pd.Period,
     series: str,
     breakdown: str,
     history: pd.Series | None = None,
@@ -133,8 +133,8 @@ def origin_figure(
     ----------
     scores : DataFrame
         A backtest's scores (``scores.parquet``).
-    origin : str
-        The origin, ``YYYY-MM``.
+    origin : str or Period
+        The origin month (``YYYY-MM``).
     series, breakdown : str
         The target (``breakdown`` "" for the total).
     history : Series, optional
@@ -148,14 +148,17 @@ def origin_figure(
     """
     import plotly.graph_objects as go
 
+    origin = str(origin)  # a Period prints as YYYY-MM, as the scores hold it
     rows = scores[
         (scores["origin"] == origin) & (scores["series"] == series) & (scores["breakdown"] == breakdown)
     ]
     if rows.empty:
         return None
     fig = go.Figure()
-    for k, method in enumerate(m for m in methods if (rows["method"] == m).any()):
+    for k, method in enumerate(methods):  # a method keeps its colour from figure to figure
         fc = rows[rows["method"] == method].sort_values("period_start")
+        if fc.empty:
+            continue
         add_band(fig, fc["period_start"], fc["q05"], fc["q95"], colour=colour(k), group=method, opacity=0.18)
         fig.add_scatter(
             x=fc["period_start"],

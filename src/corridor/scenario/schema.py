@@ -109,8 +109,8 @@ class DemandResponse(_Strict):
         default=0.0,
         description="Each day's arrivals of every inflow are multiplied by (index(day - lag_days) "
         "/ index(first day)) ** -elasticity, the index being the enforcement index of "
-        "docs/model.md ('Demand'): a 10% higher index, about elasticity x 10% fewer arrivals. "
-        "0 (the default): no deterrence.",
+        "docs/model.md ('Demand'): a 10% higher index, about elasticity x 10% fewer arrivals; the "
+        "index must stay above 0. 0 (the default): no deterrence.",
     )
     lag_days: Annotated[int, Field(ge=0, le=MAX_HORIZON_DAYS)] = Field(
         default=30,
