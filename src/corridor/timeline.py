@@ -13,13 +13,9 @@ with the YAML path of the field.
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from corridor.errors import GeographyError, ScenarioError, TextFileError, excerpt
+from corridor.errors import GeographyError, ScenarioError
 from corridor.geography import TRAVEL_MODES, Network
 from corridor.observations.inflows import derive_inflows
 from corridor.pathways import (
@@ -39,8 +35,7 @@ from corridor.pathways import (
 )
 from corridor.scenario import Policy, RouteRef, Scenario, apply_overrides
 from corridor.scenario.base import DEFAULT
-from corridor.scenario.schema import MONTH_PATTERN
-from corridor.textfile import read_text
+from corridor.scenario.inflow_file import read_monthly_inflow
 
 __all__ = ["US_OUTCOMES", "PolicyArrays", "Timeline", "compile_timeline", "enforcement_index"]
 
@@ -273,56 +268,11 @@ def _per_day(scenario: Scenario, index: int, dates: pd.DatetimeIndex, derived: p
         monthly = dict(zip(rows["month"], rows["persons"].astype(float), strict=True))
     else:
         assert inflow.file is not None
-        monthly = _read_monthly_file(scenario, index, inflow.file)
+        monthly = read_monthly_inflow(scenario, index, inflow.file)
     month_keys = dates.strftime("%Y-%m")
     days_in_month = np.array([calendar.monthrange(d.year, d.month)[1] for d in dates])
     per_day: F64 = np.array([monthly.get(k, 0.0) for k in month_keys]) / days_in_month
     return per_day
-
-
-#: An inflow CSV is a few KB (a row per month and nationality); this bounds what is read.
-MAX_INFLOW_FILE_BYTES = 20_000_000
-
-
-def _read_monthly_file(scenario: Scenario, index: int, name: str) -> dict[str, float]:
-    field = f"inflows.{index}.file"
-    path = Path(name)
-    if not path.is_absolute() and scenario.base_dir is not None:
-        path = scenario.base_dir / path
-    try:
-        text = read_text(path, MAX_INFLOW_FILE_BYTES, "an inflow CSV")
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    except TextFileError as exc:  # the message names the file
-        raise ScenarioError([(field, None, str(exc))]) from None
-    except csv.Error as exc:
-        raise ScenarioError([(field, None, f"{path}: not a CSV file ({exc})")]) from None
-    out: dict[str, float] = {}
-    nationality = scenario.inflows[index].nationality
-    expected = "expected columns 'month' (YYYY-MM), 'nationality' and 'persons' (a finite number >= 0)"
-    for n, row in enumerate(rows, start=2):
-        try:
-            month, nat, persons = row["month"], row["nationality"], float(row["persons"])
-        except (KeyError, TypeError, ValueError):
-            raise ScenarioError([(field, None, f"{path.name} line {n}: {expected}")]) from None
-        if not (math.isfinite(persons) and persons >= 0):
-            raise ScenarioError(
-                [(field, None, f"{path.name} line {n}, column persons: {expected} (got {excerpt(persons)})")]
-            )
-        if not isinstance(month, str) or not MONTH_PATTERN.match(month):
-            raise ScenarioError(
-                [
-                    (
-                        field,
-                        None,
-                        f"{path.name} line {n}, column month: {excerpt(month)} is not YYYY-MM (01-12)",
-                    )
-                ]
-            )
-        if nat == nationality:  # rows of one month add up (parts of a flow)
-            out[month] = out.get(month, 0.0) + persons
-    if not out:
-        raise ScenarioError([(field, None, f"{path.name} has no rows for nationality {nationality!r}")])
-    return out
 
 
 # --------------------------------------------------------------------------- policy

@@ -1,0 +1,131 @@
+"""Where corridor's engine spends a simulated day: CPU milliseconds per phase, and what one
+compiled helper would save.
+
+    python benchmarks/engine_phases.py [--agents 20000] [--repeat 3] [--numba-hash]
+        [--scenario scenarios/mexico-2019.yaml] [--out benchmarks/results/engine_phases.jsonl]
+
+Each phase of :data:`corridor.engine.phases.PHASES`, the policy step and the record step are
+wrapped with a CPU-time counter; a run is simulated ``--repeat`` times (after one untimed run)
+and the median per phase is printed as one JSON line. With ``--numba-hash`` (numba needed), the
+group hash :func:`corridor.engine.randomness.group_uniform` is swapped for a numba loop giving
+the same bits, alternated with NumPy's in the same process, and both runs' CPU seconds are
+printed with a check that their US encounters are identical: it measures whether NumPy's
+per-call overhead in that one helper is worth compiling (issue 14: the engine's 3x at 2x10^4
+agents).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import corridor
+from corridor.engine import core, phases, randomness, state
+
+_USERS = ("asylum", "border", "caravans", "decide", "detention", "move")
+
+
+def _timed(name: str, f: Callable[..., Any], spent: dict[str, int]) -> Callable[..., Any]:
+    def wrapper(*args: Any) -> Any:
+        start = time.process_time_ns()
+        out = f(*args)
+        spent[name] = spent.get(name, 0) + time.process_time_ns() - start
+        return out
+
+    return wrapper
+
+
+def per_phase(scenario: str, agents: int, repeat: int) -> dict[str, Any]:
+    """CPU ms per simulated day of each phase (median over ``repeat`` runs) and of the run."""
+    spent: dict[str, int] = {}
+    core.PHASES = tuple(_timed(p.__name__, p, spent) for p in phases.PHASES)
+    state.Simulation.record = _timed("record", state.Simulation.record, spent)
+    state.Simulation.set_policy = _timed("set_policy", state.Simulation.set_policy, spent)
+    corridor.simulate(scenario, agents=agents, seed=0)
+    runs: list[dict[str, float]] = []
+    for seed in range(1, repeat + 1):
+        spent.clear()
+        start = time.process_time()
+        results = corridor.simulate(scenario, agents=agents, seed=seed)
+        days = len(results.dates)
+        row = {k: v / 1e6 / days for k, v in spent.items()}
+        row["whole_run_cpu_s"] = time.process_time() - start
+        runs.append(row)
+    out = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+    return {"agents": agents, "days": days, "cpu_ms_per_day": out}
+
+
+def numba_hash(scenario: str, agents: int, repeat: int) -> dict[str, Any]:
+    """CPU seconds of whole runs with NumPy's group hash and with a numba loop, alternated."""
+    import numba
+
+    @numba.njit(cache=True)
+    def _hash(groups: np.ndarray, key: np.uint64) -> np.ndarray:
+        out = np.empty(groups.size)
+        for i in range(groups.size):
+            x = np.uint64(groups[i]) * np.uint64(0x9E3779B97F4A7C15) + key
+            x ^= x >> np.uint64(30)
+            x *= np.uint64(0xBF58476D1CE4E5B9)
+            x ^= x >> np.uint64(27)
+            x *= np.uint64(0x94D049BB133111EB)
+            x ^= x >> np.uint64(31)
+            out[i] = np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        return out
+
+    plain = randomness.group_uniform
+
+    def compiled(groups: np.ndarray, key: np.uint64) -> np.ndarray:
+        return _hash(groups, np.uint64(key))
+
+    def use(f: Callable[..., Any]) -> None:
+        for name in _USERS:
+            module = getattr(phases, name)
+            if hasattr(module, "group_uniform"):
+                module.group_uniform = f
+
+    seconds: dict[str, list[float]] = {"numpy": [], "numba": []}
+    encounters = {}
+    for i in range(repeat + 1):
+        for label, f in (("numpy", plain), ("numba", compiled)):
+            use(f)
+            start = time.process_time()
+            results = corridor.simulate(scenario, agents=agents, seed=7)
+            if i:  # the first round warms both up (numba compiles)
+                seconds[label].append(time.process_time() - start)
+            encounters[label] = results.total("us_encounters")
+    use(plain)
+    same = bool(np.array_equal(encounters["numpy"], encounters["numba"]))
+    medians = {k: round(statistics.median(v), 3) for k, v in seconds.items()}
+    return {"agents": agents, "whole_run_cpu_s": medians, "identical": same}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenario", default="scenarios/mexico-2019.yaml")
+    parser.add_argument("--agents", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--numba-hash", action="store_true")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if args.numba_hash:
+        row = numba_hash(args.scenario, args.agents, args.repeat)
+    else:
+        row = per_phase(args.scenario, args.agents, args.repeat)
+    line = json.dumps({"benchmark": "engine_phases", **row})
+    print(line)
+    if args.out is not None:
+        with args.out.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
