@@ -67,6 +67,18 @@ def _line_figure(summary: pd.DataFrame, value: str, title: str, unit: str) -> ob
     return fig
 
 
+def _add_what_happened(fig: Any, rows: pd.DataFrame, size: int) -> None:
+    """The observed months of ``rows`` (one per month, whatever the methods) as open circles."""
+    truth = rows.dropna(subset=["observed"]).drop_duplicates("period_start").sort_values("period_start")
+    fig.add_scatter(
+        x=truth["period_start"],
+        y=truth["observed"],
+        mode="markers",
+        name="what happened",
+        marker={"symbol": "circle-open", "color": OUTLINE, "size": size, "line": {"width": 2}},
+    )
+
+
 def _drawn(scores: pd.DataFrame, series: str, breakdown: str, method: str = "corridor") -> object | None:
     import plotly.graph_objects as go
 
@@ -75,7 +87,6 @@ def _drawn(scores: pd.DataFrame, series: str, breakdown: str, method: str = "cor
     if mine.empty:
         return None
     fig = go.Figure()
-    truth = rows.dropna(subset=["observed"]).drop_duplicates("period_start").sort_values("period_start")
     for k, (origin, fc) in enumerate(mine.sort_values("period_start").groupby("origin")):
         group = f"o{origin}"
         add_band(
@@ -97,13 +108,7 @@ def _drawn(scores: pd.DataFrame, series: str, breakdown: str, method: str = "cor
             legendgroup=group,
             showlegend=k == 0,
         )
-    fig.add_scatter(
-        x=truth["period_start"],
-        y=truth["observed"],
-        mode="markers",
-        name="what happened",
-        marker={"symbol": "circle-open", "color": OUTLINE, "size": 8, "line": {"width": 2}},
-    )
+    _add_what_happened(fig, rows, size=8)
     label = f"{series} {breakdown or '(total)'}"
     fig.update_layout(
         title=f"{label}: each origin's {method} forecast, months 1-{int(mine['horizon'].max())}",
@@ -177,14 +182,7 @@ def origin_figure(
             line={"color": OUTLINE, "dash": "dot"},
             marker={"color": OUTLINE, "size": 6},
         )
-    truth = rows.dropna(subset=["observed"]).drop_duplicates("period_start").sort_values("period_start")
-    fig.add_scatter(
-        x=truth["period_start"],
-        y=truth["observed"],
-        mode="markers",
-        name="what happened",
-        marker={"symbol": "circle-open", "color": OUTLINE, "size": 10, "line": {"width": 2}},
-    )
+    _add_what_happened(fig, rows, size=10)
     title = f"{series} {breakdown or '(total)'}, forecast at origin {origin}"
     combined = rows[(rows["method"] == COMBINED) & rows["observed"].notna()]
     if len(combined):
