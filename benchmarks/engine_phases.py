@@ -1,7 +1,7 @@
 """Where corridor's engine spends a simulated day: CPU milliseconds per phase, and what one
 compiled helper would save.
 
-    python benchmarks/engine_phases.py [--agents 20000] [--repeat 3] [--numba-hash]
+    python benchmarks/engine_phases.py [--agents 20000] [--repeat 3] [--numba-hash | --numba-streams]
         [--scenario scenarios/mexico-2019.yaml] [--out benchmarks/results/engine_phases.jsonl]
 
 Each phase of :data:`corridor.engine.phases.PHASES`, the policy step and the record step are
@@ -11,7 +11,8 @@ group hash :func:`corridor.engine.randomness.group_uniform` is swapped for a num
 the same bits, alternated with NumPy's in the same process, and both runs' CPU seconds are
 printed with a check that their US encounters are identical: it measures whether NumPy's
 per-call overhead in that one helper is worth compiling (issue 14: the engine's 3x at 2x10^4
-agents).
+agents). ``--numba-streams`` checks, draw by draw, that numba given the run's Generator draws
+the numbers NumPy draws: what compiling the whole day with the same random numbers rests on.
 """
 
 from __future__ import annotations
@@ -106,6 +107,48 @@ def numba_hash(scenario: str, agents: int, repeat: int) -> dict[str, Any]:
     return {"agents": agents, "whole_run_cpu_s": medians, "identical": same}
 
 
+def numba_streams() -> dict[str, Any]:
+    """Whether numba, given the run's Generator, draws what NumPy draws (and leaves the same
+    state), for each kind of draw the engine makes: the condition for compiling the day with
+    the same random numbers."""
+    import numba
+
+    @numba.njit(cache=True)
+    def draws(g: np.random.Generator, items: np.ndarray) -> tuple[Any, ...]:
+        return (
+            g.random(7),
+            # corridor.engine.randomness.new_key: one raw output shifted right by one bit, which
+            # is what integers(0, 2**63) gives; numba takes it with the end point included.
+            g.integers(0, 2**63 - 1, 3, np.int64, True),
+            g.exponential(30.0, 3),
+            g.permutation(items),
+        )
+
+    items = np.arange(12)
+    compiled, plain = np.random.default_rng(11), np.random.default_rng(11)
+    got = draws(compiled, items)
+    want = (
+        plain.random(7),
+        np.array([randomness.new_key(plain) for _ in range(3)]),
+        plain.exponential(30.0, 3),
+        plain.permutation(items),
+    )
+    names = ("random", "new_key", "exponential", "permutation")
+    same = {n: bool(np.array_equal(a, b)) for n, a, b in zip(names, got, want, strict=True)}
+    same["state_after"] = bool(compiled.random() == plain.random())
+
+    @numba.njit
+    def choice(g: np.random.Generator, items: np.ndarray) -> Any:
+        return g.choice(items, 3, replace=False)
+
+    try:
+        choice(np.random.default_rng(1), items)
+        same["choice_without_replacement"] = True
+    except numba.core.errors.TypingError:
+        same["choice_without_replacement"] = False  # not supported: those draws stay in Python
+    return {"numba": numba.__version__, "numpy": np.__version__, "same_as_numpy": same}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -114,9 +157,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--numba-hash", action="store_true")
+    parser.add_argument("--numba-streams", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    if args.numba_hash:
+    if args.numba_streams:
+        row = numba_streams()
+    elif args.numba_hash:
         row = numba_hash(args.scenario, args.agents, args.repeat)
     else:
         row = per_phase(args.scenario, args.agents, args.repeat)
