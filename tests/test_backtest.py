@@ -201,6 +201,10 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
     )
     assert result.computed == ("2019-06",)
     pd.testing.assert_frame_equal(first, result.scores)  # same seeds, same forecasts
+    # Each call that computed origins is kept, so a resumed folder records its whole cost.
+    calls = json.loads((out / "backtest.json").read_text())["compute_calls"]
+    assert [c["computed"] for c in calls] == [["2019-05", "2019-06"], ["2019-06"]]
+    assert calls[1]["simulations"] == result.info["compute_last_call"]["simulations"] > 0
     for name in ("scores.parquet", "summary.csv", "scorecard.html", "backtest.json"):
         assert (out / name).is_file()
     with pytest.raises(BacktestError, match="other draws"):

@@ -82,7 +82,8 @@ def forecast_at_origin(
         period_start=table["period_start"].dt.strftime("%Y-%m-%d"),
         period_end=table["period_end"].dt.strftime("%Y-%m-%d"),
     )
-    info = {k: v for k, v in result.info.items() if k not in ("complete", "compute_last_call")}
+    bookkeeping = ("complete", "compute_last_call", "compute_calls")  # of the run, not the forecast
+    info = {k: v for k, v in result.info.items() if k not in bookkeeping}
     meta = {**info, "made_as": f"backtest origin {origin}", "methods": methods.to_dict("records")}
     if track_record is not None:
         meta["track_record"] = str(track_record)

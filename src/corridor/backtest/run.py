@@ -222,6 +222,9 @@ def run_backtest(
             "workers": workers if workers is not None else os.cpu_count(),
             "wall_seconds": round(time.perf_counter() - computing, 1),
         }
+    if computed:  # every call that computed origins, so a resumed folder keeps its whole cost
+        call = {**info["compute_last_call"], "computed": list(computed), "date": date.today().isoformat()}
+        info["compute_calls"] = [*info.get("compute_calls", []), call]
 
     scores = _gather(target, labels, seed)
     summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
@@ -326,8 +329,9 @@ def _start_folder(target: Path, info: dict[str, Any]) -> None:
                 f"{target} holds a backtest with other {', '.join(differ)}; use a new folder to change them"
             )
         info["created"] = old.get("created")
-        if "compute_last_call" in old:  # kept by a call that computes nothing (the scores gathered again)
-            info["compute_last_call"] = old["compute_last_call"]
+        for key in ("compute_last_call", "compute_calls"):  # kept by a call that computes nothing
+            if key in old:
+                info[key] = old[key]
     else:
         info["created"] = date.today().isoformat()
     info["complete"] = False
