@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
+import corridor
 from corridor.errors import ScenarioError
+from corridor.scenario import load_scenario
 from corridor.scenario.paths import (
     MISSING,
     apply_overrides,
@@ -16,6 +19,9 @@ from corridor.scenario.paths import (
     scale_under,
     set_path,
 )
+from corridor.timeline import compile_timeline
+
+from .conftest import REPO
 
 DATA: dict[str, Any] = {
     "behaviour": {"settle_share": 0.1, "flags": [True, False]},
@@ -76,3 +82,41 @@ def test_scaling() -> None:
     assert scale_under(value, "by", 2.0) == {"default": 0.1, "by": {"Honduras": 0.4}}
     assert scale_under(value, "", 2.0) == {"default": 0.2, "by": {"Honduras": 0.4}}
     assert scale_under(value, "missing", 2.0) == value
+
+
+def test_a_path_into_an_events_set_takes_the_policy_path_whole() -> None:
+    # An event's set maps dotted policy paths to values, or fields to nested mappings.
+    data: dict[str, Any] = {
+        "events": [{"set": {"cbp_one.appointments_per_day": 1000, "asylum": {"offices": {"Tapachula": 1}}}}]
+    }
+    assert get_path(data, "events.0.set.cbp_one.appointments_per_day") == 1000
+    assert get_path(data, "events.0.set.asylum.offices.Tapachula") == 1
+    assert get_path(data, "events.0.set.cbp_one.uptake.default") is MISSING
+    out = apply_overrides(
+        data,
+        {
+            "events.0.set.cbp_one.appointments_per_day": 2000,  # the existing key
+            "events.0.set.asylum.offices.Tapachula": 0,  # inside a nested field
+            "events.0.set.cbp_one.uptake.default": 0.9,  # a new policy path, not a nested mapping
+        },
+    )
+    assert out["events"][0]["set"] == {
+        "cbp_one.appointments_per_day": 2000,
+        "asylum": {"offices": {"Tapachula": 0}},
+        "cbp_one.uptake.default": 0.9,
+    }
+
+
+def test_an_override_of_an_events_set_changes_only_that_field(network: corridor.Network) -> None:
+    # Split at every dot, the override made a nested cbp_one mapping that replaced the whole
+    # instrument when the event applied (uptake 0, the 19th-parallel rule off).
+    path = REPO / "scenarios" / "mexico-2018-2024.yaml"
+    plain = compile_timeline(load_scenario(path), network)
+    changed = compile_timeline(
+        load_scenario(path, overrides={"events.29.set.cbp_one.appointments_per_day": 2000}), network
+    )
+    day = plain.dates.get_loc(pd.Timestamp("2023-05-20"))
+    before = plain.segments[plain.segment_of_day[day]].policy.cbp_one
+    after = changed.segments[changed.segment_of_day[day]].policy.cbp_one
+    assert (before.appointments_per_day, after.appointments_per_day) == (1000, 2000)
+    assert after.model_copy(update={"appointments_per_day": 1000}) == before

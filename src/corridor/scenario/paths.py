@@ -78,15 +78,42 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
+def _split(data: Any, path: str) -> list[str]:
+    """The parts of ``path`` in ``data``: its dot-separated names, except inside an event's ``set``.
+
+    An event's ``set`` maps policy paths, themselves dotted (``cbp_one.appointments_per_day``),
+    to values, or policy fields to nested mappings. After ``events.N.set`` the longest dotted
+    prefix of the rest that is a key of that mapping is one part; where none is, the whole rest
+    is one (a new policy path, applied after the event's others). Split at every dot instead,
+    ``events.29.set.cbp_one.appointments_per_day`` would add a nested ``cbp_one`` mapping that
+    replaces the whole instrument (its other fields at their defaults) when the event applies.
+    """
+    parts = path.split(".")
+    if len(parts) < 4 or parts[0] != "events" or parts[2] != "set" or not parts[1].isdigit():
+        return parts
+    events = data.get("events") if isinstance(data, dict) else None
+    index = int(parts[1])
+    if not isinstance(events, list) or index >= len(events) or not isinstance(events[index], dict):
+        return parts
+    changes = events[index].get("set")
+    rest = parts[3:]
+    if isinstance(changes, dict):
+        for n in range(len(rest), 0, -1):
+            if ".".join(rest[:n]) in changes:
+                return [*parts[:3], ".".join(rest[:n]), *rest[n:]]
+    return [*parts[:3], ".".join(rest)]
+
+
 def get_path(data: Any, path: str, default: Any = MISSING) -> Any:
     """The value at a dotted path of scenario data, or ``default`` where there is none.
 
-    Mapping keys by name, list items by index (``events.0.date``). A path that names a
-    missing key, an index past the end, or a part inside a scalar gives ``default``
+    Mapping keys by name, list items by index (``events.0.date``); inside an event's ``set``
+    the policy path is one key (``events.29.set.cbp_one.appointments_per_day``). A path that
+    names a missing key, an index past the end, or a part inside a scalar gives ``default``
     (:data:`MISSING` unless given).
     """
     node = data
-    for part in path.split("."):
+    for part in _split(data, path):
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -107,7 +134,7 @@ def set_path(data: Any, path: str, value: Any) -> None:
     ScenarioError
         A list index that is not one of the list's, or a part inside a scalar value.
     """
-    parts = path.split(".")
+    parts = _split(data, path)
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
