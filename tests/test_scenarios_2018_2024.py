@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import corridor
+from corridor.scenario.paths import MISSING, get_path
 from corridor.timeline import US_OUTCOMES, PolicyArrays, Timeline, compile_timeline, day_index
 from tests.conftest import REPO
 
@@ -102,6 +103,7 @@ def test_entry_weights_and_priors_are_those_of_the_one_year_scenarios(scenario: 
         "demand_response.elasticity",
         "behaviour.expelled_retry_probability",
         "behaviour.legal_pathway_uptake",
+        "events.29.set.cbp_one.uptake.default",  # CBP One's waiting after the May 2023 rule
     )
     assert {k: v for k, v in scenario.priors.items() if k not in new_priors} == first.priors
     assert scenario.population == first.population
@@ -130,9 +132,7 @@ def test_events_and_caravans_are_in_date_order_within_the_horizon(scenario: corr
 def test_provenance_paths_exist_and_event_entries_name_their_event(scenario: corridor.Scenario) -> None:
     data: Any = scenario.model_dump(by_alias=True)
     for path in scenario.provenance:
-        node = data
-        for part in path.split("."):
-            node = node[int(part)] if isinstance(node, list) else node[part]
+        assert get_path(data, path) is not MISSING, path
     for path, entry in scenario.provenance.items():
         parts = path.split(".")
         if parts[0] == "events":  # text starts with the event's name: an index that drifts is caught
