@@ -143,6 +143,23 @@ def test_provenance_paths_exist_and_event_entries_name_their_event(scenario: cor
         assert scenario.provenance_of(f"events.{i}.set") is not None, i
 
 
+def test_a_variant_that_drops_events_keeps_priors_and_reasons_on_their_events() -> None:
+    # The no-deal counterfactual drops the June 2019 events: the prior on what the end of Title
+    # 42 sets, and every event's reason, move with their events instead of naming others.
+    base = corridor.load_scenario(SCENARIO)
+    variant = corridor.load_scenario(REPO / "scenarios" / "counterfactuals" / "mexico-2018-2024-no-deal.yaml")
+    assert len(variant.events) < len(base.events)
+    data = variant.model_dump(by_alias=True)
+    for key in (*variant.priors, *variant.provenance):
+        assert get_path(data, key) is not MISSING, key
+    (uptake,) = [k for k in variant.priors if k.endswith("cbp_one.uptake.default")]
+    assert variant.events[int(uptake.split(".")[1])].name.startswith("Title 42 ends")
+    for key, entry in variant.provenance.items():
+        if key.startswith("events."):
+            event = variant.events[int(key.split(".")[1])]
+            assert (entry.assumption or entry.source or "").startswith(event.name), key
+
+
 def test_the_required_caravans_are_there(scenario: corridor.Scenario) -> None:
     months = {(c.date.year, c.date.month) for c in scenario.caravans}
     for month in ((2018, 10), (2019, 1), (2020, 1), (2021, 10), (2021, 11), (2022, 6), (2023, 12), (2024, 3)):
@@ -251,6 +268,10 @@ def test_cbp_one(timeline: Timeline) -> None:
     assert on(timeline, "2023-05-12").policy.cbp_one.appointments_per_day == 1000
     assert on(timeline, "2023-06-01").policy.cbp_one.appointments_per_day == 1250
     assert on(timeline, "2023-06-30").policy.cbp_one.appointments_per_day == 1450
+    # The end of Title 42 sets the default share waiting for an appointment (a prior in the
+    # backtest) and keeps the Central Americans' own.
+    uptake = {"default": 0.5, "Guatemala": 0.2, "Honduras": 0.3, "El Salvador": 0.3}
+    assert on(timeline, "2023-05-12").policy.cbp_one.uptake == uptake
     assert on(timeline, "2024-06-30").policy.cbp_one.north_of_19th_only
 
 

@@ -33,6 +33,7 @@ import yaml
 from corridor.errors import ScenarioError
 from corridor.scenario import Scenario
 from corridor.scenario.loading import validate_data
+from corridor.scenario.paths import reindex_event_paths
 
 __all__ = [
     "LEVERS",
@@ -308,11 +309,12 @@ def _hold(data: dict[str, Any], field: str, value: Any) -> None:
         node = node[part]
     node[parts[-1]] = value
     kept = []
-    for event in data["events"]:
+    for i, event in enumerate(data["events"]):
         event["set"] = {p: v for p, v in event["set"].items() if not _under(p, field)}
         if event["set"] or event["close_routes"] or event["reopen_routes"]:
-            kept.append(event)
-    data["events"] = kept
+            kept.append(i)
+    data["events"] = [data["events"][i] for i in kept]
+    reindex_event_paths(data, kept)  # priors and reasons follow their events
 
 
 def _reschedule_visas(data: dict[str, Any], scenario: Scenario, days: int) -> None:

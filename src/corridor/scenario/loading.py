@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from corridor.errors import ScenarioError, TextFileError, excerpt
-from corridor.scenario.paths import apply_overrides, normalise_overrides
+from corridor.scenario.paths import apply_overrides, normalise_overrides, reindex_event_paths
 from corridor.scenario.problems import _clean_loc, _line_of, _loc_to_path
 from corridor.scenario.schema import Scenario
 from corridor.textfile import read_text
@@ -148,7 +148,9 @@ def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any],
             str(file),
         )
     merged = {k: v for k, v in base.items() if k != "events"}
-    merged["events"] = [e for e in events if e.get("name") not in drop] + add
+    kept = [i for i, e in enumerate(events) if e.get("name") not in drop]
+    merged["events"] = [events[i] for i in kept] + add
+    reindex_event_paths(merged, kept)  # the base's priors and reasons follow their events
     merged.update({k: v for k, v in variant.items() if k not in VARIANT_KEYS})
     return apply_overrides(merged, {str(k): v for k, v in changes.items()}), base_file, base_text
 

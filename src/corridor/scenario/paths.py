@@ -24,6 +24,7 @@ __all__ = [
     "get_path",
     "normalise_overrides",
     "parse_override",
+    "reindex_event_paths",
     "scale_numbers",
     "scale_under",
     "set_path",
@@ -153,6 +154,30 @@ def set_path(data: Any, path: str, value: Any) -> None:
                 node = node.setdefault(part, {})
         else:
             raise ScenarioError([(where, None, "cannot override inside a scalar value")])
+
+
+def reindex_event_paths(data: dict[str, Any], kept: Sequence[int]) -> None:
+    """After events were dropped, move the ``priors`` and ``provenance`` keys that name an event
+    (``events.29.set.cbp_one.uptake.default``) to its new index, in place; those of dropped
+    events go. ``kept`` holds the old index of each event kept, in their new order.
+
+    Without this a variant that drops an event would leave a prior or a reason on the event that
+    took its place in the list.
+    """
+    new_index = {old: new for new, old in enumerate(kept)}
+    for section in ("priors", "provenance"):
+        mapping = data.get(section)
+        if not isinstance(mapping, dict):
+            continue
+        moved: dict[str, Any] = {}
+        for key, value in mapping.items():
+            parts = str(key).split(".")
+            if len(parts) > 1 and parts[0] == "events" and parts[1].isdigit():
+                if int(parts[1]) not in new_index:
+                    continue
+                key = ".".join(["events", str(new_index[int(parts[1])]), *parts[2:]])
+            moved[key] = value
+        data[section] = moved
 
 
 def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
