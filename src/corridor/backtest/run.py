@@ -215,16 +215,7 @@ def run_backtest(
     todo = [o for o, label in zip(origins, labels, strict=True) if not _partition(target, label).exists()]
     computing = time.perf_counter()
     computed, runs = _compute(path, todo, observations, rules, info, target, workers, scheduler, progress)
-    if computed or "compute_last_call" not in info:
-        info["compute_last_call"] = {
-            "origins": len(computed),
-            "simulations": runs,  # the pilots included
-            "workers": workers if workers is not None else os.cpu_count(),
-            "wall_seconds": round(time.perf_counter() - computing, 1),
-        }
-    if computed:  # every call that computed origins, so a resumed folder keeps its whole cost
-        call = {**info["compute_last_call"], "computed": list(computed), "date": date.today().isoformat()}
-        info["compute_calls"] = [*info.get("compute_calls", []), call]
+    _record_compute(info, computed, runs, workers, time.perf_counter() - computing)
 
     scores = _gather(target, labels, seed)
     summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
@@ -235,6 +226,24 @@ def run_backtest(
     write_scorecard(scores, summary, info, target / "scorecard.html")
     _write_info(target, info)
     return BacktestResult(scores, summary, target, info, computed)
+
+
+def _record_compute(
+    info: dict[str, Any], computed: Sequence[str], runs: int, workers: int | None, seconds: float
+) -> None:
+    """Record this call's cost in ``info``: ``compute_last_call`` (kept by a call that computes
+    nothing), and ``compute_calls``, every call that computed origins, so that a resumed folder
+    keeps its whole cost."""
+    if computed or "compute_last_call" not in info:
+        info["compute_last_call"] = {
+            "origins": len(computed),
+            "simulations": runs,  # the pilots included
+            "workers": workers if workers is not None else os.cpu_count(),
+            "wall_seconds": round(seconds, 1),
+        }
+    if computed:
+        call = {**info["compute_last_call"], "computed": list(computed), "date": date.today().isoformat()}
+        info["compute_calls"] = [*info.get("compute_calls", []), call]
 
 
 def _gather(target: Path, labels: Sequence[str], seed: int) -> pd.DataFrame:
