@@ -97,12 +97,12 @@ def _split(data: Any, path: str) -> list[str]:
     if not isinstance(events, list) or index >= len(events) or not isinstance(events[index], dict):
         return parts
     changes = events[index].get("set")
-    rest = parts[3:]
-    if isinstance(changes, dict):
-        for n in range(len(rest), 0, -1):
-            if ".".join(rest[:n]) in changes:
-                return [*parts[:3], ".".join(rest[:n]), *rest[n:]]
-    return [*parts[:3], ".".join(rest)]
+    rest = ".".join(parts[3:])
+    keys = [str(k) for k in changes] if isinstance(changes, dict) else []
+    # The longest key the path runs through (or the whole rest, a new policy path).
+    key = max((k for k in keys if rest == k or rest.startswith(k + ".")), key=len, default=rest)
+    below = rest[len(key) + 1 :]  # inside a nested mapping under that key
+    return [*parts[:3], key, *(below.split(".") if below else [])]
 
 
 def get_path(data: Any, path: str, default: Any = MISSING) -> Any:
