@@ -1,24 +1,26 @@
-"""Where corridor's engine spends a simulated day: CPU milliseconds per phase, and what one
-compiled helper would save.
+"""Where corridor's engine spends a simulated day: CPU milliseconds per phase, and what the
+compiled phases save.
 
-    python benchmarks/engine_phases.py [--agents 20000] [--repeat 3] [--numba-hash | --numba-streams]
+    python benchmarks/engine_phases.py [--agents 20000] [--repeat 3] [--engines | --numba-streams]
         [--scenario scenarios/mexico-2019.yaml] [--out benchmarks/results/engine_phases.jsonl]
 
 Each phase of :data:`corridor.engine.phases.PHASES`, the policy step and the record step are
 wrapped with a CPU-time counter; a run is simulated ``--repeat`` times (after one untimed run)
-and the median per phase is printed as one JSON line. With ``--numba-hash`` (numba needed), the
-group hash :func:`corridor.engine.randomness.group_uniform` is swapped for a numba loop giving
-the same bits, alternated with NumPy's in the same process, and both runs' CPU seconds are
-printed with a check that their US encounters are identical: it measures whether NumPy's
-per-call overhead in that one helper is worth compiling (issue 14: the engine's 3x at 2x10^4
+and the median per phase is printed as one JSON line (the phases run compiled where numba is
+installed; ``CORRIDOR_ENGINE=numpy`` times the NumPy ones). With ``--engines`` (numba needed),
+whole runs with the NumPy phases and with the compiled ones (:mod:`corridor.engine.kernels`)
+are alternated in one process: their CPU seconds, simulations per CPU second, the speed-up,
+and whether their flows and stocks are identical (issue 14: the engine's 3x at 2x10^4
 agents). ``--numba-streams`` checks, draw by draw, that numba given the run's Generator draws
-the numbers NumPy draws: what compiling the whole day with the same random numbers rests on.
+the numbers NumPy draws: what the compiled phases rest on.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -28,9 +30,7 @@ from typing import Any
 import numpy as np
 
 import corridor
-from corridor.engine import core, phases, randomness, state
-
-_USERS = ("asylum", "border", "caravans", "decide", "detention", "move")
+from corridor.engine import accelerate, core, phases, randomness, state
 
 
 def _timed(name: str, f: Callable[..., Any], spent: dict[str, int]) -> Callable[..., Any]:
@@ -63,48 +63,28 @@ def per_phase(scenario: str, agents: int, repeat: int) -> dict[str, Any]:
     return {"agents": agents, "days": days, "cpu_ms_per_day": out}
 
 
-def numba_hash(scenario: str, agents: int, repeat: int) -> dict[str, Any]:
-    """CPU seconds of whole runs with NumPy's group hash and with a numba loop, alternated."""
-    import numba
-
-    @numba.njit(cache=True)
-    def _hash(groups: np.ndarray, key: np.uint64) -> np.ndarray:
-        out = np.empty(groups.size)
-        for i in range(groups.size):
-            x = np.uint64(groups[i]) * np.uint64(0x9E3779B97F4A7C15) + key
-            x ^= x >> np.uint64(30)
-            x *= np.uint64(0xBF58476D1CE4E5B9)
-            x ^= x >> np.uint64(27)
-            x *= np.uint64(0x94D049BB133111EB)
-            x ^= x >> np.uint64(31)
-            out[i] = np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-        return out
-
-    plain = randomness.group_uniform
-
-    def compiled(groups: np.ndarray, key: np.uint64) -> np.ndarray:
-        return _hash(groups, np.uint64(key))
-
-    def use(f: Callable[..., Any]) -> None:
-        for name in _USERS:
-            module = getattr(phases, name)
-            if hasattr(module, "group_uniform"):
-                module.group_uniform = f
-
+def engines(scenario: str, agents: int, repeat: int) -> dict[str, Any]:
+    """CPU seconds of whole runs with the NumPy phases and with the compiled ones
+    (``CORRIDOR_ENGINE``), alternated in one process, and whether their results are the same."""
     seconds: dict[str, list[float]] = {"numpy": [], "numba": []}
-    encounters = {}
+    digests: dict[str, str] = {}
     for i in range(repeat + 1):
-        for label, f in (("numpy", plain), ("numba", compiled)):
-            use(f)
+        for label in seconds:
+            os.environ[accelerate.ENGINE_VARIABLE] = label
             start = time.process_time()
             results = corridor.simulate(scenario, agents=agents, seed=7)
-            if i:  # the first round warms both up (numba compiles)
+            if i:  # the first round warms both up (numba loads or compiles the kernels)
                 seconds[label].append(time.process_time() - start)
-            encounters[label] = results.total("us_encounters")
-    use(plain)
-    same = bool(np.array_equal(encounters["numpy"], encounters["numba"]))
+            digests[label] = hashlib.sha256(results.flows.tobytes() + results.stocks.tobytes()).hexdigest()
+    del os.environ[accelerate.ENGINE_VARIABLE]
     medians = {k: round(statistics.median(v), 3) for k, v in seconds.items()}
-    return {"agents": agents, "whole_run_cpu_s": medians, "identical": same}
+    return {
+        "agents": agents,
+        "whole_run_cpu_s": medians,
+        "simulations_per_cpu_second": {k: round(1 / v, 2) for k, v in medians.items()},
+        "speed_up": round(medians["numpy"] / medians["numba"], 2),
+        "identical": digests["numpy"] == digests["numba"],
+    }
 
 
 def numba_streams() -> dict[str, Any]:
@@ -156,14 +136,14 @@ def main() -> None:
     parser.add_argument("--scenario", default="scenarios/mexico-2019.yaml")
     parser.add_argument("--agents", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--numba-hash", action="store_true")
+    parser.add_argument("--engines", action="store_true")
     parser.add_argument("--numba-streams", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.numba_streams:
         row = numba_streams()
-    elif args.numba_hash:
-        row = numba_hash(args.scenario, args.agents, args.repeat)
+    elif args.engines:
+        row = engines(args.scenario, args.agents, args.repeat)
     else:
         row = per_phase(args.scenario, args.agents, args.repeat)
     line = json.dumps({"benchmark": "engine_phases", **row})

@@ -12,22 +12,34 @@ through the helpers here (:meth:`Simulation.to_state`, :meth:`Simulation.leave`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from corridor.engine.accelerate import compiled_kernels
 from corridor.engine.population import PRESENT_STATES, Population, State, create_population
 from corridor.engine.randomness import new_key
 from corridor.engine.routing import RouteTables, build_route_tables
 from corridor.geography import TRAVEL_MODES
-from corridor.metrics import EXTRA_STOCKS, PLACE_SERIES, STOCKS, Recorder, Results
+from corridor.metrics import (
+    ASYLUM_WAIT_EDGES,
+    ASYLUM_WAIT_OUTCOMES,
+    EXTRA_STOCKS,
+    PLACE_SERIES,
+    STOCKS,
+    Recorder,
+    Results,
+)
 from corridor.timeline import PolicyArrays, Timeline
 
 __all__ = [
     "IS_PRESENT",
     "STOCK_OF_STATE",
     "STRANDED_AFTER_DAYS",
+    "WAIT_EDGES",
     "Caravan",
     "Caught",
     "LinkTables",
@@ -44,6 +56,21 @@ IS_PRESENT[State.CAUGHT] = True
 STRANDED_AFTER_DAYS = 7
 _AT_A_PLACE = np.zeros(max(State) + 1, dtype=bool)
 _AT_A_PLACE[[State.WAITING, State.ASYLUM_PENDING, State.BORDER_WAITING, State.MPP_WAITING]] = True
+#: The extra stocks the record kernel counts, in the order it takes them.
+_EXTRA_COUNTED = ("in_caravan", "metering_waitlist", "stranded")
+WAIT_EDGES = np.asarray(ASYLUM_WAIT_EDGES, dtype=np.int64)
+
+
+_WANTED: dict[tuple[State, ...], npt.NDArray[np.bool_]] = {}
+
+
+def _wanted(states: tuple[State, ...]) -> npt.NDArray[np.bool_]:
+    """A flag per state, set for ``states`` (built once per combination)."""
+    if states not in _WANTED:
+        flags = np.zeros(max(State) + 1, dtype=bool)
+        flags[list(states)] = True
+        _WANTED[states] = flags
+    return _WANTED[states]
 
 
 @dataclass(eq=False)
@@ -125,6 +152,11 @@ class Simulation:
     _links_by_segment: dict[int, LinkTables] = field(default_factory=dict)
     _tables_by_inputs: dict[bytes, tuple[RouteTables, LinkTables]] = field(default_factory=dict)
     agent_steps: int = 0
+    #: :mod:`corridor.engine.kernels` where the compiled phases run, else None (NumPy's)
+    kernels: ModuleType | None = None
+    #: what the kernels take, built once (population, network, counters' indices) or per
+    #: route tables: a kernel's NamedTuples, where the kernels run
+    kernel_inputs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, timeline: Timeline, scale: float, seed: int) -> Simulation:
@@ -143,7 +175,13 @@ class Simulation:
             pop=pop,
             recorder=Recorder(timeline.n_days, net.n_places, len(timeline.nationalities), net.n_links),
             occupancy=np.zeros(net.detention_place.size, dtype=np.int64),
+            kernels=compiled_kernels(),
         )
+
+    def __post_init__(self) -> None:
+        k = self.kernels
+        if k is not None:
+            self.kernel_inputs.update(pop=k.pop_of(self.pop), net=k.net_of(self.timeline), codes=k.codes_of())
 
     def set_policy(self, day: int) -> None:
         """Policy phase: bring in the day's policy and its route tables."""
@@ -154,6 +192,8 @@ class Simulation:
         changed = self.routes is not self._routes_by_segment[seg]
         self.routes = self._routes_by_segment[seg]
         self.links = self._links_by_segment[seg]
+        if changed and self.kernels is not None:
+            self.kernel_inputs["routes"] = self.kernels.routes_of(self.routes)
         if changed and day > 0:
             self._stop_on_closed_links(day)
 
@@ -210,6 +250,8 @@ class Simulation:
 
     def rows(self, *states: State) -> npt.NDArray[np.intp]:
         """Present rows in any of ``states`` (in the active index's order)."""
+        if self.kernels is not None:
+            return self.kernels.rows_in(self.active, self.pop.state, _wanted(states), self.pop.caravan, False)
         a = self.active
         s = self.pop.state[a]
         mask = s == states[0]
@@ -223,10 +265,18 @@ class Simulation:
         Only members of an active caravan have a caravan id (disbanding or leaving one
         resets it), so on the many days without one, the filter is skipped.
         """
+        in_caravans = self.in_caravans()
+        if self.kernels is not None:
+            pop = self.pop
+            return self.kernels.rows_in(self.active, pop.state, _wanted(states), pop.caravan, in_caravans)
         rows = self.rows(*states)
-        if any(c.active for c in self.caravans):
+        if in_caravans:
             rows = rows[self.pop.caravan[rows] < 0]
         return rows
+
+    def in_caravans(self) -> bool:
+        """Whether a caravan is on the move (else no one is in one)."""
+        return any(c.active for c in self.caravans)
 
     def admit_rows(self, rows: npt.NDArray[np.intp]) -> None:
         """Add entering rows to the active index, dropping rows no longer present."""
@@ -301,6 +351,19 @@ class Simulation:
         pop, rec = self.pop, self.recorder
         assert self.policy is not None
         assert not self.caught.rows, "the detention phase places everyone caught the same day"
+        if self.kernels is not None:
+            extra = rec.extra_stocks[day]
+            present = self.kernels.record_day(
+                day, self.active, self.kernel_inputs["pop"], STOCK_OF_STATE, _AT_A_PLACE,
+                STRANDED_AFTER_DAYS, self.policy.metering_list, any(c.active for c in self.caravans),
+                rec.stocks[day], *(extra[EXTRA_STOCKS.index(name)] for name in _EXTRA_COUNTED),
+                rec.asylum_waits[day, ASYLUM_WAIT_OUTCOMES.index("pending")], WAIT_EDGES,
+                int(State.BORDER_WAITING), int(State.ASYLUM_PENDING),
+            )  # fmt: skip
+            rec.present[day] = present
+            self._record_capacities(day)
+            self.agent_steps += present
+            return
         state = pop.state[self.active]
         stock = STOCK_OF_STATE[state]
         present = stock >= 0
@@ -324,12 +387,17 @@ class Simulation:
             )
         filed = rows[state == State.ASYLUM_PENDING]
         rec.add_asylum_waits(day, "pending", day - pop.since[filed].astype(np.int64))
-        net = self.timeline.network
+        self._record_capacities(day)
+        self.agent_steps += rows.size
+
+    def _record_capacities(self, day: int) -> None:
+        """Today's detention and shelter capacities by place (persons)."""
+        assert self.policy is not None
+        rec, net = self.recorder, self.timeline.network
         rec.place_series[day, PLACE_SERIES.index("detention_capacity")] = np.bincount(
             net.detention_place, weights=self.policy.detention_capacity_persons, minlength=net.n_places
         )
         rec.place_series[day, PLACE_SERIES.index("shelter_capacity")] = self.policy.shelter_capacity
-        self.agent_steps += rows.size
 
     def results(self) -> Results:
         """The run's results (in persons)."""

@@ -5,12 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from corridor.engine.population import State
-from corridor.engine.state import Simulation
+from corridor.engine.state import IS_PRESENT, Simulation
+from corridor.metrics import FLOWS
 
 
 def arrivals(sim: Simulation, day: int) -> None:
-    """Put the day's entrants at their entry place, waiting."""
+    """Put the day's entrants at their entry place, waiting (compiled where
+    :mod:`corridor.engine.kernels` runs: :func:`corridor.engine.kernels.arrivals_day`)."""
     pop = sim.pop
+    if sim.kernels is not None:
+        t = sim.timeline
+        sim.active, sim.away = sim.kernels.arrivals_day(
+            sim.rng, day, (int(pop.arrival_offsets[day]), int(pop.arrival_offsets[day + 1])), sim.away,
+            sim.active, sim.kernel_inputs["pop"], t.entry_cdf[t.entry_month_of_day[day]], IS_PRESENT,
+            FLOWS.index("arrivals"), sim.recorder.flows[day],
+        )  # fmt: skip
+        return
     first = np.arange(pop.arrival_offsets[day], pop.arrival_offsets[day + 1])
     away = sim.away[pop.state[sim.away] == State.AWAY]
     due = pop.next_day[away] <= day

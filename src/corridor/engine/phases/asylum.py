@@ -16,11 +16,25 @@ import numpy as np
 from corridor.engine.population import State, count_attempt, has_papers
 from corridor.engine.queues import admit, daily_capacity
 from corridor.engine.randomness import group_uniform, new_key
-from corridor.engine.state import Simulation
+from corridor.engine.state import WAIT_EDGES, Simulation
 
 
 def asylum(sim: Simulation, day: int) -> None:
-    """Asylum phase: abandonment, the day's decisions, then new applications."""
+    """Asylum phase: abandonment, the day's decisions, then new applications (compiled where
+    :mod:`corridor.engine.kernels` runs: :func:`corridor.engine.kernels.asylum_day`)."""
+    if sim.kernels is not None:
+        policy, inputs = sim.policy, sim.kernel_inputs
+        assert policy is not None
+        ap = policy.policy.asylum
+        sim.kernels.asylum_day(
+            sim.rng, day, sim.active, inputs["pop"], sim.scale, ap.abandonment_probability_per_day,
+            policy.asylum_office_place, policy.asylum_office_days,
+            np.asarray(policy.asylum_decisions_per_day, dtype=np.float64), policy.asylum_recognition_share,
+            ap.papers_validity_days, ap.settle_after_recognition_share,
+            policy.asylum_application_probability, sim.timeline.network.n_places, WAIT_EDGES,
+            sim.kernels.today_of(sim.recorder, day), inputs["codes"],
+        )  # fmt: skip
+        return
     pop = sim.pop
     policy = sim.policy
     assert policy is not None

@@ -46,7 +46,7 @@ def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
 
     Returns the people at their border city who are free to cross between ports today.
     """
-    pop, t = sim.pop, sim.timeline
+    pop = sim.pop
     policy = sim.policy
     assert policy is not None
     metering, cbp = policy.policy.metering, policy.policy.cbp_one
@@ -93,7 +93,16 @@ def lists(sim: Simulation, day: int, at_goal: np.ndarray) -> np.ndarray:
         admitted, _ = admit(quota, server=port, by=(pop.since[metered], metered)).take(metered)
         _admit_at_port(sim, admitted, day)
 
-    # CBP One lottery among registrants in Mexico (north of the 19th parallel once required).
+    return cbp_one_lottery(sim, day, crossers)
+
+
+def cbp_one_lottery(sim: Simulation, day: int, crossers: np.ndarray) -> np.ndarray:
+    """The day's CBP One appointments, drawn by lottery among registrants in Mexico (north of
+    the 19th parallel once required); returns those of ``crossers`` still waiting to cross."""
+    pop, t = sim.pop, sim.timeline
+    policy = sim.policy
+    assert policy is not None
+    cbp, nat = policy.policy.cbp_one, pop.nationality
     if cbp.appointments_per_day > 0:
         net = t.network
         free = sim.rows(State.WAITING, State.BORDER_WAITING)
@@ -141,7 +150,13 @@ def mpp_hearings(sim: Simulation, day: int) -> None:
 
 
 def border(sim: Simulation, day: int) -> None:
-    """Border phase: lists and appointments, crossings between ports, US outcomes, MPP hearings."""
+    """Border phase: lists and appointments, crossings between ports, US outcomes, MPP hearings.
+
+    Compiled where :mod:`corridor.engine.kernels` runs, but for the CBP One lottery.
+    """
+    if sim.kernels is not None:
+        _border_compiled(sim, day)
+        return
     pop, t = sim.pop, sim.timeline
     policy = sim.policy
     assert policy is not None
@@ -167,6 +182,34 @@ def border(sim: Simulation, day: int) -> None:
     if encountered.size:  # no one met: nothing to count, and no draws beyond the key
         us_outcomes(sim, day, encountered, outcome_key)
     mpp_hearings(sim, day)
+
+
+def _border_compiled(sim: Simulation, day: int) -> None:
+    """:func:`border` with :func:`corridor.engine.kernels.border_lists_day` and
+    :func:`corridor.engine.kernels.border_cross_day` around the CBP One lottery."""
+    k, t, policy, inputs = sim.kernels, sim.timeline, sim.policy, sim.kernel_inputs
+    assert k is not None and policy is not None
+    p, b, today = policy.policy, t.scenario.behaviour, k.today_of(sim.recorder, day)
+    crossers = k.border_lists_day(
+        sim.rng, day, sim.active, sim.in_caravans(), inputs["pop"], t.destinations, sim.scale,
+        policy.metering_intake, policy.metering_join_share, p.cbp_one.appointments_per_day > 0,
+        policy.cbp_one_uptake, p.metering.abandon_probability_per_day, today, inputs["codes"],
+    )  # fmt: skip
+    crossers = cbp_one_lottery(sim, day, crossers)
+    pathway = (
+        bool(policy.legal_pathway_share.any()), policy.legal_pathway_share, policy.legal_pathway_net_day,
+        sim.pop.arrival_offsets, sim.intent_keys["cbp_one"] ^ _PATHWAY_SALT,
+    )  # fmt: skip
+    away = k.border_cross_day(
+        sim.rng, day, crossers, sim.active, inputs["pop"], b.border_crossing_probability_per_day, pathway,
+        t.scenario.hazards.river_crossing_death_probability, policy.us_apprehension_probability,
+        policy.us_outcome_cdf, policy.mpp_city, b.expelled_retry_probability,
+        (t.reentry_probability, b.reentry_delay_days),
+        (p.mpp.hearing_delay_days, p.mpp.abandon_probability_per_day, p.mpp.relief_share), today,
+        inputs["codes"],
+    )  # fmt: skip
+    if away.size:
+        sim.away = np.concatenate([sim.away, away])
 
 
 #: Salt of the lasting per-group draw of who takes a legal pathway: derived from the CBP One

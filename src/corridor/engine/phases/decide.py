@@ -85,11 +85,28 @@ def decide(sim: Simulation, day: int) -> None:
     """Waiting people give up, or (after resting) set off with the daily move-on chance.
 
     Caravan members follow their caravan; people at their own northern border city are
-    left to the border phase; people queuing for a visa stay.
+    left to the border phase; people queuing for a visa stay. Compiled where
+    :mod:`corridor.engine.kernels` runs (:func:`corridor.engine.kernels.decide_day`).
     """
+    if sim.kernels is None:
+        _decide_numpy(sim, day, sim.free_rows(State.WAITING))
+        return
+    k, t, policy, inputs = sim.kernels, sim.timeline, sim.policy, sim.kernel_inputs
+    assert policy is not None
+    b, visas = t.scenario.behaviour, policy.policy.visas
+    k.decide_day(
+        sim.rng, day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
+        b.give_up_probability_per_day, b.give_up_growth_per_attempt, b.settle_share,
+        b.rest_days_after_arrival, b.move_on_probability_per_day,
+        visas.window_open and visas.issued_per_day > 0, sim.intent_keys["visa"],
+        policy.visa_uptake, policy.visa_place, k.today_of(sim.recorder, day), inputs["codes"],
+    )  # fmt: skip
+
+
+def _decide_numpy(sim: Simulation, day: int, rows: np.ndarray) -> None:
+    """:func:`decide` for the free people waiting, ``rows``: the NumPy reference."""
     pop, t = sim.pop, sim.timeline
     b = t.scenario.behaviour
-    rows = sim.free_rows(State.WAITING)
     rows = give_up(sim, rows, day)
     at_goal = pop.place[rows] == t.destinations[pop.destination[rows]]
     rows = rows[~at_goal]

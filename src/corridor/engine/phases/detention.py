@@ -170,7 +170,34 @@ def admit_caught(sim: Simulation, day: int, bus_seats: int | None = None) -> Non
 
 
 def detention(sim: Simulation, day: int) -> None:
-    """Detention phase: outcomes first (so today's admissions stay at least a night), then admission."""
-    seats_left = detention_outcomes(sim, day)
+    """Detention phase: outcomes first (so today's admissions stay at least a night), then admission.
+
+    Outcomes and admission are compiled where :mod:`corridor.engine.kernels` runs
+    (:func:`corridor.engine.kernels.detention_outcomes_day`,
+    :func:`corridor.engine.kernels.detention_admit_day`).
+    """
+    if sim.kernels is None:
+        seats_left = detention_outcomes(sim, day)
+        release_excess(sim, day)
+        admit_caught(sim, day, seats_left)
+        return
+    k, t, policy, inputs = sim.kernels, sim.timeline, sim.policy, sim.kernel_inputs
+    assert policy is not None and sim.routes is not None
+    today = k.today_of(sim.recorder, day)
+    south = (policy.bus_south_place, policy.bus_south_cdf, t.scenario.behaviour.rest_days_after_bus_south)
+    seats = policy.bus_south_seats_per_day
+    seats_left, away = k.detention_outcomes_day(
+        sim.rng, day, sim.active, inputs["pop"], sim.scale, policy.detention_exit_probability,
+        policy.bus_south_share, (seats is not None, 0.0 if seats is None else float(seats)),
+        policy.deportation_share, south, (t.reentry_probability, t.scenario.behaviour.reentry_delay_days),
+        sim.occupancy, today, inputs["codes"],
+    )  # fmt: skip
+    if away.size:
+        sim.away = np.concatenate([sim.away, away])
     release_excess(sim, day)
-    admit_caught(sim, day, seats_left)
+    k.detention_admit_day(
+        sim.rng, day, sim.caught.take(), inputs["pop"], sim.scale,
+        policy.detention_overflow_max_ratio * policy.detention_capacity_persons, sim.occupancy,
+        sim.routes.facilities_by_distance, t.network.detention_place, policy.overflow_bus_south_share,
+        seats_left, south, today, inputs["codes"],
+    )  # fmt: skip

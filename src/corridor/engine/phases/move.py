@@ -36,12 +36,31 @@ _DEATHS_BY_MODE = np.array([FLOWS.index(f"deaths_{m}") for m in TRAVEL_MODES], d
 
 
 def move(sim: Simulation, day: int) -> None:
-    """Advance everyone in transit by one day."""
+    """Advance everyone in transit by one day (compiled where :mod:`corridor.engine.kernels` runs)."""
+    if sim.kernels is not None:
+        _move_compiled(sim, day)
+    else:
+        _move_numpy(sim, day, sim.free_rows(State.IN_TRANSIT))
+
+
+def _move_compiled(sim: Simulation, day: int) -> None:
+    """:func:`_move_numpy` as one compiled call (:func:`corridor.engine.kernels.move_day`)."""
+    k, t, inputs = sim.kernels, sim.timeline, sim.kernel_inputs
+    assert k is not None and sim.links is not None
+    caught = k.move_day(
+        sim.rng, day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
+        sim.links.stacked, t.interdiction_factor, t.scenario.behaviour.continue_probability,
+        MAX_HOPS, _EPS_KM, k.today_of(sim.recorder, day), inputs["codes"],
+    )  # fmt: skip
+    sim.caught.add(caught)
+
+
+def _move_numpy(sim: Simulation, day: int, rows: np.ndarray) -> None:
+    """Advance ``rows`` (everyone free in transit) by one day: the NumPy reference."""
     pop, t = sim.pop, sim.timeline
     net = t.network
     assert sim.policy is not None and sim.links is not None and sim.routes is not None
     b = t.scenario.behaviour
-    rows = sim.free_rows(State.IN_TRANSIT)
     time_left = np.ones(rows.size)
     # Fixed for the day (nobody gains papers on the road): gathered once, then narrowed
     # along with ``rows`` instead of gathered again at every hop.
@@ -130,6 +149,14 @@ def raids(sim: Simulation, day: int) -> None:
     """
     pop = sim.pop
     assert sim.policy is not None
+    if sim.kernels is not None:
+        caught = sim.kernels.raids_day(
+            sim.rng, day, sim.active, sim.kernel_inputs["pop"], sim.policy.raid_probability,
+            sim.timeline.interdiction_factor, sim.policy.policy.caravans.interdiction_factor,
+            sim.in_caravans(),
+        )  # fmt: skip
+        sim.caught.add(caught)
+        return
     rows = sim.rows(State.WAITING)  # people caught on the road today are CAUGHT, not waiting
     rows = rows[~has_papers(pop, rows, day)]
     p = sim.policy.raid_probability[pop.place[rows]] * sim.timeline.interdiction_factor[pop.nationality[rows]]

@@ -1,0 +1,53 @@
+"""Which implementation of the compiled phases a run uses: numba's, or NumPy's.
+
+Some phases have a compiled twin in :mod:`corridor.engine.kernels` that draws the same
+random numbers in the same order, so a run's results are the same bits either way; only
+the speed differs. The twin is used when numba is installed (``pip install
+corridor[fast]``). The environment variable ``CORRIDOR_ENGINE`` chooses otherwise:
+
+- ``auto`` (the default): numba where it can be imported, else NumPy;
+- ``numpy``: the NumPy phases (the reference);
+- ``numba``: the compiled phases, and an error where numba cannot be imported.
+
+The choice is read when a run starts (:func:`compiled_kernels`), so a test or a benchmark
+can set the variable between runs in one process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+
+from corridor.errors import RunError
+
+__all__ = ["ENGINE_VARIABLE", "compiled_kernels"]
+
+#: The environment variable that chooses the implementation.
+ENGINE_VARIABLE = "CORRIDOR_ENGINE"
+_CHOICES = ("auto", "numpy", "numba")
+_loaded: dict[str, ModuleType | None] = {}
+
+
+def compiled_kernels() -> ModuleType | None:
+    """The module of compiled phases to use, or None for the NumPy phases.
+
+    Raises
+    ------
+    RunError
+        If ``CORRIDOR_ENGINE`` is not one of auto, numpy, numba, or is numba and numba
+        cannot be imported.
+    """
+    choice = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"
+    if choice not in _CHOICES:
+        raise RunError(f"{ENGINE_VARIABLE}: expected one of {', '.join(_CHOICES)}, got {choice!r}")
+    if choice == "numpy":
+        return None
+    if "kernels" not in _loaded:
+        has_numba = importlib.util.find_spec("numba") is not None
+        _loaded["kernels"] = importlib.import_module("corridor.engine.kernels") if has_numba else None
+    found = _loaded["kernels"]
+    if found is None and choice == "numba":
+        raise RunError(f"{ENGINE_VARIABLE}=numba: numba cannot be imported (pip install 'corridor[fast]')")
+    return found

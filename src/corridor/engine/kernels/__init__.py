@@ -1,0 +1,100 @@
+"""Phases of the day compiled with numba: the same draws, in the same order, as the NumPy
+phases, so a run gives the same bits whichever runs.
+
+A phase written with NumPy arrays costs NumPy's fixed overhead per call, and a day makes
+hundreds of calls on a few dozen agents each (issue 14: ``benchmarks/engine_phases.py``
+measures it). Here a phase is one compiled loop over its agents. The run's own
+``numpy.random.Generator`` is passed in: numba draws from its bit generator what NumPy
+would (``random``, ``exponential``, ``permutation``, and
+:func:`corridor.engine.randomness.new_key`'s key as ``integers`` with the end point
+included), and leaves it in the same state. ``choice`` without replacement is not in numba:
+the three draws that use it (CBP One's lottery, releases over a cut capacity, caravans) stay
+in NumPy, between kernels.
+
+Each kernel mirrors one NumPy phase step by step (the NumPy one stays the reference, and
+``tests/test_engine_kernels.py`` checks that both give identical results); the comments name
+the NumPy helper each block does. The modules: :mod:`~corridor.engine.kernels.common` (the
+arrays the kernels take, the draws, the shared steps), then one per phase group. This package
+imports numba: only :mod:`corridor.engine.accelerate` imports it, and only when numba is there.
+
+numba caches each compiled function with the stamp of its own source file, not of the files
+of the functions it calls, so a change to :mod:`~corridor.engine.kernels.common` alone would
+leave the other modules' cached code stale. :func:`_drop_stale_cache` therefore drops the
+package's whole cache when any of its sources changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def _drop_stale_cache() -> None:
+    """Drop numba's cached kernels of this package if any of its sources changed since they
+    were cached (where numba caches next to the sources, its default; nothing to do where it
+    cannot write there or ``NUMBA_CACHE_DIR`` moves the cache)."""
+    here = Path(__file__).parent
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(here.glob("*.py")))).hexdigest()
+    cache = here / "__pycache__"
+    mark = cache / "kernels-sources.sha256"
+    if mark.is_file() and mark.read_text() == stamp:
+        return
+    try:
+        cache.mkdir(exist_ok=True)
+        for cached in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            cached.unlink(missing_ok=True)
+        mark.write_text(stamp)
+    except OSError:  # a read-only install: numba caches elsewhere, its sources do not change
+        return
+
+
+_drop_stale_cache()
+
+from corridor.engine.kernels.asylum import asylum_day  # noqa: E402 (after the cache check)
+from corridor.engine.kernels.books import arrivals_day, record_day, rows_in  # noqa: E402
+from corridor.engine.kernels.border import border_cross_day, border_lists_day  # noqa: E402
+from corridor.engine.kernels.common import (  # noqa: E402
+    Codes,
+    Net,
+    PopArrays,
+    Routes,
+    Today,
+    codes_of,
+    group_uniform_one,
+    net_of,
+    new_key,
+    pop_of,
+    routes_of,
+    today_of,
+)
+from corridor.engine.kernels.detention import detention_admit_day, detention_outcomes_day  # noqa: E402
+from corridor.engine.kernels.travel import decide_day, move_day, raids_day  # noqa: E402
+
+__all__ = [
+    "Codes",
+    "Net",
+    "PopArrays",
+    "Routes",
+    "Today",
+    "arrivals_day",
+    "asylum_day",
+    "border_cross_day",
+    "border_lists_day",
+    "codes_of",
+    "decide_day",
+    "detention_admit_day",
+    "detention_outcomes_day",
+    "group_uniform_one",
+    "move_day",
+    "net_of",
+    "new_key",
+    "pop_of",
+    "raids_day",
+    "record_day",
+    "routes_of",
+    "rows_in",
+    "today_of",
+]
