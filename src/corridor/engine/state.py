@@ -181,7 +181,8 @@ class Simulation:
     def __post_init__(self) -> None:
         k = self.kernels
         if k is not None:
-            self.kernel_inputs.update(pop=k.pop_of(self.pop), net=k.net_of(self.timeline), codes=k.codes_of())
+            inputs = {"pop": k.pop_of(self.pop), "net": k.net_of(self.timeline), "codes": k.codes_of()}
+            self.kernel_inputs.update(inputs, rng=k.RngBox(self.rng))
 
     def set_policy(self, day: int) -> None:
         """Policy phase: bring in the day's policy and its route tables."""

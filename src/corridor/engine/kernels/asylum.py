@@ -11,6 +11,7 @@ from corridor.engine.kernels.common import (
     Array,
     Codes,
     PopArrays,
+    RngBox,
     Today,
     count_attempt,
     count_wait,
@@ -24,7 +25,7 @@ __all__ = ["asylum_day"]
 
 @numba.njit(cache=True)
 def asylum_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     active: Array,
     pop: PopArrays,
@@ -49,6 +50,7 @@ def asylum_day(
     rounded at random); the recognition and settlement keys; the application key if an
     office is open.
     """
+    rng = rng_box.rng
     n_offices = office_place.size
     pending = np.empty(active.size, dtype=np.intp)
     n = 0

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from corridor.engine.kernels.common import AWAY, WAITING, Array, PopArrays
+from corridor.engine.kernels.common import AWAY, WAITING, Array, PopArrays, RngBox
 
 __all__ = ["arrivals_day", "record_day", "rows_in"]
 
 
 @numba.njit(cache=True)
 def arrivals_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     first: tuple[int, int],
     away: Array,
@@ -29,6 +29,7 @@ def arrivals_day(
     ``first[0]`` to ``first[1]``) and the re-entrants due among ``away`` (each drawing its
     entry place from its nationality's ``entry_cdf_today``) enter, waiting. Returns the new
     active index (sorted) and the rows still away (in order)."""
+    rng = rng_box.rng
     n_first = first[1] - first[0]
     still_away = np.empty(away.size, dtype=np.intp)
     again = np.empty(away.size, dtype=np.intp)

@@ -18,6 +18,7 @@ from corridor.engine.kernels.common import (
     Array,
     Codes,
     PopArrays,
+    RngBox,
     Today,
     count_attempt,
     group_uniform_one,
@@ -33,7 +34,7 @@ __all__ = ["border_cross_day", "border_lists_day"]
 
 @numba.njit(cache=True)
 def border_lists_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     active: Array,
     caravans_active: bool,
@@ -52,6 +53,7 @@ def border_lists_day(
     people waiting: those booked go to the port, the fresh join a list or not, the
     listed give up or not, metered ports let in their intake (oldest first). Returns the
     crossers in the NumPy phase's order (at their city, then those giving up a list)."""
+    rng = rng_box.rng
     rows = select(active, WAITING, caravans_active, pop)
     crossers = np.empty(rows.size + active.size, dtype=np.intp)
     n = 0
@@ -103,7 +105,7 @@ def border_lists_day(
 
 @numba.njit(cache=True)
 def border_cross_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     crossers: Array,
     active: Array,
@@ -130,6 +132,7 @@ def border_cross_day(
     nationality, mean delay in days); ``mpp`` is (hearing delay in days, abandonment
     probability a day, relief share).
     """
+    rng = rng_box.rng
     pathway_open, pathway_share, pathway_net_day, arrival_offsets, pathway_key = pathway
     hearing_delay_days = mpp[0]
     away = np.empty(crossers.size + active.size, dtype=np.intp)

@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 import numpy.typing as npt
+from numba.core import types
+from numba.experimental import structref
 
 from corridor.geography import TRAVEL_MODES
 from corridor.metrics import ASYLUM_WAIT_OUTCOMES, FLOWS, LINK_COUNTS, Recorder
@@ -153,6 +155,32 @@ class Codes(NamedTuple):
     waits_abandoned: int
     trips_by_mode: Array  #: flow of ``trips_<mode>`` per travel mode index
     deaths_by_mode: Array  #: flow of ``deaths_<mode>`` per travel mode index
+
+
+@structref.register
+class _RngBoxType(types.StructRef):
+    """numba's type of :class:`RngBox`."""
+
+    def preprocess_fields(self, fields: Any) -> Any:
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)  # type: ignore[no-untyped-call]
+
+
+class RngBox(structref.StructRefProxy):
+    """The run's ``numpy.random.Generator``, boxed once for the kernels.
+
+    numba unboxes a Generator argument on every call through its ctypes interface (about
+    10 microseconds, a dozen calls a day); a box made once per run is passed for about 1.
+    The kernels draw from the very Generator it holds (``rng_box.rng``): NumPy's draws between
+    kernels and the kernels' draws advance one stream.
+    """
+
+    rng: np.random.Generator  #: the field (a property that :func:`structref.define_proxy` adds)
+
+    def __new__(cls, rng: np.random.Generator) -> RngBox:
+        return structref.StructRefProxy.__new__(cls, rng)  # type: ignore[no-untyped-call]
+
+
+structref.define_proxy(RngBox, _RngBoxType, ["rng"])  # type: ignore[no-untyped-call]
 
 
 def pop_of(pop: Any) -> PopArrays:

@@ -13,6 +13,7 @@ from corridor.engine.kernels.common import (
     Array,
     Codes,
     PopArrays,
+    RngBox,
     Today,
     count_attempt,
     group_uniform_one,
@@ -27,7 +28,7 @@ __all__ = ["detention_admit_day", "detention_outcomes_day"]
 
 @numba.njit(cache=True)
 def detention_outcomes_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     active: Array,
     pop: PopArrays,
@@ -46,6 +47,7 @@ def detention_outcomes_day(
     today, bused south (oldest detained first to the seats, if ``seats`` = (limited, seats a
     day in persons) limits them), deported or released. Returns the seats left (-1:
     unlimited) and the deported who will come back, in order."""
+    rng = rng_box.rng
     limited, seats_persons = seats
     exit_key = new_key(rng)
     out = np.empty(active.size, dtype=np.intp)
@@ -106,7 +108,7 @@ def detention_outcomes_day(
 
 @numba.njit(cache=True)
 def detention_admit_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     caught: Array,
     pop: PopArrays,
@@ -125,6 +127,7 @@ def detention_admit_day(
     nearest open station with room, then outward in transfer reach (in random order within
     a station, one uniform each per round), the rest bused south (within ``bus_seats``, -1:
     unlimited) or released on the spot. ``limit_persons`` is each station's ceiling in persons."""
+    rng = rng_box.rng
     for r in caught:
         today.flows[codes.interdictions, pop.place[r], pop.nationality[r]] += 1
     n_fac = occupancy.size

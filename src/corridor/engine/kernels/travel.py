@@ -15,6 +15,7 @@ from corridor.engine.kernels.common import (
     Codes,
     Net,
     PopArrays,
+    RngBox,
     Routes,
     Today,
     catch,
@@ -31,7 +32,7 @@ __all__ = ["decide_day", "move_day", "raids_day"]
 
 @numba.njit(cache=True)
 def move_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     active: Array,
     caravans_active: bool,
@@ -51,6 +52,7 @@ def move_day(
     Writes the population arrays and today's counters; returns the rows caught on the way,
     in the order the NumPy phase catches them.
     """
+    rng = rng_box.rng
     n_places = routes.out_links.shape[0]
     cur = select(active, IN_TRANSIT, caravans_active, pop)
     n = cur.size
@@ -128,7 +130,7 @@ def move_day(
 
 @numba.njit(cache=True)
 def decide_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     active: Array,
     caravans_active: bool,
@@ -152,6 +154,7 @@ def decide_day(
     The NumPy phase draws four keys with nothing drawn between them (give up, settle, move
     on, route), so they are drawn first here and each row then goes through the steps once.
     """
+    rng = rng_box.rng
     n_places = routes.out_links.shape[0]
     quit_key = new_key(rng)
     settle_key = new_key(rng)
@@ -185,7 +188,7 @@ def decide_day(
 
 @numba.njit(cache=True)
 def raids_day(
-    rng: np.random.Generator,
+    rng_box: RngBox,
     day: int,
     active: Array,
     pop: PopArrays,
@@ -196,6 +199,7 @@ def raids_day(
 ) -> Array:
     """:func:`corridor.engine.phases.move.raids` for the people waiting; returns the rows
     caught, in order."""
+    rng = rng_box.rng
     rows = select(active, WAITING, False, pop)
     caught_out = np.empty(rows.size, dtype=np.intp)
     key = new_key(rng)

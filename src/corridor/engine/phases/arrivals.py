@@ -14,9 +14,9 @@ def arrivals(sim: Simulation, day: int) -> None:
     :mod:`corridor.engine.kernels` runs: :func:`corridor.engine.kernels.arrivals_day`)."""
     pop = sim.pop
     if sim.kernels is not None:
-        t = sim.timeline
+        t, firsts = sim.timeline, (int(pop.arrival_offsets[day]), int(pop.arrival_offsets[day + 1]))
         sim.active, sim.away = sim.kernels.arrivals_day(
-            sim.rng, day, (int(pop.arrival_offsets[day]), int(pop.arrival_offsets[day + 1])), sim.away,
+            sim.kernel_inputs["rng"], day, firsts, sim.away,
             sim.active, sim.kernel_inputs["pop"], t.entry_cdf[t.entry_month_of_day[day]], IS_PRESENT,
             FLOWS.index("arrivals"), sim.recorder.flows[day],
         )  # fmt: skip

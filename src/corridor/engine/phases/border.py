@@ -191,7 +191,7 @@ def _border_compiled(sim: Simulation, day: int) -> None:
     assert k is not None and policy is not None
     p, b, today = policy.policy, t.scenario.behaviour, k.today_of(sim.recorder, day)
     crossers = k.border_lists_day(
-        sim.rng, day, sim.active, sim.in_caravans(), inputs["pop"], t.destinations, sim.scale,
+        inputs["rng"], day, sim.active, sim.in_caravans(), inputs["pop"], t.destinations, sim.scale,
         policy.metering_intake, policy.metering_join_share, p.cbp_one.appointments_per_day > 0,
         policy.cbp_one_uptake, p.metering.abandon_probability_per_day, today, inputs["codes"],
     )  # fmt: skip
@@ -201,7 +201,8 @@ def _border_compiled(sim: Simulation, day: int) -> None:
         sim.pop.arrival_offsets, sim.intent_keys["cbp_one"] ^ _PATHWAY_SALT,
     )  # fmt: skip
     away = k.border_cross_day(
-        sim.rng, day, crossers, sim.active, inputs["pop"], b.border_crossing_probability_per_day, pathway,
+        inputs["rng"], day, crossers, sim.active, inputs["pop"], b.border_crossing_probability_per_day,
+        pathway,
         t.scenario.hazards.river_crossing_death_probability, policy.us_apprehension_probability,
         policy.us_outcome_cdf, policy.mpp_city, b.expelled_retry_probability,
         (t.reentry_probability, b.reentry_delay_days),

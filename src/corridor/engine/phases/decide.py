@@ -95,7 +95,7 @@ def decide(sim: Simulation, day: int) -> None:
     assert policy is not None
     b, visas = t.scenario.behaviour, policy.policy.visas
     k.decide_day(
-        sim.rng, day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
+        inputs["rng"], day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
         b.give_up_probability_per_day, b.give_up_growth_per_attempt, b.settle_share,
         b.rest_days_after_arrival, b.move_on_probability_per_day,
         visas.window_open and visas.issued_per_day > 0, sim.intent_keys["visa"],

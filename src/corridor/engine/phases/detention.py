@@ -187,7 +187,7 @@ def detention(sim: Simulation, day: int) -> None:
     south = (policy.bus_south_place, policy.bus_south_cdf, t.scenario.behaviour.rest_days_after_bus_south)
     seats = policy.bus_south_seats_per_day
     seats_left, away = k.detention_outcomes_day(
-        sim.rng, day, sim.active, inputs["pop"], sim.scale, policy.detention_exit_probability,
+        inputs["rng"], day, sim.active, inputs["pop"], sim.scale, policy.detention_exit_probability,
         policy.bus_south_share, (seats is not None, 0.0 if seats is None else float(seats)),
         policy.deportation_share, south, (t.reentry_probability, t.scenario.behaviour.reentry_delay_days),
         sim.occupancy, today, inputs["codes"],
@@ -196,7 +196,7 @@ def detention(sim: Simulation, day: int) -> None:
         sim.away = np.concatenate([sim.away, away])
     release_excess(sim, day)
     k.detention_admit_day(
-        sim.rng, day, sim.caught.take(), inputs["pop"], sim.scale,
+        inputs["rng"], day, sim.caught.take(), inputs["pop"], sim.scale,
         policy.detention_overflow_max_ratio * policy.detention_capacity_persons, sim.occupancy,
         sim.routes.facilities_by_distance, t.network.detention_place, policy.overflow_bus_south_share,
         seats_left, south, today, inputs["codes"],

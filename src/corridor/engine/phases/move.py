@@ -48,7 +48,7 @@ def _move_compiled(sim: Simulation, day: int) -> None:
     k, t, inputs = sim.kernels, sim.timeline, sim.kernel_inputs
     assert k is not None and sim.links is not None
     caught = k.move_day(
-        sim.rng, day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
+        inputs["rng"], day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
         sim.links.stacked, t.interdiction_factor, t.scenario.behaviour.continue_probability,
         MAX_HOPS, _EPS_KM, k.today_of(sim.recorder, day), inputs["codes"],
     )  # fmt: skip
@@ -151,7 +151,7 @@ def raids(sim: Simulation, day: int) -> None:
     assert sim.policy is not None
     if sim.kernels is not None:
         caught = sim.kernels.raids_day(
-            sim.rng, day, sim.active, sim.kernel_inputs["pop"], sim.policy.raid_probability,
+            sim.kernel_inputs["rng"], day, sim.active, sim.kernel_inputs["pop"], sim.policy.raid_probability,
             sim.timeline.interdiction_factor, sim.policy.policy.caravans.interdiction_factor,
             sim.in_caravans(),
         )  # fmt: skip
