@@ -187,6 +187,29 @@ def test_priors_validation_names_the_path() -> None:
     assert set(validate_data(data).priors) == set(data["priors"])
 
 
+def test_a_prior_into_an_events_set_must_name_a_value_the_event_sets() -> None:
+    data = base_scenario_data()
+    data["events"] = [
+        {"date": "2019-03-10", "name": "Checkpoints", "set": {"checkpoint_intensity.Chiapas": 4.0}}
+    ]
+    data["priors"] = {
+        "events.0.set.checkpoint_intensity.Chiapas": {"distribution": "uniform", "low": 1, "high": 6}
+    }
+    assert set(validate_data(data).priors) == set(data["priors"])
+    data["priors"] = {
+        "events.0.set.checkpoint_intensity.Chiapa": {"distribution": "uniform", "low": 1, "high": 6}
+    }
+    with pytest.raises(
+        ScenarioError,
+        match=r"priors\.events\.0\.set\.checkpoint_intensity\.Chiapa: event 0 \('Checkpoints'\) does not set "
+        r"'checkpoint_intensity\.Chiapa'.*it sets checkpoint_intensity\.Chiapas",
+    ):
+        validate_data(data)
+    data["priors"] = {"events.3.set.raid_probability_per_day": PRIOR}
+    with pytest.raises(ScenarioError, match=r"priors\.events\.3\.set\.raid_probability_per_day: no event 3"):
+        validate_data(data)
+
+
 def test_no_priors_is_an_error(tmp_path: Path) -> None:
     scenario = write_yaml(tmp_path / "s.yaml", base_scenario_data())
     with pytest.raises(CalibrationError, match="no priors"):

@@ -21,6 +21,7 @@ from corridor.yamltext import parse_yaml_text
 __all__ = [
     "MISSING",
     "apply_overrides",
+    "event_set_key",
     "get_path",
     "normalise_overrides",
     "parse_override",
@@ -103,6 +104,16 @@ def _split(data: Any, path: str) -> list[str]:
     key = max((k for k in keys if rest == k or rest.startswith(k + ".")), key=len, default=rest)
     below = rest[len(key) + 1 :]  # inside a nested mapping under that key
     return [*parts[:3], key, *(below.split(".") if below else [])]
+
+
+def event_set_key(data: Any, path: str) -> tuple[int, str] | None:
+    """For a path into an event's ``set`` (``events.29.set.cbp_one.uptake.default``), the
+    event's index and the policy path it names there (as :func:`set_path` would split it:
+    the key of the event's ``set`` it runs through, else the whole rest); else None."""
+    parts = _split(data, path)
+    if len(parts) < 4 or parts[0] != "events" or parts[2] != "set" or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[3]
 
 
 def get_path(data: Any, path: str, default: Any = MISSING) -> Any:

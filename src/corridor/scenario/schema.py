@@ -18,7 +18,7 @@ from pydantic import (
 from corridor.errors import ScenarioError, excerpt
 from corridor.scenario.base import Keyed, KeyedProbability, NonNegative, Probability, RouteRef, _Strict
 from corridor.scenario.instruments import Policy
-from corridor.scenario.paths import apply_overrides
+from corridor.scenario.paths import apply_overrides, event_set_key
 from corridor.scenario.problems import _clean_loc, _loc_to_path
 
 #: Longest horizon: the engine keeps days in 16-bit counters, and no observed series is longer.
@@ -545,6 +545,10 @@ class Scenario(_Strict):
             if path.split(".")[0] in ("horizon", "name", "priors", "provenance"):
                 problems.append(f"priors.{path}: {path.split('.')[0]} cannot be calibrated")
                 continue
+            unset = _not_set_by_its_event(data, path)
+            if unset:
+                problems.append(f"priors.{path}: {unset}")
+                continue
             for value in prior.probe_values():
                 try:
                     Scenario.model_validate(apply_overrides(data, {path: value}))
@@ -591,3 +595,25 @@ class Scenario(_Strict):
             if hit is not None:
                 return hit
         return None
+
+
+def _not_set_by_its_event(data: dict[str, Any], path: str) -> str | None:
+    """Why a prior's path into an event's ``set`` names nothing that event sets, or None.
+
+    A prior varies a value an event sets; a path to a key the event does not set (a typo such
+    as ``events.29.set.cbp_one.uptake.defualt``) would otherwise load and only fail, or add a
+    new change, when the timeline is compiled."""
+    named = event_set_key(data, path)
+    if named is None:
+        return None
+    index, key = named
+    events = data.get("events") or []
+    if index >= len(events):
+        return f"no event {index} (the scenario has {len(events)})"
+    sets = [str(k) for k in (events[index].get("set") or {})]
+    if key in sets:
+        return None
+    listed = ", ".join(sets) if sets else "nothing"
+    name = events[index].get("name")
+    why = "a prior varies a value the event sets"
+    return f"event {index} ({name!r}) does not set {key!r}: {why} (it sets {listed})"
