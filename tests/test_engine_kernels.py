@@ -9,6 +9,7 @@ larger runs of ``benchmarks/engine_identical.py`` check the same against saved d
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ def _run_both(monkeypatch: pytest.MonkeyPatch, scenario: Any, **options: Any) ->
     plain = corridor.simulate(scenario, **options)
     monkeypatch.setenv(ENGINE_VARIABLE, "numba")
     compiled = corridor.simulate(scenario, **options)
+    assert (plain.info["engine"], compiled.info["engine"]) == ("numpy", "numba")  # both really ran
     return plain, compiled
 
 
@@ -108,6 +110,58 @@ def test_small_scenario_with_many_deaths_catches_and_give_ups_runs_the_same(
     _assert_identical(plain, compiled)
 
 
+@pytest.mark.parametrize(
+    ("settings", "flows"),
+    [
+        pytest.param(  # stations overflow; southbound seats run out (oldest first, then at random)
+            [
+                ("policy.interdiction_per_100km.bus", 0.3),
+                ("policy.detention_capacity_unknown", 4),
+                ("policy.detention_overflow_max_ratio", 1.0),
+                ("policy.bus_south_share", 0.7),
+                ("policy.bus_south_seats_per_day", 40.0),
+                ("policy.overflow_bus_south_share", 0.8),
+                ("policy.bus_south_places", {"Tapachula": 0.5, "Ciudad Hidalgo": 0.3, "Tenosique": 0.2}),
+            ],
+            ("detention_overflow_released", "detention_overflow_bused_south", "bused_south", "deportations"),
+            id="seats-and-overflow",
+        ),
+        pytest.param(  # expelled to Mexico, every one staying to try again (no draw)
+            [
+                ("policy.us_outcome_shares", {"default": {"released": 0.2, "removed": 0.3, "expelled": 0.5}}),
+                ("behaviour.expelled_retry_probability", 1.0),
+            ],
+            ("us_expelled", "us_removed", "us_released"),
+            id="expelled-all-retry",
+        ),
+        pytest.param(  # expelled, some going home (drawn) and coming back
+            [
+                ("policy.us_outcome_shares", {"default": {"released": 0.2, "removed": 0.3, "expelled": 0.5}}),
+                ("behaviour.expelled_retry_probability", 0.6),
+                ("behaviour.reentry_probability", {"default": 0.9}),
+                ("behaviour.reentry_delay_days", 3),
+            ],
+            ("us_expelled", "returned_home", "arrivals"),
+            id="expelled-some-home",
+        ),
+    ],
+)
+def test_containment_branches_run_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+    network: corridor.Network,
+    settings: list[tuple[str, Any]],
+    flows: tuple[str, ...],
+) -> None:
+    data = base_scenario_data()
+    for path, value in settings:
+        set_path(data, path, value)
+    scenario = corridor.scenario.loading.validate_data(data)
+    plain, compiled = _run_both(monkeypatch, scenario, agents=3000, seed=5, network=network)
+    for flow in flows:
+        assert plain.flows[:, FLOWS.index(flow)].sum() > 0, flow
+    _assert_identical(plain, compiled)
+
+
 def test_engine_variable_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENGINE_VARIABLE, "fortran")
     with pytest.raises(RunError, match="CORRIDOR_ENGINE: expected one of auto, numpy, numba, got 'fortran'"):
@@ -127,3 +181,24 @@ def test_compiled_group_uniform_is_the_numpy_one(n: int) -> None:
     key = np.uint64(rng.integers(0, 2**63, dtype=np.int64))
     got = np.array([kernels.group_uniform_one(g, key) for g in groups])
     assert np.array_equal(got, group_uniform(groups, key))
+
+
+def test_a_changed_kernel_source_makes_numba_recompile_them_all(tmp_path: Path) -> None:
+    """numba checks each cached function against its own file only: a change to any source of
+    the package renews every source's modification time, which numba's cache compares."""
+    from corridor.engine.kernels import _drop_stale_cache
+
+    sources = [tmp_path / name for name in ("common.py", "travel.py")]
+    for source in sources:
+        source.write_text("x = 1\n")
+        os.utime(source, (1_000_000, 1_000_000))
+    _drop_stale_cache(tmp_path)  # first look: no record of the sources, so all renewed
+    assert all(source.stat().st_mtime > 1_000_000 for source in sources)
+    for source in sources:
+        os.utime(source, (1_000_000, 1_000_000))
+    _drop_stale_cache(tmp_path)  # unchanged: left alone
+    assert all(source.stat().st_mtime == 1_000_000 for source in sources)
+    sources[0].write_text("x = 2\n")
+    os.utime(sources[0], (1_000_000, 1_000_000))
+    _drop_stale_cache(tmp_path)  # one changed: both renewed
+    assert all(source.stat().st_mtime > 1_000_000 for source in sources)

@@ -213,7 +213,15 @@ def _place_weights(
     """Place ids and cumulative normalised weights of a place -> weight mapping."""
     ids = [_place(net, name, f"{field}.{name}", kinds) for name in weights]
     arr = np.asarray(list(weights.values()), dtype=np.float64)
-    return np.asarray(ids, dtype=np.int16), np.cumsum(arr) / arr.sum()
+    return np.asarray(ids, dtype=np.int16), _top_at_one(np.cumsum(arr) / arr.sum())
+
+
+def _top_at_one(cdf: F64) -> F64:
+    """``cdf`` (cumulative shares along its last axis) with its top value, wherever reached,
+    exactly 1: rounding can leave it just below, and a uniform in the gap would pick no
+    place (an index past the end). No uniform below the top changes its pick."""
+    cdf[cdf >= cdf[..., -1:]] = 1.0
+    return cdf
 
 
 def _place_mask(
@@ -560,7 +568,7 @@ def _entry_cdf(arrivals: F64, dates: pd.DatetimeIndex) -> tuple[F64, npt.NDArray
             empty = window.sum(axis=1) == 0
             totals = np.where(empty[:, None], before, window)
         totals[totals.sum(axis=1) == 0] = 1.0  # a nationality with no arrivals: any place
-        out[m] = np.cumsum(totals, axis=1) / totals.sum(axis=1, keepdims=True)
+        out[m] = _top_at_one(np.cumsum(totals, axis=1) / totals.sum(axis=1, keepdims=True))
     return out, month_of_day.astype(np.int16)
 
 

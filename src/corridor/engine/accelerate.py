@@ -16,7 +16,6 @@ can set the variable between runs in one process.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from types import ModuleType
 
@@ -28,6 +27,7 @@ __all__ = ["ENGINE_VARIABLE", "compiled_kernels"]
 ENGINE_VARIABLE = "CORRIDOR_ENGINE"
 _CHOICES = ("auto", "numpy", "numba")
 _loaded: dict[str, ModuleType | None] = {}
+_why_not: dict[str, str] = {}
 
 
 def compiled_kernels() -> ModuleType | None:
@@ -45,9 +45,14 @@ def compiled_kernels() -> ModuleType | None:
     if choice == "numpy":
         return None
     if "kernels" not in _loaded:
-        has_numba = importlib.util.find_spec("numba") is not None
-        _loaded["kernels"] = importlib.import_module("corridor.engine.kernels") if has_numba else None
+        try:
+            _loaded["kernels"] = importlib.import_module("corridor.engine.kernels")
+        except ImportError as exc:  # numba missing, or installed but unusable (say, too old for NumPy)
+            _loaded["kernels"] = None
+            _why_not["kernels"] = f"{type(exc).__name__}: {exc}"
     found = _loaded["kernels"]
     if found is None and choice == "numba":
-        raise RunError(f"{ENGINE_VARIABLE}=numba: numba cannot be imported (pip install 'corridor[fast]')")
+        why = _why_not.get("kernels", "")
+        hint = "pip install 'corridor[fast]'"
+        raise RunError(f"{ENGINE_VARIABLE}=numba: the compiled phases cannot be imported ({why}); {hint}")
     return found

@@ -317,6 +317,8 @@ def simulate(
             "agent_steps_per_second": sim.agent_steps / wall if wall > 0 else float("nan"),
             "population_bytes": sim.pop.nbytes,
             "peak_rss_bytes": peak_rss_bytes(),
+            # which phases ran (the same results either way: corridor.engine.accelerate)
+            "engine": "numpy" if sim.kernels is None else "numba",
             "warnings": [w for w in (coarse_scale_warning(timeline, k),) if w],
         }
     )

@@ -19,8 +19,8 @@ imports numba: only :mod:`corridor.engine.accelerate` imports it, and only when 
 
 numba caches each compiled function with the stamp of its own source file, not of the files
 of the functions it calls, so a change to :mod:`~corridor.engine.kernels.common` alone would
-leave the other modules' cached code stale. :func:`_drop_stale_cache` therefore drops the
-package's whole cache when any of its sources changes.
+leave the other modules' cached code stale. :func:`_drop_stale_cache` therefore makes numba
+recompile the whole package when any of its sources changes.
 """
 
 from __future__ import annotations
@@ -30,24 +30,23 @@ import os
 from pathlib import Path
 
 
-def _drop_stale_cache() -> None:
-    """Drop numba's cached kernels of this package if any of its sources changed since they
-    were cached (where numba caches next to the sources, its default; nothing to do where it
-    cannot write there or ``NUMBA_CACHE_DIR`` moves the cache)."""
-    here = Path(__file__).parent
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(here.glob("*.py")))).hexdigest()
-    cache = here / "__pycache__"
-    mark = cache / "kernels-sources.sha256"
-    if mark.is_file() and mark.read_text() == stamp:
-        return
+def _drop_stale_cache(here: Path = Path(__file__).parent) -> None:
+    """Make numba recompile every kernel of this package if any of its sources changed since
+    the last check: their files' modification times are renewed, which is what numba's cache
+    compares, wherever it keeps the cache (beside the sources, ``NUMBA_CACHE_DIR``, or the
+    user's folder). The check is a hash of the sources kept in ``__pycache__``; where that
+    cannot be written (a read-only install, whose sources do not change), nothing is done."""
+    sources = sorted(here.glob("*.py"))
+    stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    mark = here / "__pycache__" / "kernels-sources.sha256"
     try:
-        cache.mkdir(exist_ok=True)
-        for cached in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
-            cached.unlink(missing_ok=True)
+        if mark.is_file() and mark.read_text() == stamp:
+            return
+        mark.parent.mkdir(exist_ok=True)
+        for source in sources:
+            os.utime(source)
         mark.write_text(stamp)
-    except OSError:  # a read-only install: numba caches elsewhere, its sources do not change
+    except OSError:
         return
 
 

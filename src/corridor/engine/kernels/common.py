@@ -177,10 +177,17 @@ class RngBox(structref.StructRefProxy):
     rng: np.random.Generator  #: the field (a property that :func:`structref.define_proxy` adds)
 
     def __new__(cls, rng: np.random.Generator) -> RngBox:
-        return structref.StructRefProxy.__new__(cls, rng)  # type: ignore[no-untyped-call]
+        # Through a cached compiled function: StructRefProxy's own constructor is compiled
+        # anew in every process (about 0.5 s).
+        return _new_rng_box(rng)  # type: ignore[no-any-return]
 
 
 structref.define_proxy(RngBox, _RngBoxType, ["rng"])  # type: ignore[no-untyped-call]
+
+
+@numba.njit(cache=True)
+def _new_rng_box(rng: np.random.Generator) -> RngBox:
+    return RngBox(rng)
 
 
 def pop_of(pop: Any) -> PopArrays:
