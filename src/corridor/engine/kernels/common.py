@@ -179,7 +179,7 @@ class RngBox(structref.StructRefProxy):
     def __new__(cls, rng: np.random.Generator) -> RngBox:
         # Through a cached compiled function: StructRefProxy's own constructor is compiled
         # anew in every process (about 0.5 s).
-        return _new_rng_box(rng)  # type: ignore[no-any-return]
+        return _new_rng_box(rng)
 
 
 structref.define_proxy(RngBox, _RngBoxType, ["rng"])  # type: ignore[no-untyped-call]
