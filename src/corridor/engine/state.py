@@ -58,6 +58,7 @@ _AT_A_PLACE = np.zeros(max(State) + 1, dtype=bool)
 _AT_A_PLACE[[State.WAITING, State.ASYLUM_PENDING, State.BORDER_WAITING, State.MPP_WAITING]] = True
 #: The extra stocks the record kernel counts, in the order it takes them.
 _EXTRA_COUNTED = ("in_caravan", "metering_waitlist", "stranded")
+#: :data:`~corridor.metrics.ASYLUM_WAIT_EDGES` as an array (for the kernels)
 WAIT_EDGES = np.asarray(ASYLUM_WAIT_EDGES, dtype=np.int64)
 
 
@@ -356,7 +357,7 @@ class Simulation:
             extra = rec.extra_stocks[day]
             present = self.kernels.record_day(
                 day, self.active, self.kernel_inputs["pop"], STOCK_OF_STATE, _AT_A_PLACE,
-                STRANDED_AFTER_DAYS, self.policy.metering_list, any(c.active for c in self.caravans),
+                STRANDED_AFTER_DAYS, self.policy.metering_list, self.in_caravans(),
                 rec.stocks[day], *(extra[EXTRA_STOCKS.index(name)] for name in _EXTRA_COUNTED),
                 rec.asylum_waits[day, ASYLUM_WAIT_OUTCOMES.index("pending")], WAIT_EDGES,
                 int(State.BORDER_WAITING), int(State.ASYLUM_PENDING),
