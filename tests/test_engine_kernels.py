@@ -192,13 +192,27 @@ def test_a_changed_kernel_source_makes_numba_recompile_them_all(tmp_path: Path) 
     for source in sources:
         source.write_text("x = 1\n")
         os.utime(source, (1_000_000, 1_000_000))
-    _drop_stale_cache(tmp_path)  # first look: no record of the sources, so all renewed
+    assert _drop_stale_cache(tmp_path)  # first look: no record of the sources, so all renewed
     assert all(source.stat().st_mtime > 1_000_000 for source in sources)
     for source in sources:
         os.utime(source, (1_000_000, 1_000_000))
-    _drop_stale_cache(tmp_path)  # unchanged: left alone
+    assert not _drop_stale_cache(tmp_path)  # unchanged: left alone
     assert all(source.stat().st_mtime == 1_000_000 for source in sources)
     sources[0].write_text("x = 2\n")
     os.utime(sources[0], (1_000_000, 1_000_000))
-    _drop_stale_cache(tmp_path)  # one changed: both renewed
+    assert _drop_stale_cache(tmp_path)  # one changed: both renewed
     assert all(source.stat().st_mtime > 1_000_000 for source in sources)
+
+
+def test_a_first_run_that_compiles_says_so() -> None:
+    from types import SimpleNamespace
+
+    from corridor.engine.accelerate import compiles_first
+
+    def fake(renewed: bool, signatures: list[str]) -> Any:
+        return SimpleNamespace(CACHE_RENEWED=renewed, move_day=SimpleNamespace(signatures=signatures))
+
+    assert compiles_first(fake(True, []))  # sources new to the cache, nothing run yet
+    assert not compiles_first(fake(True, ["(int64,)"]))  # compiled by an earlier run
+    assert not compiles_first(fake(False, []))  # loaded from the cache
+    assert not compiles_first(None)  # the NumPy phases

@@ -21,7 +21,7 @@ from types import ModuleType
 
 from corridor.errors import RunError
 
-__all__ = ["ENGINE_VARIABLE", "compiled_kernels"]
+__all__ = ["ENGINE_VARIABLE", "compiled_kernels", "compiles_first"]
 
 #: The environment variable that chooses the implementation.
 ENGINE_VARIABLE = "CORRIDOR_ENGINE"
@@ -56,3 +56,11 @@ def compiled_kernels() -> ModuleType | None:
         hint = "pip install 'corridor[fast]'"
         raise RunError(f"{ENGINE_VARIABLE}=numba: the compiled phases cannot be imported ({why}); {hint}")
     return found
+
+
+def compiles_first(kernels: ModuleType | None) -> bool:
+    """Whether a run with ``kernels`` (:func:`compiled_kernels`) compiles them first, about 10 s
+    once after they were installed or changed: their sources were new to numba's cache when
+    this process imported them, and nothing has run them since (a run's description says so,
+    so that a first run is not taken for a hung one)."""
+    return kernels is not None and bool(kernels.CACHE_RENEWED) and not kernels.move_day.signatures

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corridor.engine.accelerate import compiled_kernels, compiles_first
 from corridor.engine.core import run_engine
 from corridor.errors import ScenarioError
 from corridor.geography import Network, load_network
@@ -295,7 +296,10 @@ def simulate(
         if on_day is not None:
             on_day(day)
 
-    bar.start(f"{sc.name}: about {n_agents:,} agents x {timeline.n_days:,} days", timeline.n_days)
+    about = f"{sc.name}: about {n_agents:,} agents x {timeline.n_days:,} days"
+    if compiles_first(compiled_kernels()):
+        about += " (compiling the engine's phases first: about 10 s, once after installing or changing them)"
+    bar.start(about, timeline.n_days)
     start = time.perf_counter()
     try:
         results, sim = run_engine(timeline, k, seed, on_day=day_done if progress is not None else on_day)

@@ -30,27 +30,30 @@ import os
 from pathlib import Path
 
 
-def _drop_stale_cache(here: Path = Path(__file__).parent) -> None:
+def _drop_stale_cache(here: Path = Path(__file__).parent) -> bool:
     """Make numba recompile every kernel of this package if any of its sources changed since
-    the last check: their files' modification times are renewed, which is what numba's cache
-    compares, wherever it keeps the cache (beside the sources, ``NUMBA_CACHE_DIR``, or the
-    user's folder). The check is a hash of the sources kept in ``__pycache__``; where that
-    cannot be written (a read-only install, whose sources do not change), nothing is done."""
+    the last check, and say whether it did. The files' modification times are renewed, which
+    is what numba's cache compares, wherever it keeps the cache (beside the sources,
+    ``NUMBA_CACHE_DIR``, or the user's folder). The check is a hash of the sources kept in
+    ``__pycache__``; where that cannot be written (a read-only install, whose sources do not
+    change), nothing is done."""
     sources = sorted(here.glob("*.py"))
     stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
     mark = here / "__pycache__" / "kernels-sources.sha256"
     try:
         if mark.is_file() and mark.read_text() == stamp:
-            return
+            return False
         mark.parent.mkdir(exist_ok=True)
         for source in sources:
             os.utime(source)
         mark.write_text(stamp)
     except OSError:
-        return
+        return False
+    return True
 
 
-_drop_stale_cache()
+#: Whether this process found the sources new to the cache (their first use compiles them).
+CACHE_RENEWED = _drop_stale_cache()
 
 from corridor.engine.kernels.asylum import asylum_day  # noqa: E402 (after the cache check)
 from corridor.engine.kernels.books import arrivals_day, record_day, rows_in  # noqa: E402
@@ -74,6 +77,7 @@ from corridor.engine.kernels.detention import detention_admit_day, detention_out
 from corridor.engine.kernels.travel import decide_day, move_day, raids_day  # noqa: E402
 
 __all__ = [
+    "CACHE_RENEWED",
     "Codes",
     "Net",
     "PopArrays",
