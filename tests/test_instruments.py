@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 import corridor
 from corridor.engine.core import Simulation, step
@@ -461,58 +460,6 @@ def test_shipped_scenarios_and_counterfactuals_load(network: corridor.Network) -
     assert len(paths) >= 6
     for path in paths:
         compile_timeline(corridor.load_scenario(path), network)
-
-
-def test_a_variant_numbers_events_as_its_base_does(tmp_path: Any) -> None:
-    """Overrides and a variant's changes name events by the base's numbering, so that one
-    override (a posterior draw's) acts on the same event in a scenario and its counterfactual."""
-    from tests.conftest import SHIPPED_SCENARIO
-
-    base = corridor.load_scenario(SHIPPED_SCENARIO)
-    names = [e.name for e in base.events]
-    dropped, target = 1, len(names) - 1  # drop an early event; override the last one
-    assert len(names) >= 3 and "raid_probability_per_day" not in base.events[target].set
-    variant = tmp_path / "v.yaml"
-    added = {"date": str(base.horizon.end), "name": "Added", "set": {"bus_south_share": 0.25}}
-    variant.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(SHIPPED_SCENARIO),
-                "name": "v",
-                "drop_events": [names[dropped]],
-                "add_events": [added],
-                "changes": {f"events.{target}.set.raid_probability_per_day": 0.03},
-            }
-        )
-    )
-    overrides = {
-        f"events.{target}.set.bus_south_share": 0.4,
-        f"events.{dropped}.set.bus_south_share": 0.9,  # the variant drops that event: not applied
-        f"events.{len(names)}.set.bus_south_share": 0.6,  # past the base's events: the added one
-    }
-    v = corridor.load_scenario(variant, overrides)
-    by_name = {e.name: e for e in v.events}
-    assert names[dropped] not in by_name
-    assert by_name[names[target]].set["bus_south_share"] == 0.4
-    assert by_name[names[target]].set["raid_probability_per_day"] == 0.03
-    assert by_name["Added"].set["bus_south_share"] == 0.6
-    assert all(e.set.get("bus_south_share") != 0.9 for e in v.events)
-    on_base = {f"events.{dropped}.set.bus_south_share": 0.9}
-    assert corridor.load_scenario(SHIPPED_SCENARIO, on_base).events[dropped].set["bus_south_share"] == 0.9
-    variant.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(SHIPPED_SCENARIO),
-                "drop_events": [names[dropped]],
-                "changes": {f"events.{dropped}.set.bus_south_share": 0.5},
-            }
-        )
-    )
-    with pytest.raises(
-        corridor.ScenarioError,
-        match=rf"changes\.events\.{dropped}\.set\.bus_south_share: names an event this variant drops",
-    ):
-        corridor.load_scenario(variant)
 
 
 def test_variant_changes_only_what_it_says(tmp_path: Any) -> None:

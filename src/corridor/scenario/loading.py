@@ -13,12 +13,7 @@ from pydantic import (
 )
 
 from corridor.errors import ScenarioError, TextFileError, excerpt
-from corridor.scenario.paths import (
-    apply_overrides,
-    normalise_overrides,
-    reindex_event_keys,
-    reindex_event_paths,
-)
+from corridor.scenario.paths import apply_overrides, normalise_overrides, reindex_event_paths
 from corridor.scenario.problems import _clean_loc, _line_of, _loc_to_path
 from corridor.scenario.schema import Scenario
 from corridor.textfile import read_text
@@ -53,18 +48,14 @@ def load_scenario(
     text, root, data = _read_yaml(file)
     digest = hashlib.sha256(text.encode())
     folder = file.resolve().parent
-    pairs = normalise_overrides(overrides)
-    applied = pairs
     if "base" in data:
-        data, base_file, base_text, kept, n_base = _apply_variant(file, data)
+        data, base_file, base_text = _apply_variant(file, data)
         digest.update(base_text.encode())
         folder = base_file.parent  # the base's data files are relative to it
         root = None  # line numbers would point into two files; paths still name the field
-        # Overrides name events as the base does (a posterior's draws, one --set for a scenario
-        # and its counterfactual): they follow their events; those of dropped events go.
-        applied = reindex_event_keys(pairs, kept, n_base)
 
-    data = apply_overrides(data, applied)
+    pairs = normalise_overrides(overrides)
+    data = apply_overrides(data, pairs)
     for key in sorted(pairs):
         digest.update(f"\n{key}={pairs[key]!r}".encode())
     data["base_dir"] = folder
@@ -101,13 +92,11 @@ def _read_yaml(
 VARIANT_KEYS = ("base", "changes", "drop_events", "add_events")
 
 
-def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any], Path, str, list[int], int]:
+def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any], Path, str]:
     """Merge a variant file into its base: ``changes`` (dotted paths), dropped and added events.
 
     A variant names its ``base`` scenario (a path relative to the variant), and may replace
-    top-level fields such as ``name`` and ``description``. Used for counterfactuals. Returns
-    the merged data, the base file and its text, the base index of each event kept (in the
-    merged order) and the number of the base's events.
+    top-level fields such as ``name`` and ``description``. Used for counterfactuals.
     """
     name = variant["base"]
     if not isinstance(name, str) or not name.strip():
@@ -163,23 +152,7 @@ def _apply_variant(file: Path, variant: dict[str, Any]) -> tuple[dict[str, Any],
     merged["events"] = [events[i] for i in kept] + add
     reindex_event_paths(merged, kept)  # the base's priors and reasons follow their events
     merged.update({k: v for k, v in variant.items() if k not in VARIANT_KEYS})
-    # Changes name events as the base numbers them, as overrides do (load_scenario).
-    changes = {str(k): v for k, v in changes.items()}
-    moved = reindex_event_keys(changes, kept, len(events))
-    if len(moved) < len(changes):
-        lost = [k for k in changes if not reindex_event_keys({k: None}, kept, len(events))]
-        raise ScenarioError(
-            [
-                (
-                    f"changes.{k}",
-                    None,
-                    "names an event this variant drops (events are numbered as in the base)",
-                )
-                for k in lost
-            ],
-            str(file),
-        )
-    return apply_overrides(merged, moved), base_file, base_text, kept, len(events)
+    return apply_overrides(merged, {str(k): v for k, v in changes.items()}), base_file, base_text
 
 
 def validate_data(

@@ -25,7 +25,6 @@ __all__ = [
     "get_path",
     "normalise_overrides",
     "parse_override",
-    "reindex_event_keys",
     "reindex_event_paths",
     "scale_numbers",
     "scale_under",
@@ -176,34 +175,20 @@ def reindex_event_paths(data: dict[str, Any], kept: Sequence[int]) -> None:
     Without this a variant that drops an event would leave a prior or a reason on the event that
     took its place in the list.
     """
+    new_index = {old: new for new, old in enumerate(kept)}
     for section in ("priors", "provenance"):
         mapping = data.get(section)
-        if isinstance(mapping, dict):
-            data[section] = reindex_event_keys(mapping, kept)
-
-
-def reindex_event_keys(
-    mapping: Mapping[str, Any], kept: Sequence[int], n_old: int | None = None
-) -> dict[str, Any]:
-    """``mapping`` with its keys that name an event by its old index (``events.29...``) moved
-    to the event's new index; keys of dropped events left out. ``kept`` holds the old index of
-    each event kept, in their new order. With ``n_old`` (the number of old events), an index
-    past the old events names an event added after the kept ones, in order."""
-    new_index = {old: new for new, old in enumerate(kept)}
-    moved: dict[str, Any] = {}
-    for key, value in mapping.items():
-        parts = str(key).split(".")
-        if len(parts) > 1 and parts[0] == "events" and parts[1].isdigit():
-            old = int(parts[1])
-            if n_old is not None and old >= n_old:
-                new = len(kept) + old - n_old
-            elif old in new_index:
-                new = new_index[old]
-            else:
-                continue
-            key = ".".join(["events", str(new), *parts[2:]])
-        moved[key] = value
-    return moved
+        if not isinstance(mapping, dict):
+            continue
+        moved: dict[str, Any] = {}
+        for key, value in mapping.items():
+            parts = str(key).split(".")
+            if len(parts) > 1 and parts[0] == "events" and parts[1].isdigit():
+                if int(parts[1]) not in new_index:
+                    continue
+                key = ".".join(["events", str(new_index[int(parts[1])]), *parts[2:]])
+            moved[key] = value
+        data[section] = moved
 
 
 def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
