@@ -458,3 +458,22 @@ def test_capacity_changes_show_in_the_series(
     cap = t.policy_series()["detention_capacity"]
     assert (cap.iloc[:15] > 0).all() and (cap.iloc[15:] == 0).all()
     assert (t.policy_on(20).detention_capacity_persons == 0).all()
+
+
+def test_cumulative_shares_topped_at_one_pick_no_place_past_the_end() -> None:
+    from corridor.timeline import _top_at_one
+
+    # A top just below 1 (rounding) and a trailing place of weight 0, in rows of a 2-D table.
+    raw = np.array([[0.25, 1.0 - 2**-53, 1.0 - 2**-53], [0.5, 0.75, 1.0]])
+    topped = _top_at_one(raw.copy())
+    assert topped.tolist() == [[0.25, 1.0, 1.0], [0.5, 0.75, 1.0]]
+    for row_raw, row in zip(raw, topped, strict=True):
+        for u in np.linspace(0.0, 1.0 - 2**-53, 1001):
+            pick = int(np.searchsorted(row, u, side="right"))
+            assert pick < row.size and row[pick] > 0  # never past the end
+            if u < row_raw[-1]:
+                assert pick == int(
+                    np.searchsorted(row_raw, u, side="right")
+                )  # picks unchanged below the old top
+    gap = 1.0 - 2**-53  # a uniform in the rounding gap: the last place with weight, not past the end
+    assert int(np.searchsorted(topped[0], gap, side="right")) == 1

@@ -213,7 +213,7 @@ def _place_weights(
     """Place ids and cumulative normalised weights of a place -> weight mapping."""
     ids = [_place(net, name, f"{field}.{name}", kinds) for name in weights]
     arr = np.asarray(list(weights.values()), dtype=np.float64)
-    return np.asarray(ids, dtype=np.int16), _top_at_one(np.cumsum(arr) / arr.sum())
+    return np.asarray(ids, dtype=np.int16), np.cumsum(arr) / arr.sum()
 
 
 def _top_at_one(cdf: F64) -> F64:
@@ -292,6 +292,7 @@ def _policy_arrays(
     """The arrays of one policy segment: one small builder per instrument."""
     link_hazard, raid = _enforcement(policy, net, field)
     bus_place, bus_cdf = _place_weights(net, policy.bus_south_places, f"{field}.bus_south_places")
+    bus_cdf = _top_at_one(bus_cdf)  # drawn from with searchsorted: no index past the end
     return PolicyArrays(
         link_open=_link_open(policy, net, field),
         link_interdiction_hazard_per_km=link_hazard,

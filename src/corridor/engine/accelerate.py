@@ -59,8 +59,9 @@ def compiled_kernels() -> ModuleType | None:
 
 
 def compiles_first(kernels: ModuleType | None) -> bool:
-    """Whether a run with ``kernels`` (:func:`compiled_kernels`) compiles them first, about 10 s
-    once after they were installed or changed: their sources were new to numba's cache when
-    this process imported them, and nothing has run them since (a run's description says so,
-    so that a first run is not taken for a hung one)."""
+    """Whether a run with ``kernels`` (:func:`compiled_kernels`) compiles them first (some
+    seconds, once after they were installed or changed): their sources were new to numba's
+    cache when this process imported them, and nothing has run them since. A run's description
+    says so, so that a first run is not taken for a hung one. A heuristic: numba also compiles
+    when its cache was cleared, or numba or the CPU changed, without this knowing."""
     return kernels is not None and bool(kernels.CACHE_RENEWED) and not kernels.move_day.signatures

@@ -298,7 +298,7 @@ def simulate(
 
     about = f"{sc.name}: about {n_agents:,} agents x {timeline.n_days:,} days"
     if compiles_first(compiled_kernels()):
-        about += " (compiling the engine's phases first: about 10 s, once after installing or changing them)"
+        about += " (compiling the engine's phases first, once after installing or changing them)"
     bar.start(about, timeline.n_days)
     start = time.perf_counter()
     try:
