@@ -262,3 +262,55 @@ def test_compare_refuses_two_scenarios_of_one_name_in_one_line(tmp_path: Path, s
     assert result.exit_code == 2, result.output
     assert "own name" in result.output and "Traceback" not in result.output
     assert not out.exists()  # refused before any run or output
+
+
+def test_overrides_follow_the_first_scenarios_events_into_a_counterfactual() -> None:
+    from corridor.report.comparison import follow_events
+
+    first = ["A", "B", "C", "B"]
+    dropped_a = ["B", "C", "B"]  # a counterfactual without A
+    overrides = {
+        "events.2.set.raid_probability_per_day": 0.1,  # C
+        "events.3.set.bus_south_share": 0.5,  # the second B
+        "events.0.set.bus_south_share": 0.9,  # A: not in the counterfactual
+        "policy.raid_probability_per_day": 0.01,
+    }
+    assert follow_events(overrides, first, dropped_a) == {
+        "events.1.set.raid_probability_per_day": 0.1,
+        "events.2.set.bus_south_share": 0.5,
+        "policy.raid_probability_per_day": 0.01,
+    }
+    assert follow_events(overrides, first, first) == overrides
+
+
+def test_compare_applies_an_event_override_to_the_same_event_in_a_counterfactual(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from corridor.report import comparison
+
+    data = base_scenario_data()
+    data["events"] = [
+        {"date": "2019-03-05", "name": "Raids", "set": {"raid_probability_per_day": 0.01}},
+        {"date": "2019-03-20", "name": "Checkpoints", "set": {"checkpoint_intensity.Chiapas": 4.0}},
+    ]
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(data))
+    variant = tmp_path / "no-raids.yaml"
+    variant.write_text(f"base: {base}\nname: no-raids\ndrop_events: [Raids]\n")
+    planned: list[Any] = []
+
+    def capture(work: Any, runs: Any, **_: Any) -> Any:
+        planned.extend(runs)
+        raise RuntimeError("planned")
+
+    monkeypatch.setattr(comparison, "run_many", capture)
+    with pytest.raises(RuntimeError, match="planned"):
+        comparison.compare(
+            [base, variant], seeds=[0], overrides={"events.1.set.checkpoint_intensity.Chiapas": 6.0}
+        )
+    assert [(Path(path).name, overrides) for path, _seed, overrides in planned] == [
+        ("base.yaml", {"events.1.set.checkpoint_intensity.Chiapas": 6.0}),
+        ("no-raids.yaml", {"events.0.set.checkpoint_intensity.Chiapas": 6.0}),  # the same event
+    ]

@@ -13,7 +13,8 @@ month, the simulated US Border Patrol encounters (of the simulated nationalities
 simulated) with the policy and without it, and the paired difference (median and 5-95% over
 the kept draws and the seeds: the interval is over the posterior and the seeds). Within a
 draw both runs use the same persons per agent, so that they are identical before the
-policy's date.
+policy's date, and the draw's overrides of an event act on the same event in the
+counterfactual, which may drop earlier ones (``corridor.report.comparison.follow_events``).
 """
 
 from __future__ import annotations

@@ -109,7 +109,11 @@ def compare_cmd(
     agents: Annotated[int | None, typer.Option(min=1, help="About how many agents per run.")] = 50_000,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a field in every scenario: dotted.path=value (repeatable)."),
+        typer.Option(
+            "--set",
+            help="Override a field in every scenario: dotted.path=value (repeatable); events.N names "
+            "the first scenario's event N, and the event of the same name in the others.",
+        ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for compare.html and the tables.")] = Path(
         "runs/compare"

@@ -138,13 +138,45 @@ class Comparison:
         return comparison_html(self.summary(), self.scenarios, self.n_seeds)
 
 
+def follow_events(overrides: Mapping[str, Any], first: Sequence[str], other: Sequence[str]) -> dict[str, Any]:
+    """``overrides`` for another compared scenario: a path that names an event by its index in
+    the first scenario (``events.29.set...``, events named ``first``) is moved to the index of
+    the event of the same name in the other (events named ``other``); one the other lacks (a
+    counterfactual that drops it) is left out. Other paths are kept as they are.
+
+    So one set of overrides (a posterior draw's, say) acts on the same events in a scenario and
+    in a counterfactual that drops earlier ones, where indices alone would name other events.
+    """
+    # The k-th event of a name in the first is the k-th of that name in the other.
+    where: dict[tuple[str, int], int] = {}
+    for i, name in enumerate(other):
+        where[(name, sum(1 for n in other[:i] if n == name))] = i
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        parts = str(key).split(".")
+        if len(parts) > 1 and parts[0] == "events" and parts[1].isdigit() and int(parts[1]) < len(first):
+            index = int(parts[1])
+            name = first[index]
+            found = where.get((name, sum(1 for n in first[:index] if n == name)))
+            if found is None:
+                continue
+            key = ".".join(["events", str(found), *parts[2:]])
+        out[str(key)] = value
+    return out
+
+
+def _event_names(path: str | Path) -> list[str]:
+    """The names of a scenario file's events, in order."""
+    return [e.name for e in load_scenario(path).events]
+
+
 def _compare_run(
-    options: tuple[int | None, float | None, Mapping[str, Any] | None], run: tuple[str | Path, int]
+    options: tuple[int | None, float | None], run: tuple[str | Path, int, Mapping[str, Any] | None]
 ) -> tuple[str, pd.Series, pd.DataFrame, pd.DataFrame]:
     """One run of a comparison (a task of :func:`corridor.runner.run_many`): its scenario's
     name, main outcomes, monthly outcomes and the map's monthly figures by place."""
-    agents, scale, overrides = options
-    path, seed = run
+    agents, scale = options
+    path, seed, overrides = run
     res = simulate(path, seed=seed, agents=agents, scale=scale, overrides=overrides)
     spin_up = int(res.info.get("spin_up_days", 0))
     places = digest(res.to_frame(), res.dates, res.places, spin_up).month_place
@@ -164,10 +196,20 @@ def compare(
     """Run each scenario with each seed and collect the main outcomes.
 
     The runs go to ``executor`` (default: one after the other in this process, see
-    :mod:`corridor.runner.executors`); ``progress`` is told of each.
+    :mod:`corridor.runner.executors`); ``progress`` is told of each. ``overrides`` apply to
+    every scenario; a path naming an event by index names the first scenario's event, and
+    acts on the event of the same name in the others (:func:`follow_events`).
     """
     seeds = list(seeds)
-    models = [load_scenario(path, overrides) for path in scenarios]  # fails fast, before any run
+    given_overrides = dict(overrides or {})
+    if any(str(k).startswith("events.") for k in given_overrides) and len(scenarios) > 1:
+        first = _event_names(scenarios[0])
+        each = [given_overrides] + [
+            follow_events(given_overrides, first, _event_names(p)) for p in scenarios[1:]
+        ]
+    else:
+        each = [given_overrides for _ in scenarios]
+    models = [load_scenario(path, o) for path, o in zip(scenarios, each, strict=True)]  # fails fast
     given = [m.name for m in models]
     twice = sorted({n for n in given if given.count(n) > 1})
     if twice:
@@ -175,8 +217,8 @@ def compare(
             f"scenarios: each compared scenario needs its own name; {', '.join(map(repr, twice))} "
             "is the name of more than one (set a different 'name' in one of the files)"
         )
-    runs = [(path, seed) for path in scenarios for seed in seeds]
-    work = partial(_compare_run, (agents, scale, overrides))
+    runs = [(path, seed, o or None) for path, o in zip(scenarios, each, strict=True) for seed in seeds]
+    work = partial(_compare_run, (agents, scale))
     done = run_many(work, runs, executor=executor, progress=progress, description="compare")
     totals, monthly, names = [], [], []
     by_place = []
