@@ -359,7 +359,7 @@ class Simulation:
                 day, self.active, self.kernel_inputs["pop"], STOCK_OF_STATE, _AT_A_PLACE,
                 STRANDED_AFTER_DAYS, self.policy.metering_list, self.in_caravans(),
                 rec.stocks[day], *(extra[EXTRA_STOCKS.index(name)] for name in _EXTRA_COUNTED),
-                rec.asylum_waits[day, ASYLUM_WAIT_OUTCOMES.index("pending")], WAIT_EDGES,
+                rec.asylum_waits[day], ASYLUM_WAIT_OUTCOMES.index("pending"), WAIT_EDGES,
                 int(State.BORDER_WAITING), int(State.ASYLUM_PENDING),
             )  # fmt: skip
             rec.present[day] = present

@@ -18,6 +18,8 @@ from corridor.engine.kernels.common import (
     group_uniform_one,
     leave_for_good,
     new_key,
+    round_at_random,
+    select,
 )
 
 __all__ = ["asylum_day"]
@@ -52,12 +54,8 @@ def asylum_day(
     """
     rng = rng_box.rng
     n_offices = office_place.size
-    pending = np.empty(active.size, dtype=np.intp)
-    n = 0
-    for r in active:
-        if pop.state[r] == ASYLUM_PENDING:
-            pending[n] = r
-            n += 1
+    pending = select(active, ASYLUM_PENDING, False, pop)
+    n = pending.size
     if n_offices == 0 and n == 0:
         return
     quit_key = new_key(rng)
@@ -76,10 +74,8 @@ def asylum_day(
     is_open = (office_days[:, 0] <= day) & (day < office_days[:, 1])
     capacity = np.zeros(n_offices, dtype=np.int64)
     for o in range(n_offices):  # daily_capacity: persons to agents, rounded at random
-        x = decisions_per_day[o] / scale
-        base = np.floor(x)
-        up = rng.random() < x - base  # drawn for closed offices too
-        capacity[o] = np.int64(base + (1.0 if up else 0.0)) if is_open[o] else 0
+        agents = round_at_random(decisions_per_day[o] / scale, rng)  # drawn for closed offices too
+        capacity[o] = agents if is_open[o] else 0
     recognition_key = new_key(rng)
     settle_key = new_key(rng)
     # Each office decides its capacity, oldest cases first (then by row): admit(by=(since, row)).

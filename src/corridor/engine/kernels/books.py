@@ -7,7 +7,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from corridor.engine.kernels.common import AWAY, WAITING, Array, PopArrays, RngBox
+from corridor.engine.kernels.common import AWAY, WAITING, Array, PopArrays, RngBox, count_wait
 
 __all__ = ["arrivals_day", "record_day", "rows_in"]
 
@@ -89,14 +89,16 @@ def record_day(
     in_caravan: Array,
     metering_waitlist: Array,
     stranded: Array,
-    pending_waits: Array,
+    asylum_waits_today: Array,
+    pending: int,
     wait_edges: Array,
     border_waiting: int,
     asylum_pending: int,
 ) -> int:
     """:meth:`corridor.engine.state.Simulation.record`'s counts of the present rows of
     ``active``: stocks by state, the three extra stocks (rows of today's ``extra_stocks``) and
-    the histogram of pending asylum waits (added to); returns how many are present."""
+    the histogram of pending asylum waits (row ``pending`` of today's ``asylum_waits``, added
+    to); returns how many are present."""
     stocks_today[:] = 0
     in_caravan[:] = 0
     metering_waitlist[:] = 0
@@ -118,8 +120,7 @@ def record_day(
         if caravans_active and pop.caravan[r] >= 0:
             in_caravan[place, nat] += 1
         if state == asylum_pending:
-            b = int(np.searchsorted(wait_edges, waited, side="right")) - 1
-            pending_waits[max(b, 0)] += 1
+            count_wait(asylum_waits_today, pending, waited, wait_edges)
     return n_present
 
 

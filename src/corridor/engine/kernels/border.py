@@ -26,6 +26,7 @@ from corridor.engine.kernels.common import (
     leave_may_return,
     new_key,
     oldest_first,
+    round_at_random,
     select,
 )
 
@@ -92,9 +93,7 @@ def border_lists_day(
     if n_metered:  # each port lets in its daily intake, oldest names first
         quota = np.empty(metering_intake.size, dtype=np.int64)
         for p in range(metering_intake.size):  # daily_capacity: rounded at random
-            x = metering_intake[p] / scale
-            base = np.floor(x)
-            quota[p] = np.int64(base + (1.0 if rng.random() < x - base else 0.0))
+            quota[p] = round_at_random(metering_intake[p] / scale, rng)
         for r in oldest_first(metered, n_metered, pop):
             port = pop.place[r]
             if quota[port] > 0:

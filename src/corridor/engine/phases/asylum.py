@@ -29,7 +29,7 @@ def asylum(sim: Simulation, day: int) -> None:
         sim.kernels.asylum_day(
             inputs["rng"], day, sim.active, inputs["pop"], sim.scale, ap.abandonment_probability_per_day,
             policy.asylum_office_place, policy.asylum_office_days,
-            np.asarray(policy.asylum_decisions_per_day, dtype=np.float64), policy.asylum_recognition_share,
+            policy.asylum_decisions_per_day, policy.asylum_recognition_share,
             ap.papers_validity_days, ap.settle_after_recognition_share,
             policy.asylum_application_probability, sim.timeline.network.n_places, WAIT_EDGES,
             sim.kernels.today_of(sim.recorder, day), inputs["codes"],
