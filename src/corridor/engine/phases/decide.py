@@ -72,7 +72,7 @@ def queuing_for_visa(sim: Simulation, rows: np.ndarray, day: int) -> np.ndarray:
     pop = sim.pop
     assert sim.policy is not None
     visas = sim.policy.policy.visas
-    if not visas.window_open or visas.issued_per_day <= 0:
+    if not visas.issuing:
         return np.zeros(rows.size, dtype=bool)
     wants = (
         group_uniform(pop.group[rows], sim.intent_keys["visa"])
@@ -98,7 +98,7 @@ def decide(sim: Simulation, day: int) -> None:
         inputs["rng"], day, sim.active, sim.in_caravans(), inputs["pop"], inputs["routes"], inputs["net"],
         b.give_up_probability_per_day, b.give_up_growth_per_attempt, b.settle_share,
         b.rest_days_after_arrival, b.move_on_probability_per_day,
-        visas.window_open and visas.issued_per_day > 0, sim.intent_keys["visa"],
+        visas.issuing, sim.intent_keys["visa"],
         policy.visa_uptake, policy.visa_place, k.today_of(sim.recorder, day), inputs["codes"],
     )  # fmt: skip
 

@@ -21,7 +21,7 @@ def visas(sim: Simulation, day: int) -> None:
     pop = sim.pop
     assert sim.policy is not None
     vp = sim.policy.policy.visas
-    if not vp.window_open or vp.issued_per_day <= 0:
+    if not vp.issuing:
         return
     rows = sim.free_rows(State.WAITING)
     rows = rows[queuing_for_visa(sim, rows, day)]
