@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from corridor.errors import InputError
+from corridor.geography import TRAVEL_MODES
 
 __all__ = [
     "ASYLUM_WAIT_EDGES",
@@ -31,6 +32,7 @@ __all__ = [
     "MetricInfo",
     "Recorder",
     "Results",
+    "flows_by_travel_mode",
     "metric_kind",
     "metric_names",
     "metric_table",
@@ -205,6 +207,12 @@ _DESCRIPTIONS: dict[str, str] = {
         "mean days waited by the claims decided that day (asylum_wait_person_days / asylum_decisions)"
     ),
 }
+
+
+def flows_by_travel_mode(prefix: str) -> npt.NDArray[np.intp]:
+    """Per travel mode (:data:`~corridor.geography.TRAVEL_MODES`), the index in :data:`FLOWS`
+    of ``<prefix>_<mode>`` (``trips``, ``deaths``)."""
+    return np.array([FLOWS.index(f"{prefix}_{mode}") for mode in TRAVEL_MODES], dtype=np.intp)
 
 
 def metric_kind(name: str) -> str:

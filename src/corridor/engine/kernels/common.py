@@ -15,8 +15,7 @@ import numpy.typing as npt
 from numba.core import types
 from numba.experimental import structref
 
-from corridor.geography import TRAVEL_MODES
-from corridor.metrics import ASYLUM_WAIT_OUTCOMES, FLOWS, LINK_COUNTS, Recorder
+from corridor.metrics import ASYLUM_WAIT_OUTCOMES, FLOWS, LINK_COUNTS, Recorder, flows_by_travel_mode
 
 __all__ = [
     "ASYLUM_PENDING",
@@ -218,8 +217,8 @@ def codes_of() -> Codes:
         "deaths_link": LINK_COUNTS.index("deaths"),
         "waits_decided": ASYLUM_WAIT_OUTCOMES.index("decided"),
         "waits_abandoned": ASYLUM_WAIT_OUTCOMES.index("abandoned"),
-        "trips_by_mode": np.array([FLOWS.index(f"trips_{m}") for m in TRAVEL_MODES], dtype=np.intp),
-        "deaths_by_mode": np.array([FLOWS.index(f"deaths_{m}") for m in TRAVEL_MODES], dtype=np.intp),
+        "trips_by_mode": flows_by_travel_mode("trips"),
+        "deaths_by_mode": flows_by_travel_mode("deaths"),
     }
     values: dict[str, Any] = {
         name: other.get(name, FLOWS.index(name) if name in FLOWS else None) for name in Codes._fields

@@ -24,15 +24,14 @@ from corridor.engine.population import State, has_papers
 from corridor.engine.randomness import group_uniform, new_key
 from corridor.engine.routing import choice_row
 from corridor.engine.state import Simulation
-from corridor.geography import TRAVEL_MODES
-from corridor.metrics import FLOWS
+from corridor.metrics import flows_by_travel_mode
 
 #: Most links one traveller can finish in a day.
 MAX_HOPS = 6
 _EPS_KM = 1e-3
 #: Flow index of ``trips_<mode>`` and ``deaths_<mode>`` per travel mode index.
-_TRIPS_BY_MODE = np.array([FLOWS.index(f"trips_{m}") for m in TRAVEL_MODES], dtype=np.intp)
-_DEATHS_BY_MODE = np.array([FLOWS.index(f"deaths_{m}") for m in TRAVEL_MODES], dtype=np.intp)
+_TRIPS_BY_MODE = flows_by_travel_mode("trips")
+_DEATHS_BY_MODE = flows_by_travel_mode("deaths")
 
 
 def move(sim: Simulation, day: int) -> None:
