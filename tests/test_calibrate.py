@@ -1,9 +1,10 @@
 """Calibration (ABC-SMC with pyabc): coverage on synthetic data, resuming, prior validation.
 
 The coverage check is a small problem on purpose (the tests' 40-day scenario, 20,000 agents,
-30 particles, 4 generations): observed rows are built from runs of the scenario at a
-known parameter value (their mean over 4 seeds), in the evidence format, and the posterior
-must hold that value in its 90% interval and be narrower than the prior.
+30 particles, 4 generations, one worker, seeded): observed rows are built from runs of the
+scenario at a known parameter value (their mean over 4 seeds), in the evidence format, and the
+posterior must hold that value in its 90% interval and be narrower than the prior. The same
+problem on two workers checks that a calibration resumes from its database.
 
 The resume checks are smaller still (2,000 agents, 8 particles, 3 generations, one worker,
 seeded): a calibration SIGKILLed in a subprocess in the middle of generation 0 (or 1) and
@@ -101,7 +102,31 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"folder": folder, "observed": observed, "scenario": scenario}
 
 
-def test_coverage_narrowing_and_resume(problem: dict[str, Path]) -> None:
+def test_coverage_and_narrowing(problem: dict[str, Path]) -> None:
+    # Seeded (one worker), so that the check is the same on every machine: a 90% interval from
+    # 30 particles misses the truth now and then, and with two workers the particles depend on
+    # which process finishes first (a CI run once saw q05 = 0.45004 against the truth 0.45).
+    # Over ten unseeded runs the 5-95% intervals ran from about 0.37-0.44 to 0.53-0.62.
+    result = calibrate(
+        problem["scenario"],
+        [problem["observed"]],
+        generations=4,
+        population_size=30,
+        agents=AGENTS,
+        workers=1,
+        seed=0,
+        out_dir=problem["folder"] / "seeded",
+        check_runs=0,
+        budget=10_000,
+    )
+    post = result.posterior
+    q05, q95 = weighted_quantile(post[PATH], post["weight"], [0.05, 0.95])
+    assert q05 <= TRUTH <= q95, (q05, q95)
+    prior_width = 0.9 * (PRIOR["high"] - PRIOR["low"])  # type: ignore[operator]
+    assert q95 - q05 < 0.8 * prior_width, (q05, q95)
+
+
+def test_resume_on_two_workers(problem: dict[str, Path]) -> None:
     out = problem["folder"] / "out"
     common: dict[str, Any] = {
         "population_size": 30,
@@ -111,11 +136,11 @@ def test_coverage_narrowing_and_resume(problem: dict[str, Path]) -> None:
         "check_runs": 0,
         "budget": 10_000,
     }
-    first = calibrate(problem["scenario"], [problem["observed"]], generations=3, **common)
-    assert [g["t"] for g in first.summary["generations"]] == [0, 1, 2]
+    first = calibrate(problem["scenario"], [problem["observed"]], generations=2, **common)
+    assert [g["t"] for g in first.summary["generations"]] == [0, 1]
     sims_before = first.summary["total_simulations"]
 
-    # Resuming continues from the database: generation 3 is added, 0 to 2 are not re-run.
+    # Resuming continues from the database: generation 2 is added, 0 and 1 are not re-run.
     second = calibrate(
         problem["scenario"],
         [problem["observed"]],
@@ -125,15 +150,14 @@ def test_coverage_narrowing_and_resume(problem: dict[str, Path]) -> None:
     )
     gens = second.summary["generations"]
     assert second.summary["resumed"]
-    assert [g["t"] for g in gens] == [0, 1, 2, 3]
-    assert gens[:3] == first.summary["generations"]
-    assert second.summary["total_simulations"] == sims_before + gens[3]["simulations"]
+    assert [g["t"] for g in gens] == [0, 1, 2]
+    assert gens[:2] == first.summary["generations"]
+    assert second.summary["total_simulations"] == sims_before + gens[2]["simulations"]
 
     post = second.posterior
     assert list(post.columns) == [PATH, "weight"]
     assert len(post) == 30 and np.isclose(post["weight"].sum(), 1.0)
     q05, q95 = weighted_quantile(post[PATH], post["weight"], [0.05, 0.95])
-    assert q05 <= TRUTH <= q95, (q05, q95)
     prior_width = 0.9 * (PRIOR["high"] - PRIOR["low"])  # type: ignore[operator]
     assert q95 - q05 < 0.8 * prior_width, (q05, q95)
 
