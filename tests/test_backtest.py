@@ -13,7 +13,7 @@ import yaml
 
 from corridor.backtest import parse_origins, run_backtest
 from corridor.backtest.origins import known_before, origin_targets
-from corridor.backtest.scorecard import origin_figure
+from corridor.backtest.scorecard import origin_figure, write_scorecard
 from corridor.errors import BacktestError, ScenarioError
 from corridor.observations import inflows
 from corridor.observations.inflows import derive_inflows
@@ -207,6 +207,14 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
     assert calls[1]["simulations"] == result.info["compute_last_call"]["simulations"] > 0
     for name in ("scores.parquet", "summary.csv", "scorecard.html", "backtest.json"):
         assert (out / name).is_file()
+    info = json.loads((out / "backtest.json").read_text())
+    assert info["upstream_known_until"] is None
+    assert "not a forecast" not in (out / "scorecard.html").read_text()
+    # A scenario that reads its upstream inflows past the origins is a diagnostic: its scorecard says so.
+    diagnostic = write_scorecard(
+        result.scores, result.summary, {**info, "upstream_known_until": "2019-09-01"}, tmp_path / "d.html"
+    )
+    assert "read up to 2019-09-01" in diagnostic.read_text() and "not a forecast" in diagnostic.read_text()
     with pytest.raises(BacktestError, match="other draws"):
         run_backtest(
             tiny_scenario,

@@ -209,7 +209,7 @@ def run_backtest(
         "fit_months": fit_months,
         "history_months": history_months,
     }
-    info = _info(path, sc.sha256, origins, options, agents, seed, observations)
+    info = _info(path, sc, origins, options, agents, seed, observations)
     _start_folder(target, info)
     labels = [f"{o:%Y-%m}" for o in origins]
     todo = [o for o, label in zip(origins, labels, strict=True) if not _partition(target, label).exists()]
@@ -255,7 +255,7 @@ def _gather(target: Path, labels: Sequence[str], seed: int) -> pd.DataFrame:
 
 def _info(
     path: Path,
-    sha256: str | None,
+    sc: Scenario,
     origins: Sequence[pd.Period],
     options: dict[str, int | None],
     agents: int | None,
@@ -263,9 +263,13 @@ def _info(
     observations: pd.DataFrame,
 ) -> dict[str, Any]:
     """What ``backtest.json`` records: the options (a resume must match them) and versions."""
+    known = sc.upstream_known_until
     return {
         "scenario": str(path),
-        "scenario_sha256": sha256,
+        "scenario_sha256": sc.sha256,
+        # Set only by a diagnostic scenario (upstream inflows read past every origin): the
+        # scorecard then says that this is not a forecast.
+        "upstream_known_until": known.isoformat() if known is not None else None,
         "origins": [f"{o:%Y-%m}" for o in origins],
         **options,
         "agents": agents,

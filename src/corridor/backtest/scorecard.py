@@ -197,6 +197,19 @@ def origin_figure(
     return fig
 
 
+def _inputs_read(info: dict[str, Any]) -> str:
+    """What the scenario's inputs read, in words: cut at each origin, unless the scenario
+    reads its upstream inflows past the origins (a diagnostic, not a forecast)."""
+    known = info.get("upstream_known_until")
+    if known is None or str(known) <= f"{info['origins'][0]}-01":
+        return "the scenario's inputs too"
+    return (
+        f"the scenario's inputs too, <strong>except its upstream inflows (Darien crossings, Honduras' "
+        f"entries), read up to {escape(str(known))}, the months forecast included: a diagnostic of the "
+        "model given the demand it cannot forecast, not a forecast</strong>"
+    )
+
+
 def write_scorecard(
     scores: pd.DataFrame, summary: pd.DataFrame, info: dict[str, Any], path: str | Path
 ) -> Path:
@@ -217,7 +230,7 @@ def write_scorecard(
         f"Scenario <code>{escape(Path(str(info['scenario'])).name)}</code>, forecast from "
         f"{len(info['origins'])} origins ({escape(info['origins'][0])} to {escape(info['origins'][-1])}), "
         f"{info['horizons']} months ahead each. At every origin, corridor and the baselines read only the "
-        "observations whose period ends before it (the scenario's inputs too); what happened is read only "
+        f"observations whose period ends before it ({_inputs_read(info)}); what happened is read only "
         f"to score. corridor: {info['draws']} prior draws simulated with {info['agents']:,} agents, the "
         f"{info['keep']} closest to the last {info['fit_months']} months kept. A log error of 0.1 is about "
         "10% off; skill is 1 - (median error / persistence's median error): above 0 beats persistence."
