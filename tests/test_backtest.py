@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from corridor.backtest import parse_origins, run_backtest
+from corridor.backtest import parse_origins, run_backtest, upstream_read_past_origins
 from corridor.backtest.origins import known_before, origin_targets
 from corridor.backtest.scorecard import origin_figure, write_scorecard
 from corridor.errors import BacktestError, ScenarioError
@@ -211,9 +211,12 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
     assert info["upstream_known_until"] is None
     assert "not a forecast" not in (out / "scorecard.html").read_text()
     # A scenario that reads its upstream inflows past the origins is a diagnostic: its scorecard says so.
-    diagnostic = write_scorecard(
-        result.scores, result.summary, {**info, "upstream_known_until": "2019-09-01"}, tmp_path / "d.html"
-    )
+    assert upstream_read_past_origins(info) is None
+    read_past = {**info, "upstream_known_until": "2019-09-01"}
+    assert upstream_read_past_origins(read_past) == "2019-09-01"
+    at_first_origin = {**info, "upstream_known_until": "2019-05-01"}
+    assert upstream_read_past_origins(at_first_origin) is None
+    diagnostic = write_scorecard(result.scores, result.summary, read_past, tmp_path / "d.html")
     assert "read up to 2019-09-01" in diagnostic.read_text() and "not a forecast" in diagnostic.read_text()
     with pytest.raises(BacktestError, match="other draws"):
         run_backtest(

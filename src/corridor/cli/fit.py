@@ -223,7 +223,7 @@ def backtest_cmd(
     ] = False,
 ) -> None:
     """Forecast every origin month from what was known before it; score against baselines."""
-    from corridor.backtest import parse_origins, run_backtest
+    from corridor.backtest import parse_origins, run_backtest, upstream_read_past_origins
     from corridor.scenario import load_scenario
 
     months = parse_origins(origins)
@@ -249,6 +249,12 @@ def backtest_cmd(
     say(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     computed = f"{len(result.computed)} origins computed, {len(months) - len(result.computed)} read back"
     out.print(f"{computed}; wrote {result.out_dir}/scores.parquet, summary.csv and scorecard.html")
+    known = upstream_read_past_origins(result.info)
+    if known is not None:
+        out.print(
+            f"note: the scenario reads its upstream inflows up to {known}, past the origins: "
+            "a diagnostic of the model given demand, not a forecast"
+        )
 
 
 @_command(app, "sensitivity")
