@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from corridor.backtest.pilot import pilot_draw, scaled_draws
+from corridor.backtest.pilot import refitted_draws
 from corridor.backtest.run import _prepare, _run_start
 from corridor.backtest.simulated import RunTask, run_overrides, task_values
 from corridor.calibrate.priors import prior_sample
@@ -74,17 +74,8 @@ def main() -> None:
     for label in sorted(scores["origin"].unique()):
         origin = pd.Period(label, freq="M")
         fitted = scores.loc[(scores["origin"] == label) & (scores["method"] == "corridor")].iloc[0]
-        uptake = fitted.get("legal_pathway_uptake")
         kept = [int(i) for i in json.loads(fitted["kept_draws"])[: args.draws]]
-        draws = scaled_draws(
-            sc,
-            [prior[i] for i in kept],
-            pilot_draw(sc),
-            json.loads(fitted["demand_scale_ratios"]),
-            json.loads(fitted["interdiction_factors"]),
-            float(fitted["application_ratio"]),
-            None if uptake is None or pd.isna(uptake) else float(uptake),
-        )
+        draws = refitted_draws(sc, [prior[i] for i in kept], fitted)
         entry = _prepare(origin, observations, rules, horizons, int(info["fit_months"]))
         for i, draw in zip(kept, draws, strict=True):
             overrides = run_overrides(origin, horizons, draw, _run_start(sc, origin, info))

@@ -354,7 +354,7 @@ def test_the_pilot_ratio_scales_every_draw_of_a_demand_scale() -> None:
 
 
 def test_the_asylum_pilot_scales_every_chance_to_file_by_observed_over_simulated() -> None:
-    from corridor.backtest.pilot import application_ratio, scaled_draws
+    from corridor.backtest.pilot import application_ratio, refitted_draws, scaled_draws
     from corridor.backtest.simulated import RunValues
 
     rows = pd.DataFrame(
@@ -385,6 +385,20 @@ def test_the_asylum_pilot_scales_every_chance_to_file_by_observed_over_simulated
     assert f"{path}.default" not in scaled_draws(sc, [{}], {}, {})[0]  # ratio 1: untouched
     applied = load_scenario(ROOT / "scenarios" / "mexico-2018-2024.yaml", draw)
     assert applied.policy.asylum.application_probability_per_day == {"default": 0.1, "Guatemala": 0.02}
+    # A backtest's row of fitted values (scores.parquet) gives the draws the backtest ran.
+    fitted = {
+        "demand_scale_ratios": '{"Guatemala": 0.5}',
+        "interdiction_factors": '{"Cuba": 2.0}',
+        "application_ratio": 2.0,
+        "legal_pathway_uptake": np.nan,
+    }
+    again = refitted_draws(sc, [{f"{path}.default": 0.05}], fitted)[0]
+    assert again[f"{path}.default"] == pytest.approx(0.1)
+    assert again["inflows.0.demand.level_persons_per_month"] == pytest.approx(0.5 * 30000)
+    assert again["behaviour.interdiction_factor.Cuba"] == pytest.approx(2.0)
+    assert "behaviour.legal_pathway_uptake" not in again  # no uptake fitted: the draw's stands
+    with_uptake = refitted_draws(sc, [{}], {**fitted, "legal_pathway_uptake": 0.4})[0]
+    assert with_uptake["behaviour.legal_pathway_uptake"] == 0.4
 
 
 def test_a_forecast_file_takes_corridor_rows_and_ets_where_corridor_has_none(

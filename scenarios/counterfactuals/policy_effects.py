@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from corridor.backtest.pilot import pilot_draw, scaled_draws
+from corridor.backtest.pilot import refitted_draws
 from corridor.calibrate.priors import prior_sample
 from corridor.geography import load_network
 from corridor.report.comparison import compare
@@ -61,8 +61,6 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     info = json.loads((SCORES.parent / "backtest.json").read_text(encoding="utf-8"))
     scores = pd.read_parquet(SCORES)
     fitted = scores.loc[scores["origin"] == origin].iloc[0]
-    uptake = fitted.get("legal_pathway_uptake")  # fitted where a pathway opened before the origin
-    ratios, factors = (json.loads(fitted[c]) for c in ("demand_scale_ratios", "interdiction_factors"))
     sc = load_scenario(SCENARIO)
     prior = prior_sample(sc.priors, int(info["draws"]), seed=int(info["seed"]))  # as the backtest drew them
     kept = [prior[int(i)] for i in json.loads(fitted["kept_draws"])[:draws]]
@@ -72,18 +70,7 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
         "horizon.end": f"{last:%Y-%m-%d}",
         "inputs_cutoff": f"{origin}-01",
     }
-    return [
-        {**draw, **window}
-        for draw in scaled_draws(
-            sc,
-            kept,
-            pilot_draw(sc),
-            ratios,
-            factors,
-            float(fitted["application_ratio"]),
-            None if uptake is None or pd.isna(uptake) else float(uptake),
-        )
-    ]
+    return [{**draw, **window} for draw in refitted_draws(sc, kept, fitted)]
 
 
 def _scale(overrides: dict[str, object], agents: int) -> float:

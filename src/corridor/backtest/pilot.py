@@ -42,6 +42,7 @@ are read in the months before the opening, not the last ones: there the pathway 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -363,3 +364,22 @@ def scaled_draws(
                 changed[path] = min(base(draw, path) * application, 1.0)
         out.append(changed)
     return out
+
+
+def refitted_draws(
+    scenario: Scenario, draws: list[dict[str, float]], fitted: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """``draws`` with what the pilots fitted at one origin of a backtest, as the backtest ran
+    them (:func:`scaled_draws`). ``fitted`` is one of that origin's rows in ``scores.parquet``,
+    with the columns ``demand_scale_ratios``, ``interdiction_factors``, ``application_ratio``
+    and ``legal_pathway_uptake``."""
+    uptake = fitted.get("legal_pathway_uptake")
+    return scaled_draws(
+        scenario,
+        draws,
+        pilot_draw(scenario),
+        json.loads(fitted["demand_scale_ratios"]),
+        json.loads(fitted["interdiction_factors"]),
+        float(fitted["application_ratio"]),
+        None if uptake is None or pd.isna(uptake) else float(uptake),
+    )
