@@ -210,14 +210,6 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
     info = json.loads((out / "backtest.json").read_text())
     assert info["upstream_known_until"] is None
     assert "not a forecast" not in (out / "scorecard.html").read_text()
-    # A scenario that reads its upstream inflows past the origins is a diagnostic: its scorecard says so.
-    assert upstream_read_past_origins(info) is None
-    read_past = {**info, "upstream_known_until": "2019-09-01"}
-    assert upstream_read_past_origins(read_past) == "2019-09-01"
-    at_first_origin = {**info, "upstream_known_until": "2019-05-01"}
-    assert upstream_read_past_origins(at_first_origin) is None
-    diagnostic = write_scorecard(result.scores, result.summary, read_past, tmp_path / "d.html")
-    assert "read up to 2019-09-01" in diagnostic.read_text() and "not a forecast" in diagnostic.read_text()
     with pytest.raises(BacktestError, match="other draws"):
         run_backtest(
             tiny_scenario,
@@ -229,6 +221,43 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
             agents=1500,
             workers=1,
         )
+
+
+def test_a_backtest_that_read_upstream_months_forecast_says_it_is_a_diagnostic(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.backtest import BacktestResult
+    from corridor.cli import app
+
+    info = {"origins": ["2019-05", "2019-06"], "upstream_known_until": None}
+    assert upstream_read_past_origins(info) is None
+    # Upstream periods ending before the day are read: 1 June reads May, the first origin's month.
+    for known, past in [
+        ("2019-06-01", True),
+        ("2024-07-01", True),
+        ("2019-06-01T00:00:00", True),
+        ("2019-05-31", False),
+        ("2019-05-15", False),
+        ("2019-05-01", False),
+        ("2018-12-01", False),
+    ]:
+        got = upstream_read_past_origins({**info, "upstream_known_until": known})
+        assert (got is not None) is past, known
+    # The page and the command say so.
+    scores = pd.read_parquet(ROOT / "backtests" / "mexico-2018-2024-given-upstream" / "scores.parquet")
+    summary = pd.read_csv(ROOT / "backtests" / "mexico-2018-2024-given-upstream" / "summary.csv")
+    given = json.loads((ROOT / "backtests" / "mexico-2018-2024-given-upstream" / "backtest.json").read_text())
+    page = write_scorecard(scores, summary, given, tmp_path / "given.html").read_text()
+    assert "periods ending before 2024-07-01" in page and "not a forecast" in page
+    honest = write_scorecard(scores, summary, {**given, "upstream_known_until": None}, tmp_path / "h.html")
+    assert "not a forecast" not in honest.read_text()
+    result = BacktestResult(scores, summary, tmp_path, given, ())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("corridor.backtest.run_backtest", lambda *a, **k: result)
+        args = ["backtest", str(ROOT / "scenarios" / "mexico-2018-2024-given-upstream.yaml")]
+        shown = CliRunner().invoke(app, [*args, "--origins", "2019-03", "--out", str(tmp_path / "bt")])
+    assert shown.exit_code == 0, shown.output
+    assert "a diagnostic of the model given demand, not a forecast" in " ".join(shown.output.split())
 
 
 def test_an_origin_outside_the_horizon_is_refused(tiny_scenario: Path, tmp_path: Path) -> None:

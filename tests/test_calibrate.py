@@ -6,7 +6,7 @@ scenario at a known parameter value (their mean over 4 seeds), in the evidence f
 posterior must hold that value in its 90% interval and be narrower than the prior. The same
 problem on two workers checks that a calibration resumes from its database.
 
-The resume checks are smaller still (2,000 agents, 8 particles, 3 generations, one worker,
+The SIGKILL resume checks are smaller still (2,000 agents, 8 particles, 3 generations, one worker,
 seeded): a calibration SIGKILLed in a subprocess in the middle of generation 0 (or 1) and
 resumed must give exactly what an uninterrupted calibration with the same seed gives.
 """

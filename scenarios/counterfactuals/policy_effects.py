@@ -60,7 +60,7 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     run from ``start`` to the end of ``end`` with inputs cut at the origin."""
     info = json.loads((SCORES.parent / "backtest.json").read_text(encoding="utf-8"))
     scores = pd.read_parquet(SCORES)
-    fitted = scores.loc[scores["origin"] == origin].iloc[0]
+    fitted = scores.loc[(scores["origin"] == origin) & (scores["method"] == "corridor")].iloc[0]
     sc = load_scenario(SCENARIO)
     prior = prior_sample(sc.priors, int(info["draws"]), seed=int(info["seed"]))  # as the backtest drew them
     kept = [prior[int(i)] for i in json.loads(fitted["kept_draws"])[:draws]]

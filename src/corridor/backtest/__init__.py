@@ -11,9 +11,8 @@ and horizon; :mod:`~corridor.backtest.scorecard` draws the page.
 """
 
 from corridor.backtest.baselines import BaselineForecast, baseline_forecast, baseline_forecasts
-from corridor.backtest.origins import parse_origins
+from corridor.backtest.origins import parse_origins, upstream_read_past_origins
 from corridor.backtest.run import BacktestResult, run_backtest
-from corridor.backtest.scorecard import upstream_read_past_origins
 from corridor.backtest.scores import score_forecasts, summarise_scores
 
 __all__ = [

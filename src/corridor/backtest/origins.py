@@ -8,8 +8,9 @@ T, T+1, ..., T+H-1: horizon h = 1 is the origin month itself, the first month wi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -150,3 +151,27 @@ def check_origins(
                 f"origin {origin} with {horizons} horizons needs {origin}..{last}, outside the scenario's "
                 f"horizon {horizon_start:%Y-%m-%d}..{horizon_end:%Y-%m-%d}"
             )
+
+
+def upstream_read_past_origins(info: Mapping[str, Any]) -> str | None:
+    """Whether a backtest's scenario read upstream inflows of its first origin's month or later.
+
+    Parameters
+    ----------
+    info : mapping
+        The backtest's ``backtest.json``: its ``origins`` (YYYY-MM) and the scenario's
+        ``upstream_known_until`` (upstream periods ending before that day are read; None or
+        absent: cut at each origin like the other inputs).
+
+    Returns
+    -------
+    str or None
+        ``upstream_known_until`` where it lies after the first origin's month, so that upstream
+        counts of months forecast were read (a diagnostic of the model given demand, not a
+        forecast); else None.
+    """
+    known = info.get("upstream_known_until")
+    if known is None:
+        return None
+    first = pd.Period(str(info["origins"][0]), freq="M")
+    return str(known) if pd.Timestamp(str(known)) > first.end_time else None

@@ -367,12 +367,12 @@ def scaled_draws(
 
 
 def refitted_draws(
-    scenario: Scenario, draws: list[dict[str, float]], fitted: Mapping[str, Any]
+    scenario: Scenario, draws: list[dict[str, float]], fitted: pd.Series | Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """``draws`` with what the pilots fitted at one origin of a backtest, as the backtest ran
-    them (:func:`scaled_draws`). ``fitted`` is one of that origin's rows in ``scores.parquet``,
-    with the columns ``demand_scale_ratios``, ``interdiction_factors``, ``application_ratio``
-    and ``legal_pathway_uptake``."""
+    them (:func:`scaled_draws`). ``fitted`` is one of that origin's ``corridor`` rows in
+    ``scores.parquet`` (the rows that carry the fit), with the columns ``demand_scale_ratios``,
+    ``interdiction_factors``, ``application_ratio`` and ``legal_pathway_uptake``."""
     uptake = fitted.get("legal_pathway_uptake")
     return scaled_draws(
         scenario,

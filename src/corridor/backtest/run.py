@@ -267,8 +267,8 @@ def _info(
     return {
         "scenario": str(path),
         "scenario_sha256": sc.sha256,
-        # Set only by a diagnostic scenario (upstream inflows read past every origin): the
-        # scorecard then says that this is not a forecast.
+        # Where it lies past the first origin, upstream counts of months forecast were read: the
+        # scorecard and the command then say that this is a diagnostic, not a forecast.
         "upstream_known_until": known.isoformat() if known is not None else None,
         "origins": [f"{o:%Y-%m}" for o in origins],
         **options,

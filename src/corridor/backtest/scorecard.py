@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from corridor.backtest.combined import COMBINED
+from corridor.backtest.origins import upstream_read_past_origins
 from corridor.backtest.scores import summarise_scores
 from corridor.backtest.simulated import ANCHORED
 from corridor.report.html import OUTLINE, Section, add_band, colour, write_page
@@ -197,17 +198,6 @@ def origin_figure(
     return fig
 
 
-def upstream_read_past_origins(info: dict[str, Any]) -> str | None:
-    """The day up to which a backtest's scenario read its upstream inflows, where that is
-    after its first origin (a diagnostic of the model given demand, not a forecast), else None.
-
-    ``info`` is the backtest's ``backtest.json``."""
-    known = info.get("upstream_known_until")
-    if known is None or str(known) <= f"{info['origins'][0]}-01":
-        return None
-    return str(known)
-
-
 def _inputs_read(info: dict[str, Any]) -> str:
     """What the scenario's inputs read, in words: cut at each origin, unless the scenario
     reads its upstream inflows past the origins."""
@@ -216,8 +206,8 @@ def _inputs_read(info: dict[str, Any]) -> str:
         return "the scenario's inputs too"
     return (
         f"the scenario's inputs too, <strong>except its upstream inflows (Darien crossings, Honduras' "
-        f"entries), read up to {escape(known)}, the months forecast included: a diagnostic of the "
-        "model given the demand it cannot forecast, not a forecast</strong>"
+        f"entries), read for periods ending before {escape(known)}, months forecast included: a "
+        "diagnostic of the model given the demand it cannot forecast, not a forecast</strong>"
     )
 
 

@@ -252,8 +252,8 @@ def backtest_cmd(
     known = upstream_read_past_origins(result.info)
     if known is not None:
         out.print(
-            f"note: the scenario reads its upstream inflows up to {known}, past the origins: "
-            "a diagnostic of the model given demand, not a forecast"
+            f"note: the scenario reads its upstream inflows for periods ending before {known}, "
+            "months forecast included: a diagnostic of the model given demand, not a forecast"
         )
 
 
