@@ -63,16 +63,15 @@ class VisaPolicy(_Strict):
         default=5, description="Days an applicant waits at the issuing place before a card can be issued."
     )
     validity_days: Annotated[int, Field(ge=1)] = Field(default=365, description="Days a card is valid.")
+    uptake: KeyedProbability = Field(
+        default_factory=lambda: {DEFAULT: 0.0},
+        description="Per nationality: share of people at an issuing place who queue for a card while open.",
+    )
 
     @property
     def issuing(self) -> bool:
         """Whether cards are issued at all: the window open and a capacity above 0."""
         return self.window_open and self.issued_per_day > 0
-
-    uptake: KeyedProbability = Field(
-        default_factory=lambda: {DEFAULT: 0.0},
-        description="Per nationality: share of people at an issuing place who queue for a card while open.",
-    )
 
 
 class MeteringPolicy(_Strict):
