@@ -205,8 +205,15 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
     calls = json.loads((out / "backtest.json").read_text())["compute_calls"]
     assert [c["computed"] for c in calls] == [["2019-05", "2019-06"], ["2019-06"]]
     assert calls[1]["simulations"] == result.info["compute_last_call"]["simulations"] > 0
-    for name in ("scores.parquet", "summary.csv", "scorecard.html", "backtest.json"):
+    for name in ("scores.parquet", "summary.csv", "parameters.csv", "scorecard.html", "backtest.json"):
         assert (out / name).is_file()
+    fitted = pd.read_csv(out / "parameters.csv")
+    assert set(fitted.loc[fitted["fitted_by"] == "abc", "parameter"]) == {
+        "inflow_multiplier",
+        "behaviour.border_crossing_probability_per_day",
+    }
+    assert (fitted.loc[fitted["fitted_by"] == "abc", "n"] == 2).all()  # the kept draws
+    assert "What the fit gave the parameters" in (out / "scorecard.html").read_text()
     info = json.loads((out / "backtest.json").read_text())
     assert info["upstream_known_until"] is None
     assert "not a forecast" not in (out / "scorecard.html").read_text()
@@ -221,6 +228,31 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
             agents=1500,
             workers=1,
         )
+
+
+def test_a_backtest_resumes_in_another_checkout_but_not_on_other_data(
+    tiny_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "bt"
+    _backtest(tiny_scenario, out)
+    marker = out / "backtest.json"
+    info = json.loads(marker.read_text())
+    # The record names the scenario as given from the working folder, not by an absolute path.
+    monkeypatch.chdir(tmp_path)
+    _backtest(Path("tiny.yaml"), Path("bt"))
+    assert json.loads(marker.read_text())["scenario"] == "tiny.yaml"
+    # A folder made elsewhere, before the files' digests were recorded, names the files by the
+    # paths they had there: the same names are the same data.
+    legacy = {k: v for k, v in info.items() if k != "observed_sha256"}
+    legacy["observed_files"] = [f"/elsewhere/{Path(f).name}" for f in info["observed_files"]]
+    marker.write_text(json.dumps(legacy))
+    _backtest(Path("tiny.yaml"), Path("bt"))
+    assert len(json.loads(marker.read_text())["compute_calls"]) == 1  # resumed: nothing computed
+    # Other contents of a file are other data, whatever the paths.
+    changed = {**info, "observed_sha256": {**info["observed_sha256"], "observed.csv": "0" * 64}}
+    marker.write_text(json.dumps(changed))
+    with pytest.raises(BacktestError, match="other observed_sha256"):
+        _backtest(Path("tiny.yaml"), Path("bt"))
 
 
 def test_a_backtest_that_read_upstream_months_forecast_says_it_is_a_diagnostic(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine", "peak_rss_bytes", "total_memory_bytes", "versions"]
+__all__ = ["machine", "peak_rss_bytes", "portable_path", "portable_paths", "total_memory_bytes", "versions"]
 
 
 def versions() -> dict[str, str]:
@@ -31,6 +31,32 @@ def versions() -> dict[str, str]:
         "pandas": pd.__version__,
         "pyarrow": pa.__version__,
     }
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` as a record should name it: relative to the working folder where it lies
+    inside it (a committed result then names ``scenarios/x.yaml``, which resolves in any
+    clone, not the folder of the checkout that made it), else absolute."""
+    absolute = Path(path).resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def portable_paths(
+    info: dict[str, Any], keys: tuple[str, ...] = ("scenario", "observed_files")
+) -> dict[str, Any]:
+    """A copy of ``info`` with the paths under ``keys`` (a path or a list of paths) made
+    :func:`portable_path`: for the JSON records beside results."""
+    out = dict(info)
+    for key in keys:
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = [portable_path(v) for v in value]
+        elif isinstance(value, (str, Path)):
+            out[key] = portable_path(value)
+    return out
 
 
 def _cpu_model() -> str:

@@ -24,6 +24,7 @@ from corridor.backtest.combined import COMBINED, combined_forecasts
 from corridor.backtest.run import run_backtest
 from corridor.backtest.simulated import ADJUSTED, ANCHORED
 from corridor.errors import BacktestError
+from corridor.provenance import portable_paths
 
 #: Columns of a forecast file (as :data:`corridor.forecast.FORECAST_COLUMNS`, plus ``method``).
 COLUMNS = ("series", "geography", "breakdown", "period_start", "period_end", "median", "q05", "q95", "method")
@@ -87,6 +88,7 @@ def forecast_at_origin(
     meta = {**info, "made_as": f"backtest origin {origin}", "methods": methods.to_dict("records")}
     if track_record is not None:
         meta["track_record"] = str(track_record)
+    meta = portable_paths(meta, ("scenario", "observed_files", "track_record"))
     write_text_atomically(target.with_suffix(".json"), json.dumps(meta, indent=1, default=str) + "\n")
     return table
 

@@ -12,6 +12,7 @@ the origins missing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -49,6 +50,7 @@ from corridor.backtest.pilot import (
     scale_ratios,
     scaled_draws,
 )
+from corridor.backtest.posteriors import fitted_parameters
 from corridor.backtest.scorecard import write_scorecard
 from corridor.backtest.scores import score_forecasts, summarise_scores
 from corridor.backtest.simulated import (
@@ -70,13 +72,20 @@ from corridor.errors import BacktestError, CorridorError, RunError
 from corridor.evidence import Rule, load_mapping, load_observed
 from corridor.observations.reader import monthly_rows
 from corridor.outputs import check_output_folder
-from corridor.provenance import versions
+from corridor.provenance import portable_paths, versions
 from corridor.runner.executors import Executor, iter_many, make_executor, run_many
 from corridor.runner.progress import Progress
 from corridor.scenario import Scenario, load_scenario
 
 #: What a backtest folder holds; ``backtest.json`` marks it.
-BACKTEST_OUTPUTS = ("backtest.json", "origins", "scores.parquet", "summary.csv", "scorecard.html")
+BACKTEST_OUTPUTS = (
+    "backtest.json",
+    "origins",
+    "scores.parquet",
+    "summary.csv",
+    "parameters.csv",
+    "scorecard.html",
+)
 #: Keys of the score rows that identify a forecast target across methods.
 ROW_KEYS = ("origin", "horizon", "series", "geography", "breakdown", "period_start")
 #: Options that must match for a folder to be resumed.
@@ -89,7 +98,7 @@ _RESUME_KEYS = (
     "history_months",
     "agents",
     "seed",
-    "observed_files",
+    "observed_sha256",
     "methods",
 )
 
@@ -221,9 +230,11 @@ def run_backtest(
     summary = summarise_scores(scores, ("method", "horizon"), row_keys=ROW_KEYS)
     write_atomically(target / "scores.parquet", lambda fh: scores.to_parquet(fh, index=False))
     write_text_atomically(target / "summary.csv", summary.to_csv(index=False))
+    parameters = fitted_parameters(scores, sc, prior_sample(sc.priors, draws, seed=seed))
+    write_text_atomically(target / "parameters.csv", parameters.to_csv(index=False))
     info["complete"] = True
     info["wall_seconds_last_call"] = round(time.perf_counter() - started, 1)
-    write_scorecard(scores, summary, info, target / "scorecard.html")
+    write_scorecard(scores, summary, info, target / "scorecard.html", parameters)
     _write_info(target, info)
     return BacktestResult(scores, summary, target, info, computed)
 
@@ -275,6 +286,8 @@ def _info(
         "agents": agents,
         "seed": seed,
         "observed_files": observations.attrs.get("files", []),
+        # What a resume compares: the files' contents, not where this checkout keeps them.
+        "observed_sha256": {Path(f).name: _file_sha256(Path(f)) for f in observations.attrs.get("files", [])},
         "held_out_from": observations.attrs.get("held_out_from"),
         "methods": ["corridor", ADJUSTED, ANCHORED, *METHODS],  # in each origin's part
         "methods_across_origins": [COMBINED],  # from the parts, when the scores are gathered
@@ -325,7 +338,8 @@ def _check_sizes(horizons: int, draws: int, keep: int, fit_months: int) -> None:
 
 
 def _write_info(target: Path, info: dict[str, Any]) -> None:
-    write_text_atomically(target / "backtest.json", json.dumps(info, indent=1, default=str) + "\n")
+    record = portable_paths(info)  # the runs keep the absolute paths; the record names them portably
+    write_text_atomically(target / "backtest.json", json.dumps(record, indent=1, default=str) + "\n")
 
 
 def _start_folder(target: Path, info: dict[str, Any]) -> None:
@@ -336,7 +350,7 @@ def _start_folder(target: Path, info: dict[str, Any]) -> None:
             old = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BacktestError(f"{marker}: unreadable ({exc}); use a new folder") from None
-        differ = [k for k in _RESUME_KEYS if old.get(k) != info.get(k)]
+        differ = [k for k in _RESUME_KEYS if old.get(k) != info.get(k) and not _legacy_match(k, old, info)]
         if differ:
             raise BacktestError(
                 f"{target} holds a backtest with other {', '.join(differ)}; use a new folder to change them"
@@ -350,6 +364,18 @@ def _start_folder(target: Path, info: dict[str, Any]) -> None:
     info["complete"] = False
     (target / "origins").mkdir(parents=True, exist_ok=True)
     _write_info(target, info)
+
+
+def _legacy_match(key: str, old: dict[str, Any], info: dict[str, Any]) -> bool:
+    """A folder made before ``observed_sha256`` was recorded names its observed files by the
+    paths they had then: the same file names match (as much as such a folder can be checked)."""
+    if key != "observed_sha256" or "observed_sha256" in old:
+        return False
+    return [Path(f).name for f in old.get("observed_files", [])] == list(info["observed_sha256"])
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _prepare(

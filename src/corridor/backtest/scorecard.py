@@ -14,6 +14,7 @@ import pandas as pd
 
 from corridor.backtest.combined import COMBINED
 from corridor.backtest.origins import upstream_read_past_origins
+from corridor.backtest.posteriors import PILOT_COLUMNS
 from corridor.backtest.scores import summarise_scores
 from corridor.backtest.simulated import ANCHORED
 from corridor.report.html import OUTLINE, Section, add_band, colour, write_page
@@ -198,6 +199,86 @@ def origin_figure(
     return fig
 
 
+def _parameters_figure(parameters: pd.DataFrame) -> object | None:
+    """Each prior parameter's kept 5-95% (bar) and median (dot) by origin, over the prior's
+    5-95% (shaded): where the bar fills the shade, the data before that origin did not inform it."""
+    from plotly.subplots import make_subplots
+
+    drawn = parameters[parameters["fitted_by"] != "pilot"]
+    names = list(dict.fromkeys(drawn["parameter"]))
+    if not names:
+        return None
+    cols = 3
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, vertical_spacing=0.35 / rows)
+    for k, name in enumerate(names):
+        row, col = k // cols + 1, k % cols + 1
+        one = drawn[drawn["parameter"] == name]
+        prior = one.iloc[0]
+        fig.add_hrect(
+            y0=prior["prior_q05"],
+            y1=prior["prior_q95"],
+            row=row,
+            col=col,
+            fillcolor=colour(1),
+            opacity=0.2,
+            line_width=0,
+        )
+        fig.add_scatter(
+            x=one["origin"],
+            y=one["median"],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": one["q95"] - one["median"],
+                "arrayminus": one["median"] - one["q05"],
+            },
+            mode="markers",
+            marker={"color": colour(0), "size": 5},
+            showlegend=False,
+            name=name,
+            row=row,
+            col=col,
+        )
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=230 * rows, margin={"t": 40})
+    return fig
+
+
+def _pilot_tables(parameters: pd.DataFrame) -> list[str]:
+    """The pilots' values, origin by origin: one table per pilot column (a column per
+    nationality where it fits one value each)."""
+    pilot = parameters[parameters["fitted_by"] == "pilot"]
+    tables = []
+    for column in PILOT_COLUMNS:
+        mine = pilot[pilot["parameter"].str.split(".").str[0] == column]
+        if mine.empty:
+            continue
+        wide = mine.assign(parameter=mine["parameter"].str.removeprefix(f"{column}.")).pivot(
+            index="origin", columns="parameter", values="median"
+        )
+        wide.columns.name = None
+        tables.append(
+            f"<p><code>{escape(column)}</code></p>"
+            + wide.reset_index().to_html(index=False, float_format=lambda v: f"{v:.2f}", border=0, na_rep="")
+        )
+    return tables
+
+
+def _parameters_section(parameters: pd.DataFrame) -> Section:
+    return Section(
+        "What the fit gave the parameters",
+        "<p>At each origin, the kept prior draws as they ran (dot: median; bar: 5-95%; shaded: the "
+        "prior's 5-95%; where a pilot replaced or scaled a drawn value, the value run), then the values the "
+        "pilots fitted: each nationality's demand scale (times the scenario's level) and "
+        "interdiction factor, the ratio applied to the daily chance to file for asylum, and the "
+        "legal pathways' uptake (where an opening lies in the fit months). Also in "
+        "<code>parameters.csv</code>.</p>",
+        _pilot_tables(parameters),
+        [f for f in (_parameters_figure(parameters),) if f is not None],
+    )
+
+
 def _inputs_read(info: dict[str, Any]) -> str:
     """What the scenario's inputs read, in words: cut at each origin, unless the scenario
     reads its upstream inflows past the origins."""
@@ -212,9 +293,15 @@ def _inputs_read(info: dict[str, Any]) -> str:
 
 
 def write_scorecard(
-    scores: pd.DataFrame, summary: pd.DataFrame, info: dict[str, Any], path: str | Path
+    scores: pd.DataFrame,
+    summary: pd.DataFrame,
+    info: dict[str, Any],
+    path: str | Path,
+    parameters: pd.DataFrame | None = None,
 ) -> Path:
-    """Write the scorecard of a backtest (its scores, summary and options) to ``path`` (atomically)."""
+    """Write the scorecard of a backtest (its scores, summary and options, and the fitted
+    ``parameters`` of :func:`~corridor.backtest.posteriors.fitted_parameters`) to ``path``
+    (atomically)."""
     columns = ["method", "horizon", "n", "median_abs_log_error", "coverage", "mean_crps_log", "skill"]
     by_series = summarise_scores(scores, ("method", "series"), row_keys=("origin", "horizon", "breakdown"))
     pivot = by_series.pivot(index="series", columns="method", values="median_abs_log_error")
@@ -285,6 +372,8 @@ def write_scorecard(
             [f for f in (_drawn(scores, s, b, COMBINED) for s, b in DRAWN) if f is not None],
         ),
     ]
+    if parameters is not None and not parameters.empty:
+        sections.append(_parameters_section(parameters))
     return write_page(
         path, "corridor backtest scorecard", sections, heading="Backtest scorecard", intro=intro
     )

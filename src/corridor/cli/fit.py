@@ -248,7 +248,8 @@ def backtest_cmd(
     columns = ["method", "horizon", "n", "median_abs_log_error", "coverage", "mean_crps_log", "skill"]
     say(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     computed = f"{len(result.computed)} origins computed, {len(months) - len(result.computed)} read back"
-    out.print(f"{computed}; wrote {result.out_dir}/scores.parquet, summary.csv and scorecard.html")
+    written = "scores.parquet, summary.csv, parameters.csv and scorecard.html"
+    out.print(f"{computed}; wrote {result.out_dir}/{written}")
     known = upstream_read_past_origins(result.info)
     if known is not None:
         out.print(
