@@ -83,7 +83,8 @@ def forecast_at_origin(
         period_start=table["period_start"].dt.strftime("%Y-%m-%d"),
         period_end=table["period_end"].dt.strftime("%Y-%m-%d"),
     )
-    bookkeeping = ("complete", "compute_last_call", "compute_calls")  # of the run, not the forecast
+    # Of the run, not the forecast (which methods a backtest's scores hold; each row's is below).
+    bookkeeping = ("complete", "compute_last_call", "compute_calls", "methods_across_origins")
     info = {k: v for k, v in result.info.items() if k not in bookkeeping}
     meta = {**info, "made_as": f"backtest origin {origin}", "methods": methods.to_dict("records")}
     if track_record is not None:
