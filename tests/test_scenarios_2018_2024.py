@@ -15,6 +15,7 @@ import pytest
 
 import corridor
 from corridor.scenario.paths import MISSING, get_path
+from corridor.testing import assert_identity
 from corridor.timeline import US_OUTCOMES, PolicyArrays, Timeline, compile_timeline, day_index
 from tests.conftest import REPO
 
@@ -243,6 +244,20 @@ def test_metering_until_march_2020(timeline: Timeline) -> None:
         assert on(timeline, date).metering_list[tijuana]
     assert not on(timeline, "2023-02-01").metering_list.any()
     assert not on(timeline, "2018-07-01").metering_list[timeline.network.place_id("Tapachula")]
+
+
+def test_the_people_identity_holds_through_the_busing_of_december_2023() -> None:
+    # The scenario's heaviest containment: busing south and an interdiction surge from 28
+    # December 2023, detention overflow, transfers and CBP One appointments, all at once.
+    window = {"horizon.start": "2023-11-15", "horizon.end": "2024-01-31", "horizon.spin_up_days": 30}
+    results = corridor.simulate(SCENARIO, agents=3000, overrides=window)
+    assert_identity(results)
+    surge = results.dates.get_loc(pd.Timestamp("2023-12-28"))
+    for flow in ("bused_south", "detention_transfers", "detention_overflow_released", "cbp_one_bookings"):
+        assert results.total(flow)[surge:].sum() > 0, flow  # each mechanism acted in the window
+    before = results.total("bused_south")[:surge].sum() / surge
+    after = results.total("bused_south")[surge:].sum() / (len(results.dates) - surge)
+    assert after > 2 * before  # busing south as the main detention outcome from that day
 
 
 def test_metering_lists_stay_frozen_when_ports_stop_processing() -> None:
