@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from corridor.backtest.pilot import refitted_draws
+from corridor.backtest.posteriors import kept_draws, origin_fit
 from corridor.backtest.run import _prepare, _run_start
 from corridor.backtest.simulated import RunTask, run_overrides, task_values
 from corridor.calibrate.priors import prior_sample
@@ -73,9 +73,7 @@ def main() -> None:
     jobs = []
     for label in sorted(scores["origin"].unique()):
         origin = pd.Period(label, freq="M")
-        fitted = scores.loc[(scores["origin"] == label) & (scores["method"] == "corridor")].iloc[0]
-        kept = [int(i) for i in json.loads(fitted["kept_draws"])[: args.draws]]
-        draws = refitted_draws(sc, [prior[i] for i in kept], fitted)
+        kept, draws = kept_draws(origin_fit(scores, label), sc, prior, args.draws)
         entry = _prepare(origin, observations, rules, horizons, int(info["fit_months"]))
         for i, draw in zip(kept, draws, strict=True):
             overrides = run_overrides(origin, horizons, draw, _run_start(sc, origin, info))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from corridor.backtest.scorecard import origin_figure, write_scorecard
 from corridor.errors import BacktestError, ScenarioError
 from corridor.observations import inflows
 from corridor.observations.inflows import derive_inflows
-from corridor.observations.reader import load_observed
+from corridor.observations.reader import load_observed, observed_files
 from corridor.scenario import load_scenario
 from corridor.scenario.schema import Scenario
 
@@ -212,7 +213,7 @@ def test_a_backtest_resumes_the_missing_origins_only(tiny_scenario: Path, tmp_pa
         "inflow_multiplier",
         "behaviour.border_crossing_probability_per_day",
     }
-    assert (fitted.loc[fitted["fitted_by"] == "abc", "n"] == 2).all()  # the kept draws
+    assert (fitted.loc[fitted["fitted_by"] == "abc", "interval"] == "range of 2 draws").all()  # the kept
     assert "What the fit gave the parameters" in (out / "scorecard.html").read_text()
     info = json.loads((out / "backtest.json").read_text())
     assert info["upstream_known_until"] is None
@@ -237,21 +238,34 @@ def test_a_backtest_resumes_in_another_checkout_but_not_on_other_data(
     _backtest(tiny_scenario, out)
     marker = out / "backtest.json"
     info = json.loads(marker.read_text())
+
+    def computed_nothing() -> bool:
+        return len(json.loads(marker.read_text())["compute_calls"]) == 1
+
     # The record names the scenario as given from the working folder, not by an absolute path.
     monkeypatch.chdir(tmp_path)
     _backtest(Path("tiny.yaml"), Path("bt"))
-    assert json.loads(marker.read_text())["scenario"] == "tiny.yaml"
-    # A folder made elsewhere, before the files' digests were recorded, names the files by the
-    # paths they had there: the same names are the same data.
-    legacy = {k: v for k, v in info.items() if k != "observed_sha256"}
-    legacy["observed_files"] = [f"/elsewhere/{Path(f).name}" for f in info["observed_files"]]
+    assert json.loads(marker.read_text())["scenario"] == "tiny.yaml" and computed_nothing()
+    # The same contents elsewhere (another checkout) are the same data.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    copies = [shutil.copy(f, elsewhere) for f in observed_files()]
+    _backtest(Path("tiny.yaml"), Path("bt"), observed=copies)
+    assert computed_nothing()
+    # Other contents of a file are other data, whatever the paths.
+    digests = info["observed_files_sha256"]
+    marker.write_text(json.dumps({**info, "observed_files_sha256": {**digests, "observed.csv": "0" * 64}}))
+    with pytest.raises(BacktestError, match="other observed_files_sha256"):
+        _backtest(Path("tiny.yaml"), Path("bt"))
+    # A folder recorded before the digests names its files by the paths they had: files of the
+    # same names resume it, and its record then claims no digest its origins may not have read.
+    legacy = {k: v for k, v in info.items() if k != "observed_files_sha256"}
+    legacy["observed_files"] = [f"/gone/{Path(f).name}" for f in info["observed_files"]]
     marker.write_text(json.dumps(legacy))
     _backtest(Path("tiny.yaml"), Path("bt"))
-    assert len(json.loads(marker.read_text())["compute_calls"]) == 1  # resumed: nothing computed
-    # Other contents of a file are other data, whatever the paths.
-    changed = {**info, "observed_sha256": {**info["observed_sha256"], "observed.csv": "0" * 64}}
-    marker.write_text(json.dumps(changed))
-    with pytest.raises(BacktestError, match="other observed_sha256"):
+    assert computed_nothing() and "observed_files_sha256" not in json.loads(marker.read_text())
+    marker.write_text(json.dumps({**legacy, "observed_files": legacy["observed_files"][:-1]}))
+    with pytest.raises(BacktestError, match="other observed_files_sha256"):
         _backtest(Path("tiny.yaml"), Path("bt"))
 
 

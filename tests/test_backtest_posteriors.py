@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from corridor.backtest.pilot import UPTAKE_PATH
-from corridor.backtest.posteriors import fitted_parameters
+from corridor.backtest.posteriors import fitted_parameters, kept_draws, origin_fit
 from corridor.calibrate.priors import prior_sample
+from corridor.errors import BacktestError
 from corridor.scenario import Scenario, load_scenario
 from tests.conftest import REPO
 
@@ -38,33 +39,51 @@ def _fit_row(
 
 
 def test_the_kept_draws_as_they_ran_beside_the_prior_and_the_pilots_values(scenario: Scenario) -> None:
-    draws = prior_sample(scenario.priors, 8, seed=3)
+    draws = prior_sample(scenario.priors, 24, seed=3)
     scores = pd.DataFrame(
         [
-            _fit_row("2019-06", [0, 1, 2], {"Guatemala": 2.0}, 1.0, np.nan),
+            _fit_row("2019-06", [0, 1, 2], {"Guatemala": 2.0, "Haiti": 1.0}, 1.0, np.nan),
             {"origin": "2019-06", "method": "persistence"},  # rows without a fit are ignored
-            _fit_row("2023-05", [3, 4, 5, 6], {}, 2.0, 0.9),
+            _fit_row("2023-05", list(range(3, 23)), {}, 2.0, 0.9),
         ]
     )
     table = fitted_parameters(scores, scenario, draws).set_index(["origin", "parameter"])
 
     june = table.loc[("2019-06", ELASTICITY)]
     values = [draws[i][ELASTICITY] for i in (0, 1, 2)]
-    assert june["fitted_by"] == "abc" and june["n"] == 3
-    assert june[["median", "q05", "q95"]].tolist() == pytest.approx(np.quantile(values, [0.5, 0.05, 0.95]))
+    # Three kept draws: their range, not a 5-95% interpolated between them.
+    assert june["fitted_by"] == "abc" and june["interval"] == "range of 3 draws"
+    assert june[["median", "low", "high"]].tolist() == pytest.approx(
+        [np.median(values), min(values), max(values)]
+    )
     everyone = [d[ELASTICITY] for d in draws]
-    assert june["prior_q95"] == pytest.approx(np.quantile(everyone, 0.95))
+    assert june["prior_interval"] == "5-95% over 24 draws"
+    assert june["prior_high"] == pytest.approx(np.quantile(everyone, 0.95))
     assert table.loc[("2019-06", UPTAKE_PATH), "fitted_by"] == "abc"  # no pilot there
     assert table.loc[("2019-06", "demand_scale_ratios.Guatemala"), "median"] == 2.0
-    assert ("2019-06", "legal_pathway_uptake") not in table.index
+    # A pilot that found nothing to fit (exactly 1, the scenario's value) or did not run is no row.
+    for absent in ("demand_scale_ratios.Haiti", "application_ratio", "legal_pathway_uptake"):
+        assert ("2019-06", absent) not in table.index
 
     # Where a pilot replaced or scaled the drawn values, the table gives the values that ran.
     may = table.loc["2023-05"]
     assert may.loc[UPTAKE_PATH, "fitted_by"] == "abc+pilot"
-    assert may.loc[UPTAKE_PATH, ["median", "q05", "q95"]].tolist() == [0.9, 0.9, 0.9]
-    ran = [min(draws[i][APPLICATION] * 2.0, 1.0) for i in (3, 4, 5, 6)]
+    assert may.loc[UPTAKE_PATH, ["median", "low", "high"]].tolist() == [0.9, 0.9, 0.9]
+    ran = [min(draws[i][APPLICATION] * 2.0, 1.0) for i in range(3, 23)]
     assert may.loc[APPLICATION, "fitted_by"] == "abc+pilot"
     assert may.loc[APPLICATION, "median"] == pytest.approx(np.median(ran))
+    assert may.loc[APPLICATION, "interval"] == "5-95% over 20 draws"
     assert may.loc["application_ratio", ["fitted_by", "median"]].tolist() == ["pilot", 2.0]
     assert may.loc["legal_pathway_uptake", "median"] == 0.9
-    assert np.isnan(may.loc["legal_pathway_uptake", "q05"])  # a pilot fits a point
+    assert np.isnan(may.loc["legal_pathway_uptake", "low"])  # a pilot fits a point
+
+
+def test_the_kept_draws_of_an_origin_are_those_the_backtest_ran(scenario: Scenario) -> None:
+    draws = prior_sample(scenario.priors, 8, seed=3)
+    scores = pd.DataFrame([_fit_row("2023-05", [5, 1, 4], {}, 1.0, 0.9)])
+    positions, ran = kept_draws(origin_fit(scores, "2023-05"), scenario, draws, limit=2)
+    assert positions == [5, 1]
+    assert [d[UPTAKE_PATH] for d in ran] == [0.9, 0.9]
+    assert [d[ELASTICITY] for d in ran] == [draws[5][ELASTICITY], draws[1][ELASTICITY]]
+    with pytest.raises(BacktestError, match="no origin 2019-06"):
+        origin_fit(scores, "2019-06")

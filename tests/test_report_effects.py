@@ -51,6 +51,25 @@ def test_the_page_says_each_policys_largest_month_and_whether_it_is_told_from_no
     assert "observed (the nationalities simulated)" in page
 
 
+def test_the_same_effects_give_the_same_page_byte_for_byte(tmp_path: Path) -> None:
+    first = policy_effects_page(_effects(), tmp_path / "a.html").read_bytes()
+    assert policy_effects_page(_effects(), tmp_path / "b.html").read_bytes() == first
+    assert first.count(b'class="plotly-graph-div"') == 4  # two figures a policy, each its own id
+
+
+def test_a_policy_that_changed_nothing_is_said_so(tmp_path: Path) -> None:
+    effects = _effects()
+    effects = effects[effects["policy"] == "The deal"].assign(
+        us_encounters_with=effects["us_encounters_without"],
+        difference_median=0.0,
+        difference_q05=0.0,
+        difference_q95=0.0,
+    )
+    page = policy_effects_page(effects, tmp_path / "p.html").read_text()
+    assert "Largest monthly effect on US Border Patrol encounters: 0 in" in page
+    assert "In no month does the interval exclude 0" in page
+
+
 def test_a_file_that_is_not_a_policy_effects_table_is_refused_in_one_line(tmp_path: Path) -> None:
     csv = tmp_path / "policy_effects.csv"
     _effects().drop(columns=["difference_q95"]).to_csv(csv, index=False)

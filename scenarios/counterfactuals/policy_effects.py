@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from corridor.backtest.origins import monthly_histories
-from corridor.backtest.pilot import refitted_draws
+from corridor.backtest.posteriors import kept_draws, origin_fit
 from corridor.calibrate.priors import prior_sample
 from corridor.geography import load_network
 from corridor.observations.reader import load_observed
@@ -65,18 +65,16 @@ def _posterior(origin: str, start: str, end: str, draws: int | None) -> list[dic
     """The overrides of each draw the backtest kept at ``origin`` (at most ``draws`` of them),
     run from ``start`` to the end of ``end`` with inputs cut at the origin."""
     info = json.loads((SCORES.parent / "backtest.json").read_text(encoding="utf-8"))
-    scores = pd.read_parquet(SCORES)
-    fitted = scores.loc[(scores["origin"] == origin) & (scores["method"] == "corridor")].iloc[0]
     sc = load_scenario(SCENARIO)
     prior = prior_sample(sc.priors, int(info["draws"]), seed=int(info["seed"]))  # as the backtest drew them
-    kept = [prior[int(i)] for i in json.loads(fitted["kept_draws"])[:draws]]
+    _, kept = kept_draws(origin_fit(pd.read_parquet(SCORES), origin), sc, prior, draws)
     last = pd.Period(end, freq="M").end_time
     window = {
         "horizon.start": f"{start}-01",
         "horizon.end": f"{last:%Y-%m-%d}",
         "inputs_cutoff": f"{origin}-01",
     }
-    return [{**draw, **window} for draw in refitted_draws(sc, kept, fitted)]
+    return [{**draw, **window} for draw in kept]
 
 
 def _scale(overrides: dict[str, object], agents: int) -> float:

@@ -37,9 +37,9 @@ def portable_path(path: str | Path) -> str:
     """``path`` as a record should name it: relative to the working folder where it lies
     inside it (a committed result then names ``scenarios/x.yaml``, which resolves in any
     clone, not the folder of the checkout that made it), else absolute."""
-    absolute = Path(path).resolve()
+    absolute = Path(os.path.abspath(path))  # links are kept: a linked data folder stays inside
     try:
-        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+        return absolute.relative_to(Path(os.path.abspath(Path.cwd()))).as_posix()
     except ValueError:
         return str(absolute)
 

@@ -88,6 +88,8 @@ BACKTEST_OUTPUTS = (
 )
 #: Keys of the score rows that identify a forecast target across methods.
 ROW_KEYS = ("origin", "horizon", "series", "geography", "breakdown", "period_start")
+#: The observed files' contents, by name: what a resume compares (not where a checkout keeps them).
+_FILES_SHA256 = "observed_files_sha256"
 #: Options that must match for a folder to be resumed.
 _RESUME_KEYS = (
     "scenario_sha256",
@@ -98,7 +100,7 @@ _RESUME_KEYS = (
     "history_months",
     "agents",
     "seed",
-    "observed_sha256",
+    _FILES_SHA256,
     "methods",
 )
 
@@ -286,8 +288,7 @@ def _info(
         "agents": agents,
         "seed": seed,
         "observed_files": observations.attrs.get("files", []),
-        # What a resume compares: the files' contents, not where this checkout keeps them.
-        "observed_sha256": {Path(f).name: _file_sha256(Path(f)) for f in observations.attrs.get("files", [])},
+        _FILES_SHA256: _files_sha256(observations.attrs.get("files", [])),
         "held_out_from": observations.attrs.get("held_out_from"),
         "methods": ["corridor", ADJUSTED, ANCHORED, *METHODS],  # in each origin's part
         "methods_across_origins": [COMBINED],  # from the parts, when the scores are gathered
@@ -350,11 +351,15 @@ def _start_folder(target: Path, info: dict[str, Any]) -> None:
             old = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BacktestError(f"{marker}: unreadable ({exc}); use a new folder") from None
-        differ = [k for k in _RESUME_KEYS if old.get(k) != info.get(k) and not _legacy_match(k, old, info)]
+        legacy = _FILES_SHA256 not in old and _same_names(old, info)
+        unchecked = {_FILES_SHA256} if legacy else set()
+        differ = [k for k in _RESUME_KEYS if k not in unchecked and old.get(k) != info.get(k)]
         if differ:
             raise BacktestError(
                 f"{target} holds a backtest with other {', '.join(differ)}; use a new folder to change them"
             )
+        if legacy:  # its origins read files of these names; what they held then is not known
+            del info[_FILES_SHA256]
         info["created"] = old.get("created")
         for key in ("compute_last_call", "compute_calls"):  # kept by a call that computes nothing
             if key in old:
@@ -366,16 +371,22 @@ def _start_folder(target: Path, info: dict[str, Any]) -> None:
     _write_info(target, info)
 
 
-def _legacy_match(key: str, old: dict[str, Any], info: dict[str, Any]) -> bool:
-    """A folder made before ``observed_sha256`` was recorded names its observed files by the
-    paths they had then: the same file names match (as much as such a folder can be checked)."""
-    if key != "observed_sha256" or "observed_sha256" in old:
-        return False
-    return [Path(f).name for f in old.get("observed_files", [])] == list(info["observed_sha256"])
+def _same_names(old: dict[str, Any], info: dict[str, Any]) -> bool:
+    """A folder made before the files' digests were recorded names its observed files by the
+    paths they had then: the same names, in order, are all such a folder can be checked by."""
+    names = [Path(f).name for f in info.get("observed_files", [])]
+    return [Path(f).name for f in old.get("observed_files", [])] == names
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _files_sha256(files: Sequence[str | Path]) -> dict[str, str]:
+    """Each file's SHA-256 by its name (a name met again gets ``#2``, ``#3``...)."""
+    out: dict[str, str] = {}
+    for f in files:
+        name, k = Path(f).name, 1
+        while (key := name if k == 1 else f"{name}#{k}") in out:
+            k += 1
+        out[key] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+    return out
 
 
 def _prepare(

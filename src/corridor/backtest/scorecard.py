@@ -200,8 +200,9 @@ def origin_figure(
 
 
 def _parameters_figure(parameters: pd.DataFrame) -> object | None:
-    """Each prior parameter's kept 5-95% (bar) and median (dot) by origin, over the prior's
-    5-95% (shaded): where the bar fills the shade, the data before that origin did not inform it."""
+    """Each prior parameter's kept draws by origin (dot: median; bar: their interval), over the
+    prior draws' interval (shaded): where the bar fills the shade, the data before that origin
+    did not inform it."""
     from plotly.subplots import make_subplots
 
     drawn = parameters[parameters["fitted_by"] != "pilot"]
@@ -216,8 +217,8 @@ def _parameters_figure(parameters: pd.DataFrame) -> object | None:
         one = drawn[drawn["parameter"] == name]
         prior = one.iloc[0]
         fig.add_hrect(
-            y0=prior["prior_q05"],
-            y1=prior["prior_q95"],
+            y0=prior["prior_low"],
+            y1=prior["prior_high"],
             row=row,
             col=col,
             fillcolor=colour(1),
@@ -230,8 +231,8 @@ def _parameters_figure(parameters: pd.DataFrame) -> object | None:
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": one["q95"] - one["median"],
-                "arrayminus": one["median"] - one["q05"],
+                "array": one["high"] - one["median"],
+                "arrayminus": one["median"] - one["low"],
             },
             mode="markers",
             marker={"color": colour(0), "size": 5},
@@ -266,11 +267,15 @@ def _pilot_tables(parameters: pd.DataFrame) -> list[str]:
 
 
 def _parameters_section(parameters: pd.DataFrame) -> Section:
+    drawn = parameters[parameters["fitted_by"] != "pilot"]
+    labels = ("interval", "prior_interval")
+    kept, prior = (escape(str(drawn[c].iloc[0])) if len(drawn) else "" for c in labels)
     return Section(
         "What the fit gave the parameters",
-        "<p>At each origin, the kept prior draws as they ran (dot: median; bar: 5-95%; shaded: the "
-        "prior's 5-95%; where a pilot replaced or scaled a drawn value, the value run), then the values the "
-        "pilots fitted: each nationality's demand scale (times the scenario's level) and "
+        f"<p>At each origin, the kept prior draws as they ran (dot: median; bar: {kept}; shaded: the "
+        f"prior draws' {prior}; where a pilot replaced or scaled a drawn value, the value run), then the "
+        "values the pilots fitted (a value the fit months held no count for is left out): each "
+        "nationality's demand scale (times the scenario's level) and "
         "interdiction factor, the ratio applied to the daily chance to file for asylum, and the "
         "legal pathways' uptake (where an opening lies in the fit months). Also in "
         "<code>parameters.csv</code>.</p>",

@@ -145,6 +145,7 @@ def _first_changed(rows: pd.DataFrame) -> int:
 
 
 def _table(rows: pd.DataFrame) -> str:
+    label = _label(rows)
     rows = rows.iloc[_first_changed(rows) :]
     shown = pd.DataFrame(
         {
@@ -152,7 +153,7 @@ def _table(rows: pd.DataFrame) -> str:
             "with": rows["us_encounters_with"].round(-2),
             "without": rows["us_encounters_without"].round(-2),
             "difference (median)": rows["difference_median"].round(-2),
-            f"low ({_label(rows)})": rows["difference_q05"].round(-2),
+            f"low ({label})": rows["difference_q05"].round(-2),
             "high": rows["difference_q95"].round(-2),
         }
     )

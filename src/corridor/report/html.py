@@ -135,7 +135,7 @@ def page(title: str, sections: Sequence[Section], *, heading: str | None = None,
         parts.append(f"<h1>{escape(heading)}</h1>")
     if intro:
         parts.append(f"<p>{intro}</p>")
-    first = True
+    n_figures = 0
     for section in sections:
         if section.heading is not None:
             parts.append(f"<h2>{escape(section.heading)}</h2>")
@@ -143,8 +143,15 @@ def page(title: str, sections: Sequence[Section], *, heading: str | None = None,
         parts.extend(section.tables)
         for fig in section.figures:
             # auto_play off: a figure with frames (the map's months) opens on its chosen month.
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, auto_play=False))
-            first = False
+            # A numbered id, not plotly's random one: the same results give the same page, byte for byte.
+            html = fig.to_html(
+                full_html=False,
+                include_plotlyjs=n_figures == 0,
+                auto_play=False,
+                div_id=f"figure-{n_figures}",
+            )
+            parts.append(html)
+            n_figures += 1
     parts.append("</body></html>")
     return "".join(parts)
 
