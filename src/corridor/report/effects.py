@@ -101,12 +101,11 @@ def _levels_figure(rows: pd.DataFrame, policy: str, observed: pd.Series | None) 
             name="observed (the nationalities simulated)",
             marker={"symbol": "circle-open", "color": OUTLINE, "size": 7},
         )
-    fig.update_layout(
-        title=f"{policy}: simulated US Border Patrol encounters a month",
-        yaxis_title="encounters a month",
-        height=360,
-        margin={"t": 50},
-    )
+    return _titled(fig, f"{policy}: simulated US Border Patrol encounters a month", 360)
+
+
+def _titled(fig: Any, title: str, height: int) -> Any:
+    fig.update_layout(title=title, yaxis_title="encounters a month", height=height, margin={"t": 50})
     return fig
 
 
@@ -129,13 +128,7 @@ def _difference_figure(rows: pd.DataFrame, policy: str) -> Any:
         legendgroup="d",
     )
     fig.add_hline(y=0, line={"color": OUTLINE, "width": 1})
-    fig.update_layout(
-        title=f"{policy}: what it changed (below 0: encounters it removed)",
-        yaxis_title="encounters a month",
-        height=320,
-        margin={"t": 50},
-    )
-    return fig
+    return _titled(fig, f"{policy}: what it changed (below 0: encounters it removed)", 320)
 
 
 def _first_changed(rows: pd.DataFrame) -> int:
