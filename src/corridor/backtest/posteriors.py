@@ -132,7 +132,7 @@ def _interval(values: Sequence[float]) -> tuple[float, float, float, str]:
     """Median, low, high and what the interval is, by the rule of every page (``bounds``)."""
     arr = np.asarray(values, dtype=float)
     low, high = bounds(arr)
-    return float(np.median(arr)), float(low), float(high), interval_label(arr.size).replace("runs", "draws")
+    return float(np.median(arr)), float(low), float(high), interval_label(arr.size, "draw")
 
 
 def _pilot_values(column: str, value: object) -> dict[str, float]:

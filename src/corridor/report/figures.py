@@ -16,11 +16,13 @@ __all__ = ["MIN_RUNS_FOR_QUANTILES", "bounds", "interval_label", "persons", "wit
 MIN_RUNS_FOR_QUANTILES = 20
 
 
-def interval_label(n_runs: int) -> str:
-    """What an interval over ``n_runs`` runs is: their range when few, else 5-95%."""
+def interval_label(n_runs: int, unit: str = "run") -> str:
+    """What an interval over ``n_runs`` runs (or other ``unit``: draws) is: their range when
+    few, else 5-95%."""
+    units = unit if n_runs == 1 else f"{unit}s"
     if n_runs < MIN_RUNS_FOR_QUANTILES:
-        return f"range of {n_runs} run{'s' if n_runs != 1 else ''}"
-    return f"5-95% over {n_runs} runs"
+        return f"range of {n_runs} {units}"
+    return f"5-95% over {n_runs} {units}"
 
 
 def bounds(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
